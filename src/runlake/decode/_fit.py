@@ -484,13 +484,15 @@ def _numeric_column(
     if count > 1:
         values = _scaled(raw, spec.scale, spec.offset) if spec else raw
         flat = pa.array(values.reshape(-1), mask=bad.reshape(-1))
-        return pa.FixedSizeListArray.from_arrays(flat, count)
+        # A byte array is one value: null when every byte is 0xFF.
+        row_null = pa.array(np.all(raw == 0xFF, axis=1)) if base.number == 13 else None
+        return pa.FixedSizeListArray.from_arrays(flat, count, mask=row_null)
     if spec is not None:
         if spec.type_name in ("date_time", "local_date_time"):
             secs = raw.astype(np.int64)
             bad = bad | (secs < _MIN_ABS_TIME)
             return pa.array(secs + FIT_EPOCH_S, type=pa.int64(), mask=bad).cast(_TS_TYPE)
-        if spec.enum and spec.scale is None:
+        if spec.enum and spec.scale is None and base.number == 0:
             return pa.array(enum_names(spec.type_name, raw), type=pa.string(), mask=bad)
         return pa.array(_scaled(raw, spec.scale, spec.offset), mask=bad)
     return pa.array(raw, mask=bad)
@@ -526,6 +528,12 @@ def _accumulate(vals: np.ndarray, bad: np.ndarray, bits: int) -> np.ndarray:
         delta = (v - prev) & ((1 << bits) - 1)
         out[good] = np.cumsum(delta).astype(np.float64)
     return out
+
+
+def _is_enum_base(spec: FieldSpec) -> bool:
+    from ._fitprofile import is_enum_type
+
+    return is_enum_type(spec.type_name)
 
 
 def _target_num(global_num: int, target: str) -> int:
@@ -590,7 +598,7 @@ def _decode_def(buf: bytes, d: _Def, dev_desc: dict[tuple[int, int], _DevDesc]) 
                 comp_cols[comp.target] = (values, bad)
     for target, (values, bad) in comp_cols.items():
         tspec = field_spec(d.global_num, _target_num(d.global_num, target))
-        if tspec is not None and tspec.enum and tspec.scale is None:
+        if tspec is not None and tspec.enum and tspec.scale is None and _is_enum_base(tspec):
             if target not in cols:
                 cols[target] = pa.array(
                     enum_names(tspec.type_name, values.astype(np.int64)), type=pa.string(), mask=bad
@@ -632,7 +640,7 @@ def _decode_def(buf: bytes, d: _Def, dev_desc: dict[tuple[int, int], _DevDesc]) 
             flat = pa.array(vals.reshape(-1), mask=bad.reshape(-1))
             cols[f"dev:{desc.name}"] = pa.FixedSizeListArray.from_arrays(flat, count)
     if cts is not None:
-        have = cts >= 0
+        have = cts >= _MIN_ABS_TIME  # relative (system) time is not a UTC time
         secs = np.where(have, cts, 0) + FIT_EPOCH_S
         compressed = pa.array(secs, type=pa.int64(), mask=~have).cast(_TS_TYPE)
         if "timestamp" in cols:

@@ -20,6 +20,7 @@ __all__ = [
     "enum_names",
     "field_number",
     "field_spec",
+    "is_enum_type",
     "message_name",
     "message_number",
 ]
@@ -149,6 +150,13 @@ def field_number(global_num: int, name: str) -> int:
             if f.name == name:
                 return int(num)
     return -1
+
+
+@cache
+def is_enum_type(type_name: str) -> bool:
+    """A named-value type whose base type is ``enum`` (not a bit field over an integer)."""
+    ftype = _profile.FIELD_TYPES.get(type_name)
+    return ftype is not None and bool(ftype.values) and ftype.base_type.name == "enum"
 
 
 @cache

@@ -1,0 +1,50 @@
+-- Question: how far and how long did each athlete run in each of the last 12 ISO weeks
+-- (Monday start, UTC), the current week included?
+-- Weeks without a run show 0 runs and 0 km: nothing was run, which is not missing data.
+-- Columns: athlete, week_start (date), runs, distance_km, duration_h, long_run_km,
+-- avg_hr_bpm (duration-weighted, null when no heart rate).
+
+with weeks as (
+
+    select cast(w as date) as week_start
+    from generate_series(
+        date_trunc('week', current_date) - interval 11 week,
+        date_trunc('week', current_date),
+        interval 1 week
+    ) as t(w)
+
+),
+
+athletes as (
+
+    select distinct athlete from runs
+
+),
+
+load as (
+
+    select * from weekly_load
+
+),
+
+final as (
+
+    select
+        athletes.athlete,
+        weeks.week_start,
+        coalesce(load.runs, 0) as runs,
+        round(coalesce(load.distance_m, 0) / 1000, 2) as distance_km,
+        round(coalesce(load.duration_s, 0) / 3600, 2) as duration_h,
+        round(load.long_run_m / 1000, 2) as long_run_km,
+        round(load.avg_hr_bpm, 1) as avg_hr_bpm
+
+    from athletes
+    cross join weeks
+    left join load
+        on load.athlete = athletes.athlete
+        and load.week_start = weeks.week_start
+
+)
+
+select * from final
+order by athlete, week_start

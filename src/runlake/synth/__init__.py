@@ -1,0 +1,43 @@
+"""Synthetic FIT activity files of one runner: for the demo, the tests and the benchmarks.
+
+``write_season`` writes a realistic 12-week season (with one run of each known form
+problem), ``write_history`` years of runs for benchmarks; ``simulate`` and
+``expected_summary`` give the exact values a decoder must return.
+"""
+
+from runlake.synth._fitwriter import FitWriter, encode_messages, field_spec, fit_crc
+from runlake.synth._season import (
+    KINDS,
+    SUB_SPORTS,
+    RunSpec,
+    Samples,
+    encode_run,
+    expected_laps,
+    expected_summary,
+    history_plan,
+    season_plan,
+    simulate,
+    write_history,
+    write_run,
+    write_season,
+)
+
+__all__ = [
+    "KINDS",
+    "SUB_SPORTS",
+    "FitWriter",
+    "RunSpec",
+    "Samples",
+    "encode_messages",
+    "encode_run",
+    "expected_laps",
+    "expected_summary",
+    "field_spec",
+    "fit_crc",
+    "history_plan",
+    "season_plan",
+    "simulate",
+    "write_history",
+    "write_run",
+    "write_season",
+]
