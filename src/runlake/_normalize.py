@@ -8,7 +8,7 @@ that neither the device nor the records have stays null.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC as _UTC
 from datetime import datetime
 
@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runlake._errors import NotAnActivity, Problem
+from runlake._errors import DecodeError, NotAnActivity, Problem
 from runlake._schemas import ACTIVITIES, LAPS, RECORDS, SUMMARY_FIELDS
-from runlake.decode import FitFile, GpxTrack
+from runlake.decode import SYSTEM_TIME_SUFFIX, FitFile, GpxTrack
 from runlake.decode._fitprofile import enum_names
 
 __all__ = [
@@ -327,6 +327,66 @@ def _file_type(fit: FitFile) -> str | None:
     return None if v is None else str(v)
 
 
+def _anchor_system_times(fit: FitFile) -> tuple[FitFile, list[Problem]]:
+    """Give absolute times to files that only have the device's system time.
+
+    Old devices write seconds since power-on (``<field>__system_s`` from the decoder) and,
+    in the activity message, the local wall-clock time of the same instant. That anchors
+    every system time to the local clock; the time zone stays unknown, which a warning says.
+    """
+    relative = [
+        (name, col)
+        for name, t in fit.messages.items()
+        for col in t.column_names
+        if col.endswith(SYSTEM_TIME_SUFFIX)
+    ]
+    if not relative:
+        return fit, []
+    act = fit.messages.get("activity")
+    offset: float | None = None
+    key = "timestamp" + SYSTEM_TIME_SUFFIX
+    if act is not None and "local_timestamp" in act.column_names and key in act.column_names:
+        for local, system in zip(
+            act["local_timestamp"].to_pylist(), act[key].to_pylist(), strict=True
+        ):
+            if local is not None and system is not None:
+                offset = local.replace(tzinfo=_UTC).timestamp() - float(system)
+                break
+    if offset is None:
+        return fit, [
+            Problem(
+                "NoUtcTime",
+                "times are relative to the device's power-on and nothing anchors them",
+            )
+        ]
+    messages = dict(fit.messages)
+    for name, col in relative:
+        t = messages[name]
+        base = col[: -len(SYSTEM_TIME_SUFFIX)]
+        secs = pc.add(t[col].combine_chunks(), int(offset))
+        anchored = pc.multiply(secs, 1000).cast(pa.timestamp("ms", tz="UTC"))
+        if base in t.column_names:
+            merged = pc.coalesce(t[base].combine_chunks().cast(anchored.type), anchored)
+            t = t.set_column(t.schema.get_field_index(base), base, merged)
+        else:
+            t = t.append_column(base, anchored)
+        messages[name] = t
+    problem = Problem(
+        "LocalTimeAsUtc",
+        "the file has no UTC time, only the device's system time: times are anchored on "
+        "its local clock (activity.local_timestamp) and may be off by the time zone offset",
+    )
+    return replace(fit, messages=messages), [problem]
+
+
+def _time_created(fit: FitFile) -> float | None:
+    fid = fit.messages.get("file_id")
+    if fid is None or "time_created" not in fid.column_names or fid.num_rows == 0:
+        return None
+    v = fid["time_created"][0].as_py()
+    return None if v is None else float(v.timestamp())
+
+
 def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     """The contract tables for one decoded FIT file. Raises NotAnActivity for other files."""
     ftype = _file_type(fit)
@@ -340,7 +400,9 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     if (sessions is None or sessions.num_rows == 0) and n_rec == 0:
         raise NotAnActivity("no session and no record messages", source=info.source_path)
 
-    problems: list[Problem] = []
+    fit, problems = _anchor_system_times(fit)
+    sessions = fit.messages.get("session")
+    records = fit.messages.get("record")
     if sessions is not None and sessions.num_rows:
         srows = sessions.to_pylist()
     else:
@@ -366,11 +428,24 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
         dtype=np.float64,
     )
     if np.isnan(starts).any():
-        fallback = float(np.nanmin(rec_ts)) if n_rec and not np.isnan(rec_ts).all() else 0.0
+        # A session without a start: its first record, else when the file was created.
+        if n_rec and not np.isnan(rec_ts).all():
+            fallback: float | None = float(np.nanmin(rec_ts))
+        else:
+            fallback = _time_created(fit)
+            if fallback is not None:
+                problems.append(
+                    Problem("NoStartTime", "no start time: file_id.time_created used instead")
+                )
+        if fallback is None:
+            raise DecodeError(
+                "no UTC timestamp anywhere in the file: the activity cannot be placed in time",
+                source=info.source_path,
+            )
         starts = np.where(np.isnan(starts), fallback, starts)
-        if len(srows) == 1 and n_rec:
-            for s in srows:
-                s["start_time"] = datetime.fromtimestamp(fallback, tz=_UTC)
+        for s, st in zip(srows, starts.tolist(), strict=True):
+            if s.get("start_time") is None:
+                s["start_time"] = datetime.fromtimestamp(st, tz=_UTC)
     which = _assign(starts, rec_ts) if n_rec else np.zeros(0, dtype=np.int64)
     sports = [str(s.get("sport") or "generic") for s in srows]
     foot = np.array([sp in FOOT_SPORTS for sp in sports], dtype=bool)

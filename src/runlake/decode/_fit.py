@@ -37,13 +37,15 @@ from runlake._errors import (
 
 from ._fitprofile import BASE_TYPES, BaseType, FieldSpec, enum_names, field_spec, message_name
 
-__all__ = ["FIT_EPOCH_S", "DevField", "FitFile", "decode_fit", "fit_crc16"]
+__all__ = ["FIT_EPOCH_S", "SYSTEM_TIME_SUFFIX", "DevField", "FitFile", "decode_fit", "fit_crc16"]
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z in Unix seconds
 _MIN_ABS_TIME = 0x10000000  # date_time values below this are relative (system time)
 _TIMESTAMP = 253
 _FIELD_DESCRIPTION = 206
 _TS_TYPE = pa.timestamp("s", tz="UTC")
+_LOCAL_TYPE = pa.timestamp("s")
+SYSTEM_TIME_SUFFIX = "__system_s"
 
 
 def fit_crc16(data: bytes | memoryview) -> int:
@@ -66,7 +68,9 @@ class FitFile:
     """All messages of a FIT file (chained segments merged), one Arrow table per message.
 
     Columns carry the profile's field names with scale and offset applied; invalid values
-    are null; ``date_time`` fields are UTC timestamps; enum fields are profile names.
+    are null; ``date_time`` fields are UTC timestamps (a relative "system time", seconds
+    since the device powered on, goes to ``<field>__system_s`` instead) and
+    ``local_date_time`` fields naive wall-clock timestamps; enum fields are profile names.
     Developer fields are columns named ``dev:<field name>``.
     """
 
@@ -453,6 +457,15 @@ def _rows(u8: np.ndarray, d: _Def) -> tuple[np.ndarray, np.ndarray, np.ndarray |
     return rows, pos, cts
 
 
+def _system_time(raw: np.ndarray, base: BaseType) -> pa.Array | None:
+    """Seconds since the device powered on, for date_time values that are relative."""
+    secs = raw.astype(np.int64)
+    relative = (secs < _MIN_ABS_TIME) & ~_invalid(raw, base)
+    if not relative.any():
+        return None
+    return pa.array(secs, type=pa.int64(), mask=~relative)
+
+
 def _invalid(raw: np.ndarray, base: BaseType) -> np.ndarray:
     if base.fmt in ("f4", "f8"):
         return np.isnan(raw)
@@ -488,10 +501,14 @@ def _numeric_column(
         row_null = pa.array(np.all(raw == 0xFF, axis=1)) if base.number == 13 else None
         return pa.FixedSizeListArray.from_arrays(flat, count, mask=row_null)
     if spec is not None:
-        if spec.type_name in ("date_time", "local_date_time"):
+        if spec.type_name == "date_time":
             secs = raw.astype(np.int64)
             bad = bad | (secs < _MIN_ABS_TIME)
             return pa.array(secs + FIT_EPOCH_S, type=pa.int64(), mask=bad).cast(_TS_TYPE)
+        if spec.type_name == "local_date_time":  # the device's wall clock: no time zone
+            secs = raw.astype(np.int64)
+            bad = bad | (secs < _MIN_ABS_TIME)
+            return pa.array(secs + FIT_EPOCH_S, type=pa.int64(), mask=bad).cast(_LOCAL_TYPE)
         if spec.enum and spec.scale is None and base.number == 0:
             return pa.array(enum_names(spec.type_name, raw), type=pa.string(), mask=bad)
         return pa.array(_scaled(raw, spec.scale, spec.offset), mask=bad)
@@ -585,6 +602,10 @@ def _decode_def(buf: bytes, d: _Def, dev_desc: dict[tuple[int, int], _DevDesc]) 
             continue  # unknown byte blobs carry nothing an activity needs
         else:
             cols[col_name] = _numeric_column(raw, base, spec, count)
+            if spec is not None and spec.type_name == "date_time" and count == 1:
+                system = _system_time(raw, base)
+                if system is not None:
+                    cols[col_name + SYSTEM_TIME_SUFFIX] = system
         if spec is not None:
             for comp in spec.components:
                 vals, bad = _component_values(raw, base, count, comp.bits, comp.bit_offset)
@@ -647,6 +668,11 @@ def _decode_def(buf: bytes, d: _Def, dev_desc: dict[tuple[int, int], _DevDesc]) 
             cols["timestamp"] = pc.coalesce(cols["timestamp"], compressed)
         else:
             cols["timestamp"] = compressed
+        relative = (cts >= 0) & ~have
+        if relative.any():
+            system = pa.array(cts, type=pa.int64(), mask=~relative)
+            key = "timestamp" + SYSTEM_TIME_SUFFIX
+            cols[key] = pc.coalesce(cols[key], system) if key in cols else system
     cols["_pos"] = pa.array(pos)
     return pa.table(cols)
 
