@@ -37,7 +37,7 @@ def _reference(path: Path) -> dict[str, list[dict[str, object]]]:
                     if row.get(name) is None:
                         row[name] = fd.value
                 out[msg.name].append(row)
-        except Exception:  # noqa: BLE001 - the reference's own failure ends its messages
+        except Exception:
             pass
     return out
 
@@ -65,8 +65,10 @@ def _same(ours: object, ref: object) -> bool:
         return isinstance(ours, datetime) and ours == ref
     if isinstance(ref, tuple):
         ref_list = [None if v is None else v for v in ref]
-        return isinstance(ours, list) and len(ours) == len(ref_list) and all(
-            _same(a, b) for a, b in zip(ours, ref_list, strict=True)
+        return (
+            isinstance(ours, list)
+            and len(ours) == len(ref_list)
+            and all(_same(a, b) for a, b in zip(ours, ref_list, strict=True))
         )
     if isinstance(ref, int | float) and not isinstance(ref, bool):
         if not isinstance(ours, int | float):
@@ -86,7 +88,7 @@ def test_columns_match_fitparse(path: Path) -> None:
         pytest.skip("fitparse reads no record, lap or session message from this file")
     try:
         ours = decode_fit(path.read_bytes(), source=str(path), on_error="warn")
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         pytest.fail(f"fitparse reads {sum(map(len, ref.values()))} messages, we raise {e!r}")
     compared = 0
     for name in COMPARED:
@@ -105,8 +107,11 @@ def test_columns_match_fitparse(path: Path) -> None:
                 a, b = mine.get(col), theirs[col]
                 if b is None and a is None:
                     continue
-                if a is None and isinstance(b, int) and b < RELATIVE_TIME_MAX and (
-                    col in ("timestamp", "start_time")
+                if (
+                    a is None
+                    and isinstance(b, int)
+                    and b < RELATIVE_TIME_MAX
+                    and (col in ("timestamp", "start_time"))
                 ):
                     continue  # a relative (device power-on) time: not a UTC time, so null
                 assert _same(a, b), f"{name}[{i}].{col}: ours {a!r}, fitparse {b!r}"

@@ -71,7 +71,7 @@ def _merge(base: dict[str, dict[str, object]], over: Mapping[str, object], origi
                 known = ", ".join(sorted(_SCHEMA[section]))
                 raise ConfigError(f"{origin}: unknown key {section}.{key} (known: {known})")
             want = _SCHEMA[section][key]
-            if not isinstance(value, want) or isinstance(value, bool) and want is not bool:
+            if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
                 raise ConfigError(
                     f"{origin}: {section}.{key} must be a {want.__name__}, "
                     f"not {type(value).__name__} ({value!r})"

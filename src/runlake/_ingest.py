@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from runlake._errors import DecodeError, NotAnActivity, Problem
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
 from runlake._store import Lake, validate_athlete
 from runlake.decode import decode_fit, decode_gpx
@@ -76,11 +77,7 @@ def find_input_files(paths: Iterable[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             found.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file() and f.suffix.lower() in _SUFFIXES
-                )
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES)
             )
         else:
             found.append(p)
@@ -88,13 +85,18 @@ def find_input_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _error_rows(
-    source_path: str, sha: str | None, severity: str, stage: str,
-    problems: Sequence[Problem], at: datetime,
+    src: str,
+    sha: str | None,
+    *,
+    severity: str,
+    stage: str,
+    problems: Sequence[Problem],
+    at: datetime,
 ) -> pa.Table:
     return pa.Table.from_pylist(
         [
             {
-                "source_path": source_path,
+                "source_path": src,
                 "file_sha256": sha,
                 "severity": severity,
                 "stage": stage,
@@ -109,14 +111,21 @@ def _error_rows(
 
 
 def _manifest(
-    source_path: str, sha: str, fmt: str, size: int, status: str, file_type: str | None,
-    norm: Normalized | None, at: datetime,
+    src: str,
+    sha: str,
+    *,
+    fmt: str,
+    size: int,
+    status: str,
+    file_type: str | None,
+    norm: Normalized | None,
+    at: datetime,
 ) -> pa.Table:
     return pa.Table.from_pylist(
         [
             {
                 "file_sha256": sha,
-                "source_path": source_path,
+                "source_path": src,
                 "source_format": fmt,
                 "size_bytes": size,
                 "status": status,
@@ -162,7 +171,11 @@ def _decode_normalize(
 
 
 def ingest_file(
-    lake: Lake, path: Path, athlete: str, *, source_path: str | None = None,
+    lake: Lake,
+    path: Path,
+    athlete: str,
+    *,
+    source_path: str | None = None,
     now: datetime | None = None,
 ) -> FileOutcome:
     """Ingest one file into the lake for ``athlete``. Never raises for a bad file."""
@@ -190,33 +203,63 @@ def ingest_file(
     except NotAnActivity as e:
         problem = Problem(type(e).__name__, e.message, e.offset)
         lake.commit(
-            athlete, sha, year=None, tables={},
-            manifest=_manifest(src, sha, fmt, len(data), "skipped", None, None, at),
-            errors=_error_rows(src, sha, "skipped", stage, [problem], at),
+            athlete,
+            sha,
+            year=None,
+            tables={},
+            manifest=_manifest(
+                src,
+                sha,
+                fmt=fmt,
+                size=len(data),
+                status="skipped",
+                file_type=None,
+                norm=None,
+                at=at,
+            ),
+            errors=_error_rows(
+                src, sha, severity="skipped", stage=stage, problems=[problem], at=at
+            ),
         )
         return FileOutcome(src, sha, "skipped", e.message)
     except DecodeError as e:
         problem = Problem(type(e).__name__, e.message, e.offset)
         lake.commit(
-            athlete, sha, year=None, tables={},
-            manifest=_manifest(src, sha, fmt, len(data), "error", None, None, at),
-            errors=_error_rows(src, sha, "error", stage, [problem], at),
+            athlete,
+            sha,
+            year=None,
+            tables={},
+            manifest=_manifest(
+                src, sha, fmt=fmt, size=len(data), status="error", file_type=None, norm=None, at=at
+            ),
+            errors=_error_rows(src, sha, severity="error", stage=stage, problems=[problem], at=at),
         )
         return FileOutcome(src, sha, "error", problem.describe())
     problems = [*problems, *norm.problems]
     status: Status = "warning" if problems else "new"
     lake.commit(
-        athlete, sha, year=norm.year,
+        athlete,
+        sha,
+        year=norm.year,
         tables={"activities": norm.activities, "laps": norm.laps, "records": norm.records},
         manifest=_manifest(
-            src, sha, fmt, len(data), "warning" if problems else "ingested", ftype, norm, at
+            src,
+            sha,
+            fmt=fmt,
+            size=len(data),
+            status="warning" if problems else "ingested",
+            file_type=ftype,
+            norm=norm,
+            at=at,
         ),
-        errors=_error_rows(src, sha, "warning", stage, problems, at) if problems else None,
+        errors=(
+            _error_rows(src, sha, severity="warning", stage=stage, problems=problems, at=at)
+            if problems
+            else None
+        ),
     )
     message = "; ".join(p.describe() for p in problems)
-    return FileOutcome(
-        src, sha, status, message, norm.activities.num_rows, norm.records.num_rows
-    )
+    return FileOutcome(src, sha, status, message, norm.activities.num_rows, norm.records.num_rows)
 
 
 def ingest_paths(
@@ -228,8 +271,6 @@ def ingest_paths(
     rebuild_catalog: bool = True,
 ) -> IngestSummary:
     """Ingest files and folders (recursively) into the lake, then refresh the catalog."""
-    from runlake._query import build_catalog  # the query stage runs after the store
-
     athlete = validate_athlete(athlete)
     lake = Lake(lake_root)
     lake.cleanup_temp()
@@ -240,7 +281,9 @@ def ingest_paths(
         outcome = ingest_file(lake, f, athlete)
         if outcome.file_sha256 in seen and outcome.status == "present":
             outcome = FileOutcome(
-                outcome.source_path, outcome.file_sha256, "present",
+                outcome.source_path,
+                outcome.file_sha256,
+                "present",
                 "same content as another file of this batch",
             )
         if outcome.file_sha256:

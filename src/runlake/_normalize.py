@@ -34,6 +34,8 @@ SEMICIRCLE_DEG = 180.0 / 2**31
 FOOT_SPORTS = frozenset({"running", "walking", "hiking", "mountaineering", "snowshoeing"})
 # Garmin's own product numbers are named in the profile's garmin_product type.
 _GARMIN_FAMILY = frozenset({"garmin", "dynastream", "dynastream_oem", "tacx"})
+# Unit strings of developer fields (Stryd...) and their factor to millimetres.
+_TO_MM = {"centimeters": 10.0, "cm": 10.0, "millimeters": 1.0, "mm": 1.0}
 # A gap longer than this between GPX points is a pause (no timer in GPX).
 GPX_PAUSE_S = 30.0
 # Altitude changes smaller than this are noise when summing a GPS track's ascent.
@@ -82,8 +84,9 @@ def _coalesce(*arrays: pa.Array) -> pa.Array:
     return pc.coalesce(*arrays)
 
 
-def _dev(t: pa.Table | None, fit: FitFile, names: set[str], n: int, units_scale: dict[str, float]
-         ) -> pa.Array:
+def _dev(
+    t: pa.Table | None, fit: FitFile, names: set[str], n: int, units_scale: dict[str, float]
+) -> pa.Array:
     """A developer field by (lower-case) name; scaled to SI by its declared units."""
     if t is None:
         return pa.nulls(n, pa.float64())
@@ -108,7 +111,8 @@ def _strings(t: pa.Table | None, name: str, n: int) -> pa.Array:
 def _ts_seconds(col: pa.Array) -> np.ndarray:
     """UTC timestamps as float seconds (NaN for null)."""
     as_ms = col.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
-    return pc.divide(as_ms.cast(pa.float64()), 1000.0).to_numpy(zero_copy_only=False)
+    secs = pc.divide(as_ms.cast(pa.float64()), 1000.0)
+    return np.asarray(secs.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _np(a: pa.Array) -> np.ndarray:
@@ -164,6 +168,9 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
         else pa.nulls(n, pa.timestamp("ms", tz="UTC"))
     )
     nulls = pa.nulls(n, pa.float64())
+    lat, lon = _f64(t, "position_lat", n), _f64(t, "position_long", n)
+    # Exactly 0/0 is what some devices write before a GPS fix: no position, not a place.
+    no_fix = pc.fill_null(pc.and_(pc.equal(lat, 0.0), pc.equal(lon, 0.0)), False)
     return {
         "timestamp": ts,
         "distance_m": _f64(t, "distance", n),
@@ -177,17 +184,19 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
         "power_w": _coalesce(_f64(t, "power", n), _dev(t, fit, {"power"}, n, {})),
         "vertical_oscillation_mm": _coalesce(
             _f64(t, "vertical_oscillation", n),
-            _dev(t, fit, {"vertical oscillation"}, n, {"centimeters": 10.0, "cm": 10.0, "mm": 1.0}),
+            _dev(t, fit, {"vertical oscillation"}, n, _TO_MM),
         ),
         "stance_time_ms": _coalesce(
             _f64(t, "stance_time", n),
-            _dev(t, fit, {"ground time", "ground contact time"}, n, {"milliseconds": 1.0, "ms": 1.0}),
+            _dev(
+                t, fit, {"ground time", "ground contact time"}, n, {"milliseconds": 1.0, "ms": 1.0}
+            ),
         ),
         "stance_time_balance_pct": _f64(t, "stance_time_balance", n),
         "step_length_mm": _f64(t, "step_length", n),
         "vertical_ratio_pct": _f64(t, "vertical_ratio", n),
-        "latitude_deg": pc.multiply(_f64(t, "position_lat", n), SEMICIRCLE_DEG),
-        "longitude_deg": pc.multiply(_f64(t, "position_long", n), SEMICIRCLE_DEG),
+        "latitude_deg": pc.if_else(no_fix, nulls, pc.multiply(lat, SEMICIRCLE_DEG)),
+        "longitude_deg": pc.if_else(no_fix, nulls, pc.multiply(lon, SEMICIRCLE_DEG)),
         "altitude_m": _coalesce(_f64(t, "enhanced_altitude", n), _f64(t, "altitude", n)),
         "temperature_c": _f64(t, "temperature", n),
         "form_power_w": _dev(t, fit, {"form power"}, n, {"watts": 1.0, "w": 1.0}),
@@ -394,9 +403,7 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     records = fit.messages.get("record")
     n_rec = 0 if records is None else records.num_rows
     if ftype is not None and ftype != "activity":
-        raise NotAnActivity(
-            f"FIT file type '{ftype}' holds no activity", source=info.source_path
-        )
+        raise NotAnActivity(f"FIT file type '{ftype}' holds no activity", source=info.source_path)
     if (sessions is None or sessions.num_rows == 0) and n_rec == 0:
         raise NotAnActivity("no session and no record messages", source=info.source_path)
 
@@ -408,8 +415,11 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     else:
         # No session message (a watch that died before writing it): one activity from records.
         sport_msg = fit.messages.get("sport")
-        sport = sport_msg["sport"][0].as_py() if sport_msg is not None and "sport" in (
-            sport_msg.column_names) else None
+        sport = (
+            sport_msg["sport"][0].as_py()
+            if sport_msg is not None and "sport" in (sport_msg.column_names)
+            else None
+        )
         srows = [{"sport": sport or "generic", "sub_sport": None}]
         problems.append(
             Problem("NoSession", "no session message: summary computed from the records")
@@ -492,8 +502,9 @@ def _assemble(
     rec_start = starts[which] if n_rec else np.zeros(0)
     elapsed = rec_ts - rec_start
     record_cols: dict[str, pa.Array] = {
-        "activity_id": pa.array(np.array(ids, dtype=object)[which] if n_rec else [],
-                                type=pa.string()),
+        "activity_id": pa.array(
+            np.array(ids, dtype=object)[which] if n_rec else [], type=pa.string()
+        ),
         "elapsed_s": _from_np(elapsed),
         **cols,
     }
@@ -515,8 +526,8 @@ def _assemble(
         start = summary["start_time"]
         el = summary.get("elapsed_s")
         end = (
-            datetime.fromtimestamp(start.timestamp() + el, tz=_UTC)  # type: ignore[union-attr]
-            if isinstance(el, float) and start is not None
+            datetime.fromtimestamp(start.timestamp() + el, tz=_UTC)
+            if isinstance(el, float) and isinstance(start, datetime)
             else None
         )
         rd = (
@@ -532,8 +543,9 @@ def _assemble(
                 "source_path": info.source_path,
                 "source_format": source_format,
                 "sport": sports[i],
-                "sub_sport": (str(srow["sub_sport"]) if srow.get("sub_sport") is not None
-                              else None),
+                "sub_sport": (
+                    str(srow["sub_sport"]) if srow.get("sub_sport") is not None else None
+                ),
                 "device_manufacturer": manufacturer,
                 "device_product": product,
                 "end_time": end,
@@ -561,8 +573,11 @@ def _assemble(
         for r, w in zip(lrows, lwhich.tolist(), strict=True):
             summary = _summary_from_message(r, sports[w] in FOOT_SPORTS)
             lap_rows.append(
-                {"activity_id": ids[w], "lap_index": counters[w],
-                 **{name: summary.get(name) for name, _, _ in SUMMARY_FIELDS}}
+                {
+                    "activity_id": ids[w],
+                    "lap_index": counters[w],
+                    **{name: summary.get(name) for name, _, _ in SUMMARY_FIELDS},
+                }
             )
             counters[w] += 1
     lap_table = pa.Table.from_pylist(lap_rows, schema=LAPS)
@@ -572,11 +587,22 @@ def _assemble(
 # -- GPX ---------------------------------------------------------------------------------------
 
 _GPX_SPORTS = {
-    "running": "running", "run": "running", "trail_running": "running", "9": "running",
-    "cycling": "cycling", "biking": "cycling", "ride": "cycling", "1": "cycling",
-    "road_biking": "cycling", "mountain_biking": "cycling",
-    "walking": "walking", "walk": "walking", "10": "walking",
-    "hiking": "hiking", "hike": "hiking", "4": "hiking",
+    "running": "running",
+    "run": "running",
+    "trail_running": "running",
+    "9": "running",
+    "cycling": "cycling",
+    "biking": "cycling",
+    "ride": "cycling",
+    "1": "cycling",
+    "road_biking": "cycling",
+    "mountain_biking": "cycling",
+    "walking": "walking",
+    "walk": "walking",
+    "10": "walking",
+    "hiking": "hiking",
+    "hike": "hiking",
+    "4": "hiking",
 }
 
 
@@ -587,8 +613,12 @@ def gpx_sport(activity_type: str | None, name: str | None) -> str:
         if key in _GPX_SPORTS:
             return _GPX_SPORTS[key]
     lowered = (name or "").lower()
-    for word, sport in (("run", "running"), ("ride", "cycling"), ("walk", "walking"),
-                        ("hike", "hiking")):
+    for word, sport in (
+        ("run", "running"),
+        ("ride", "cycling"),
+        ("walk", "walking"),
+        ("hike", "hiking"),
+    ):
         if word in lowered:
             return sport
     return "generic"
@@ -659,13 +689,15 @@ def normalize_gpx(track: GpxTrack, info: SourceInfo) -> Normalized:
     acts = normalized.activities
     if moving is not None:
         acts = acts.set_column(
-            acts.schema.get_field_index("duration_s"), ACTIVITIES.field("duration_s"),
+            acts.schema.get_field_index("duration_s"),
+            ACTIVITIES.field("duration_s"),
             pa.array([moving], type=pa.float64()),
         )
         dist_total = acts["distance_m"][0].as_py()
         if dist_total is not None and moving > 0:
             acts = acts.set_column(
-                acts.schema.get_field_index("avg_speed_mps"), ACTIVITIES.field("avg_speed_mps"),
+                acts.schema.get_field_index("avg_speed_mps"),
+                ACTIVITIES.field("avg_speed_mps"),
                 pa.array([dist_total / moving], type=pa.float64()),
             )
     return Normalized(acts, normalized.laps, normalized.records, normalized.problems)
@@ -680,4 +712,4 @@ def _haversine_m(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     dphi = p2 - p1
     dlmb = np.radians(lon[1:] - lon[:-1])
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * r * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.asarray(2 * r * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dtype=np.float64)

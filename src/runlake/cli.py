@@ -16,6 +16,8 @@ from typing import TextIO
 from runlake._config import Config, load_config
 from runlake._errors import RunlakeError
 from runlake._ingest import FileOutcome, IngestSummary, ingest_paths
+from runlake._query import format_table, run_query, sql_dir
+from runlake.synth import write_season
 
 __all__ = ["main"]
 
@@ -63,8 +65,6 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake._query import format_table, run_query
-
     if args.file:
         query = Path(args.file).read_text(encoding="utf-8")
     elif args.query:
@@ -79,15 +79,16 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake._query import format_table, run_query
-    from runlake.synth import write_season
-
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     lake = Path(args.lake) if args.lake else cfg.lake
     athlete = args.athlete or cfg.athlete
     files = write_season(folder, start=cfg.demo_start, weeks=cfg.demo_weeks, seed=args.seed)
-    sys.stdout.write(f"wrote {len(files)} FIT files of a {cfg.demo_weeks}-week season to {folder}\n")
-    summary = ingest_paths([folder], lake_root=lake, athlete=athlete, progress=_Progress(sys.stderr))
+    sys.stdout.write(
+        f"wrote {len(files)} FIT files of a {cfg.demo_weeks}-week season to {folder}\n"
+    )
+    summary = ingest_paths(
+        [folder], lake_root=lake, athlete=athlete, progress=_Progress(sys.stderr)
+    )
     _print_summary(summary, sys.stdout)
     overview = run_query(
         lake,
@@ -107,8 +108,6 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cfg_sql_path(name: str) -> Path:
-    from runlake._query import sql_dir
-
     return Path(str(sql_dir() / "analyses" / name))
 
 

@@ -35,7 +35,16 @@ from runlake._errors import (
     Problem,
 )
 
-from ._fitprofile import BASE_TYPES, BaseType, FieldSpec, enum_names, field_spec, message_name
+from ._fitprofile import (
+    BASE_TYPES,
+    BaseType,
+    FieldSpec,
+    enum_names,
+    field_number,
+    field_spec,
+    is_enum_type,
+    message_name,
+)
 
 __all__ = ["FIT_EPOCH_S", "SYSTEM_TIME_SUFFIX", "DevField", "FitFile", "decode_fit", "fit_crc16"]
 
@@ -205,7 +214,7 @@ class _Walker:
                     data_end,
                 )
             )
-        return data_end + 2
+        return int(data_end + 2)
 
     # -- message level ----------------------------------------------------------------------
     def walk_messages(self, pos: int, end: int) -> int | None:
@@ -272,7 +281,7 @@ class _Walker:
         step = 8
         while k < n_max:
             hi = min(n_max, k + step)
-            window = u8[pos + k * stride : pos + hi * stride : stride]
+            window: np.ndarray = u8[pos + k * stride : pos + hi * stride : stride]
             if mask != 0xFF:
                 window = window & mask
             bad = np.flatnonzero(window != want)
@@ -468,10 +477,10 @@ def _system_time(raw: np.ndarray, base: BaseType) -> pa.Array | None:
 
 def _invalid(raw: np.ndarray, base: BaseType) -> np.ndarray:
     if base.fmt in ("f4", "f8"):
-        return np.isnan(raw)
+        return np.asarray(np.isnan(raw))
     if base.invalid is None:
         return np.zeros(raw.shape, dtype=bool)
-    return raw == raw.dtype.type(base.invalid)
+    return np.asarray(raw == raw.dtype.type(base.invalid))
 
 
 def _scaled(raw: np.ndarray, scale: float | None, offset: float | None) -> np.ndarray:
@@ -509,7 +518,7 @@ def _numeric_column(
             secs = raw.astype(np.int64)
             bad = bad | (secs < _MIN_ABS_TIME)
             return pa.array(secs + FIT_EPOCH_S, type=pa.int64(), mask=bad).cast(_LOCAL_TYPE)
-        if spec.enum and spec.scale is None and base.number == 0:
+        if spec.enum and spec.scale is None and _is_enum_base(spec):
             return pa.array(enum_names(spec.type_name, raw), type=pa.string(), mask=bad)
         return pa.array(_scaled(raw, spec.scale, spec.offset), mask=bad)
     return pa.array(raw, mask=bad)
@@ -548,14 +557,10 @@ def _accumulate(vals: np.ndarray, bad: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _is_enum_base(spec: FieldSpec) -> bool:
-    from ._fitprofile import is_enum_type
-
     return is_enum_type(spec.type_name)
 
 
 def _target_num(global_num: int, target: str) -> int:
-    from ._fitprofile import field_number
-
     return field_number(global_num, target)
 
 

@@ -154,9 +154,20 @@ def field_number(global_num: int, name: str) -> int:
 
 @cache
 def is_enum_type(type_name: str) -> bool:
-    """A named-value type whose base type is ``enum`` (not a bit field over an integer)."""
+    """A type of named values (sport, manufacturer...), not a bit field.
+
+    Bit fields (left_right_balance, message_index, file_flags...) keep their numbers: the
+    profile names their masks or single bits, not their values.
+    """
     ftype = _profile.FIELD_TYPES.get(type_name)
-    return ftype is not None and bool(ftype.values) and ftype.base_type.name == "enum"
+    if ftype is None or not ftype.values:
+        return False
+    if ftype.base_type.name == "enum":
+        return True
+    if "mask" in ftype.values.values():
+        return False
+    nonzero = [int(k) for k in ftype.values if int(k)]
+    return not (len(nonzero) >= 3 and all(k & (k - 1) == 0 for k in nonzero))
 
 
 @cache
