@@ -1,36 +1,41 @@
--- Question: how far and how long did each athlete run in each of the last 12 ISO weeks
--- (Monday start, UTC), the current week included?
+-- Question: how far and how long did each athlete run in each of their last 12 ISO weeks
+-- (Monday start, UTC), counted back from the week of their latest run?
 -- Weeks without a run show 0 runs and 0 km: nothing was run, which is not missing data.
 -- Columns: athlete, week_start (date), runs, distance_km, duration_h, long_run_km,
 -- avg_hr_bpm (duration-weighted, null when no heart rate).
 
-with weeks as (
-
-    select cast(w as date) as week_start
-    from generate_series(
-        date_trunc('week', current_date) - interval 11 week,
-        date_trunc('week', current_date),
-        interval 1 week
-    ) as t(w)
-
-),
-
-athletes as (
-
-    select distinct athlete from runs
-
-),
-
-load as (
+with load as (
 
     select * from weekly_load
+
+),
+
+last_week as (
+
+    select athlete, max(week_start) as week_start
+    from load
+    group by athlete
+
+),
+
+weeks as (
+
+    select
+        last_week.athlete,
+        cast(w as date) as week_start
+    from last_week
+    cross join generate_series(
+        last_week.week_start - interval 11 week,
+        last_week.week_start,
+        interval 1 week
+    ) as t(w)
 
 ),
 
 final as (
 
     select
-        athletes.athlete,
+        weeks.athlete,
         weeks.week_start,
         coalesce(load.runs, 0) as runs,
         round(coalesce(load.distance_m, 0) / 1000, 2) as distance_km,
@@ -38,10 +43,9 @@ final as (
         round(load.long_run_m / 1000, 2) as long_run_km,
         round(load.avg_hr_bpm, 1) as avg_hr_bpm
 
-    from athletes
-    cross join weeks
+    from weeks
     left join load
-        on load.athlete = athletes.athlete
+        on load.athlete = weeks.athlete
         and load.week_start = weeks.week_start
 
 )
