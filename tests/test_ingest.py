@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import pytest
 from runlake import LakeError, decode_fit, ingest_paths, run_query
 from runlake._ingest import ingest_file
 from runlake._store import Lake
-from runlake.synth import RunSpec, expected_laps, expected_summary, write_run, write_season
+from runlake.synth import (
+    RunSpec,
+    encode_run,
+    expected_laps,
+    expected_summary,
+    simulate,
+    write_run,
+    write_season,
+)
 
 from .conftest import DATA, corpus_file, requires_corpus
 
@@ -374,3 +383,16 @@ def test_whole_corpus_every_file_handled(tmp_path: Path) -> None:
     )
     stamp = datetime.now(UTC) + timedelta(days=1)
     assert _one(lake, "select max(start_time) as m from activities")["m"] < stamp
+
+
+def test_time_jumps_are_kept_and_reported(tmp_path: Path) -> None:
+    samples = simulate(_spec())
+    ts = samples.timestamp.copy()
+    ts[900:] -= 60  # the clock jumps back a minute half-way
+    path = tmp_path / "jump.fit"
+    path.write_bytes(encode_run(replace(samples, timestamp=ts)))
+    lake = Lake(tmp_path / "lake")
+    outcome = ingest_file(lake, path, "anna")
+    assert outcome.status == "warning"
+    assert "TimeAnomaly: sample times jump 1 backwards (largest 59 s)" in outcome.message
+    assert outcome.n_records == samples.n_records

@@ -38,6 +38,8 @@ _GARMIN_FAMILY = frozenset({"garmin", "dynastream", "dynastream_oem", "tacx"})
 _TO_MM = {"centimeters": 10.0, "cm": 10.0, "millimeters": 1.0, "mm": 1.0}
 # A gap longer than this between GPX points is a pause (no timer in GPX).
 GPX_PAUSE_S = 30.0
+# A forward jump in sample time longer than this is reported (a clock reset, a merged file).
+TIME_GAP_S = 6 * 3600.0
 # Altitude changes smaller than this are noise when summing a GPS track's ascent.
 ASCENT_HYSTERESIS_M = 2.0
 
@@ -217,6 +219,33 @@ def _assign(starts: np.ndarray, ts: np.ndarray) -> np.ndarray:
     which = np.clip(which, 0, len(starts) - 1)
     which[np.isnan(filled)] = 0
     return order[which]
+
+
+def time_anomalies(ts: np.ndarray, *, gap_s: float = TIME_GAP_S) -> Problem | None:
+    """A warning when sample times jump backwards, or forwards by more than ``gap_s``.
+
+    The samples are kept in file order (the file is the record of what the device wrote);
+    the warning tells analysts why elapsed time may not grow steadily.
+    """
+    t = ts[~np.isnan(ts)]
+    if t.size < 2:
+        return None
+    d = np.diff(t)
+    back = d < 0
+    fwd = d > gap_s
+    if not back.any() and not fwd.any():
+        return None
+    parts = []
+    if back.any():
+        parts.append(f"{int(back.sum())} backwards (largest {float(-d[back].min()):.0f} s)")
+    if fwd.any():
+        parts.append(
+            f"{int(fwd.sum())} forwards by more than {gap_s:.0f} s "
+            f"(largest {float(d[fwd].max()):.0f} s)"
+        )
+    return Problem(
+        "TimeAnomaly", "sample times jump " + " and ".join(parts) + "; samples kept in file order"
+    )
 
 
 # -- summaries -------------------------------------------------------------------------------
@@ -457,6 +486,9 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
             if s.get("start_time") is None:
                 s["start_time"] = datetime.fromtimestamp(st, tz=_UTC)
     which = _assign(starts, rec_ts) if n_rec else np.zeros(0, dtype=np.int64)
+    anomaly = time_anomalies(rec_ts)
+    if anomaly is not None:
+        problems.append(anomaly)
     sports = [str(s.get("sport") or "generic") for s in srows]
     foot = np.array([sp in FOOT_SPORTS for sp in sports], dtype=bool)
     cols = _fit_records(fit, foot[which] if n_rec else None)
