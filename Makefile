@@ -22,14 +22,14 @@ demo: $(VENV)/.installed
 	$(BIN)/runlake demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests pipelines
+	$(BIN)/ruff format --check src tests pipelines
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Prefect, when a test imports it, stays hermetic and quiet: its home (database, settings)
+# in a temporary folder, no analytics, warnings only. Set before anything imports Prefect.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="runlake-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

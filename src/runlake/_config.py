@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runlake._errors import ConfigError
 
@@ -22,6 +23,8 @@ __all__ = ["Config", "default_config_path", "load_config"]
 _SCHEMA: dict[str, dict[str, type]] = {
     "lake": {"path": str},
     "ingest": {"athlete": str, "inbox": list},
+    "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
+    "backfill": {"workers": int, "batch_size": int},
     "demo": {"folder": str, "weeks": int, "start": str},
 }
 _ENV = {
@@ -39,6 +42,11 @@ class Config:
     demo_folder: Path
     demo_weeks: int
     demo_start: date
+    sync_cron: str = "0 3 * * *"
+    sync_timezone: str = ""
+    sync_lock_wait_s: float = 60.0
+    backfill_workers: int = 2
+    backfill_batch_size: int = 0
 
 
 def default_config_path() -> Path:
@@ -115,6 +123,26 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     lake = str(get("lake", "path"))
     if not lake:
         raise ConfigError("lake.path must not be empty")
+    cron = str(get("sync", "cron"))
+    if len(cron.split()) != 5:
+        raise ConfigError(f"sync.cron must have 5 fields like '0 3 * * *', not {cron!r}")
+    tz = str(get("sync", "timezone"))
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"sync.timezone {tz!r} is not a known time zone") from None
+    lock_wait = get("sync", "lock_wait_s")
+    assert isinstance(lock_wait, float)
+    if lock_wait < 0:
+        raise ConfigError(f"sync.lock_wait_s must not be negative, not {lock_wait}")
+    workers, batch = get("backfill", "workers"), get("backfill", "batch_size")
+    assert isinstance(workers, int)
+    assert isinstance(batch, int)
+    if not 1 <= workers <= 256:
+        raise ConfigError(f"backfill.workers must be between 1 and 256, not {workers}")
+    if batch < 0:
+        raise ConfigError(f"backfill.batch_size must be 0 (automatic) or more, not {batch}")
     return Config(
         lake=Path(lake),
         athlete=str(get("ingest", "athlete")),
@@ -122,4 +150,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         demo_folder=Path(str(get("demo", "folder"))),
         demo_weeks=weeks,
         demo_start=start_date,
+        sync_cron=cron,
+        sync_timezone=tz,
+        sync_lock_wait_s=lock_wait,
+        backfill_workers=workers,
+        backfill_batch_size=batch,
     )

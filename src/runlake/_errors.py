@@ -20,6 +20,7 @@ __all__ = [
     "FitHeaderError",
     "FitTruncatedError",
     "GpxError",
+    "LakeBusy",
     "LakeError",
     "NotAnActivity",
     "OnError",
@@ -41,6 +42,10 @@ class ConfigError(RunlakeError):
 
 class LakeError(RunlakeError):
     """The lake folder or an athlete name is unusable."""
+
+
+class LakeBusy(LakeError):
+    """Another writer holds the lake's writer lock (and waiting for it timed out)."""
 
 
 class DecodeError(RunlakeError):

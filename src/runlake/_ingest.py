@@ -9,8 +9,10 @@ the Prefect flows call these same functions.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from runlake._errors import DecodeError, NotAnActivity, Problem
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake._store import Lake, validate_athlete
+from runlake._store import Lake, validate_athlete, writer_lock
 from runlake.decode import decode_fit, decode_gpx
 
 __all__ = [
@@ -30,8 +32,11 @@ __all__ = [
     "FileOutcome",
     "IngestSummary",
     "find_input_files",
+    "finish_batch",
     "ingest_file",
+    "ingest_files",
     "ingest_paths",
+    "new_files",
 ]
 
 Status = Literal["new", "present", "skipped", "warning", "error"]
@@ -262,20 +267,20 @@ def ingest_file(
     return FileOutcome(src, sha, status, message, norm.activities.num_rows, norm.records.num_rows)
 
 
-def ingest_paths(
-    paths: Iterable[Path],
+def ingest_files(
+    files: Sequence[Path],
     *,
     lake_root: Path,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
-    rebuild_catalog: bool = True,
-) -> IngestSummary:
-    """Ingest files and folders (recursively) into the lake, then refresh the catalog."""
+) -> list[FileOutcome]:
+    """Ingest these files; no lock, no catalog refresh (a flow's task body).
+
+    The caller holds the writer lock (:func:`ingest_paths` does, and so do the flows).
+    """
     athlete = validate_athlete(athlete)
     lake = Lake(lake_root)
-    lake.cleanup_temp()
-    files = find_input_files(paths)
-    summary = IngestSummary()
+    outcomes: list[FileOutcome] = []
     seen: set[str] = set()
     for i, f in enumerate(files, 1):
         outcome = ingest_file(lake, f, athlete)
@@ -288,9 +293,98 @@ def ingest_paths(
             )
         if outcome.file_sha256:
             seen.add(outcome.file_sha256)
-        summary.outcomes.append(outcome)
+        outcomes.append(outcome)
         if progress is not None:
             progress(i, len(files), outcome)
-    if rebuild_catalog:
-        build_catalog(lake.root)
+    return outcomes
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    *,
+    lake_root: Path,
+    athlete: str,
+    progress: Callable[[int, int, FileOutcome], None] | None = None,
+    rebuild_catalog: bool = True,
+    lock_timeout_s: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Ingest files and folders (recursively) into the lake, then refresh the catalog.
+
+    Holds the lake's writer lock for the whole batch (waiting up to ``lock_timeout_s``,
+    forever when None; :class:`~runlake._errors.LakeBusy` when it gives up).
+    """
+    athlete = validate_athlete(athlete)
+    lake = Lake(lake_root)
+    with writer_lock(lake.root, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
+        lake.cleanup_temp()
+        files = find_input_files(paths)
+        summary = IngestSummary(
+            ingest_files(files, lake_root=lake.root, athlete=athlete, progress=progress)
+        )
+        if rebuild_catalog:
+            finish_batch(lake.root, athlete, summary.outcomes)
     return summary
+
+
+def finish_batch(
+    lake_root: Path, athlete: str, outcomes: Sequence[FileOutcome | Mapping[str, object]]
+) -> dict[str, object]:
+    """What follows a batch: refresh the catalog so the views see the new files."""
+    validate_athlete(athlete)
+    n_new = sum(
+        1
+        for o in outcomes
+        if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
+    )
+    build_catalog(Path(lake_root))
+    return {"catalog_rebuilt": True, "new_files": n_new}
+
+
+def _scan_cache_path(lake: Lake, athlete: str) -> Path:
+    return lake.root / ".state" / f"scan-{athlete}.json"
+
+
+def new_files(paths: Iterable[Path], *, lake_root: Path, athlete: str) -> list[Path]:
+    """The files under ``paths`` whose content the lake does not have yet, for ``athlete``.
+
+    Content is what counts (a renamed copy is not new), but hashing a whole inbox every
+    night would be slow: a small cache in ``<lake>/.state/`` remembers each path's size,
+    modification time and sha256, so an unchanged file costs one ``stat``.
+    """
+    athlete = validate_athlete(athlete)
+    lake = Lake(lake_root)
+    cache_path = _scan_cache_path(lake, athlete)
+    try:
+        cache: dict[str, list[object]] = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    fresh: dict[str, list[object]] = {}
+    todo: list[Path] = []
+    seen: set[str] = set()
+    for f in find_input_files(paths):
+        key = str(f.resolve())
+        try:
+            st = f.stat()
+        except OSError:
+            todo.append(f)  # ingest reports why it cannot be read
+            continue
+        entry = cache.get(key)
+        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+            sha = str(entry[2])
+        else:
+            try:
+                sha = hashlib.sha256(f.read_bytes()).hexdigest()
+            except OSError:
+                todo.append(f)
+                continue
+        fresh[key] = [st.st_size, st.st_mtime_ns, sha]
+        if sha not in seen and not lake.is_ingested(athlete, sha):
+            todo.append(f)
+        seen.add(sha)
+    if fresh != cache:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(fresh))
+        os.replace(tmp, cache_path)
+    return todo

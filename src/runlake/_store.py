@@ -17,28 +17,36 @@ the target.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from runlake._errors import LakeError
+from runlake._errors import LakeBusy, LakeError
 from runlake._schemas import TABLES
 
 __all__ = [
     "DATA_TABLES",
+    "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
     "Lake",
     "conform",
     "list_athletes",
     "validate_athlete",
     "write_parquet_atomic",
+    "writer_lock",
 ]
+
+LOCK_NAME = ".writer.lock"
+"""The writer lock file in the lake folder (a dot-file: no glob of the views reads it)."""
 
 DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
@@ -315,3 +323,64 @@ class Lake:
                 except FileNotFoundError:  # another cleaner or its writer got there first
                     continue
         return removed
+
+
+@contextmanager
+def writer_lock(
+    root: Path,
+    *,
+    holder: str,
+    timeout_s: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    poll_s: float = 0.1,
+) -> Iterator[None]:
+    """Hold the lake's writer lock: one writer at a time (readers never need it).
+
+    ``timeout_s=None`` waits as long as it takes, ``0`` does not wait. While it waits,
+    ``on_wait`` is told once who holds the lock. Raises :class:`LakeBusy` naming the
+    holder when the wait times out. The lock is an ``flock`` on ``<lake>/.writer.lock``: the
+    kernel drops it when its process dies, so a killed writer never leaves the lake locked.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                who = _lock_holder(path)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LakeBusy(
+                        f"the lake {str(root)!r} is being written by {who}; "
+                        f"gave up after waiting {timeout_s:g} s"
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for the lake's writer lock, held by {who}")
+                    told = True
+                time.sleep(poll_s)
+        info = json.dumps({"pid": os.getpid(), "holder": holder, "since": time.time()})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _lock_holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return "another process"
+    if not isinstance(info, dict) or "pid" not in info:
+        return "another process"
+    since = time.strftime("%H:%M:%S", time.localtime(float(info.get("since", 0))))
+    return f"{info.get('holder', 'a writer')} (pid {info['pid']}, since {since})"

@@ -8,10 +8,12 @@ unusable lake, a failing query); 2 for bad usage.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from runlake._config import Config, load_config
 from runlake._errors import RunlakeError
@@ -107,6 +109,95 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+# The flow commands import Prefect (pipelines/) lazily: ingest, sql and demo never pay for it.
+
+
+def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
+    from pipelines.flows import nightly_sync
+
+    result = nightly_sync(
+        inbox=args.inbox or None,
+        lake=args.lake or str(cfg.lake),
+        athlete=args.athlete or cfg.athlete,
+    )
+    sys.stdout.write(_flow_summary("sync", result))
+    return 0
+
+
+def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
+    from pipelines.flows import backfill
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise RunlakeError(f"no such folder: {folder}")
+    flow = backfill
+    if args.dask_address or args.dask_local:
+        from prefect_dask import DaskTaskRunner
+
+        runner = (
+            DaskTaskRunner(address=args.dask_address)
+            if args.dask_address
+            else DaskTaskRunner(
+                cluster_class="distributed.LocalCluster",
+                cluster_kwargs={
+                    "n_workers": args.workers or cfg.backfill_workers,
+                    "threads_per_worker": 1,
+                    "processes": True,
+                },
+            )
+        )
+        flow = backfill.with_options(task_runner=runner)
+    else:
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        workers = args.workers or cfg.backfill_workers
+        pool: Any = ProcessPoolTaskRunner(max_workers=workers)  # typed for thread futures
+        flow = backfill.with_options(task_runner=pool)
+    result = flow(
+        folder=str(folder),
+        lake=args.lake or str(cfg.lake),
+        athlete=args.athlete or cfg.athlete,
+        batch_size=args.batch_size,
+        workers=args.workers,
+    )
+    sys.stdout.write(_flow_summary("backfill", result))
+    return 0
+
+
+def _flow_summary(name: str, result: dict[str, object]) -> str:
+    if result.get("skipped_busy"):
+        return f"{name}: skipped, another writer holds the lake (see the log)\n"
+    lines = [
+        f"{name}: {result['files']} files: {result['new']} new ({result['activities']} "
+        f"activities), {result['present']} already present, {result['skipped']} skipped, "
+        f"{result['warning']} with warnings, {result['error']} errors"
+    ]
+    errors = result.get("errors")
+    if isinstance(errors, list):
+        lines += [f"   error  {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
+    from pipelines.deployments import serve_deployments
+
+    serve_deployments(cfg)
+    return 0
+
+
+def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
+    from pipelines.deployments import deployment_specs
+
+    specs = [asdict(s) for s in deployment_specs(cfg)]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(specs, indent=2) + "\n")
+    else:
+        for s in specs:
+            when = f"cron '{s['cron']}' ({s['timezone']})" if s["cron"] else "on demand"
+            sys.stdout.write(f"{s['name']:<14} flow {s['flow']:<14} {when}  {s['parameters']}\n")
+    return 0
+
+
 def cfg_sql_path(name: str) -> Path:
     return Path(str(sql_dir() / "analyses" / name))
 
@@ -130,6 +221,25 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--lake")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
+    sync = sub.add_parser("sync", help="run the nightly sync once, now (Prefect flow)")
+    sync.add_argument("--inbox", action="append", help="inbox folder (repeatable)")
+    sync.add_argument("--lake")
+    sync.add_argument("--athlete")
+
+    bf = sub.add_parser("backfill", help="ingest a history folder in parallel (Prefect flow)")
+    bf.add_argument("folder", metavar="DIR")
+    bf.add_argument("--lake")
+    bf.add_argument("--athlete")
+    bf.add_argument("--workers", type=int, help="worker processes (default: config)")
+    bf.add_argument("--batch-size", type=int, help="files per task (default: automatic)")
+    bf.add_argument("--dask-address", help="run the tasks on a Dask cluster (tcp://host:port)")
+    bf.add_argument("--dask-local", action="store_true", help="on a local Dask cluster")
+
+    sub.add_parser("serve", help="serve the deployments with their schedules (Prefect)")
+
+    dep = sub.add_parser("deployments", help="list the deployments and their schedules")
+    dep.add_argument("--format", choices=["table", "json"], default="table")
+
     demo = sub.add_parser("demo", help="write a sample season and ingest it")
     demo.add_argument("folder", nargs="?", metavar="DIR")
     demo.add_argument("--lake")
@@ -142,7 +252,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = load_config(Path(args.config) if args.config else None)
-        handler = {"ingest": _cmd_ingest, "sql": _cmd_sql, "demo": _cmd_demo}[args.command]
+        handler = {
+            "ingest": _cmd_ingest,
+            "sql": _cmd_sql,
+            "demo": _cmd_demo,
+            "sync": _cmd_sync,
+            "backfill": _cmd_backfill,
+            "serve": _cmd_serve,
+            "deployments": _cmd_deployments,
+        }[args.command]
         return handler(args, cfg)
     except RunlakeError as e:
         sys.stderr.write(f"runlake: error: {e}\n")

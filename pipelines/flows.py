@@ -1,0 +1,174 @@
+"""The flows. Each is thin wiring: find the files, hand them to tasks in batches, finish.
+
+Resumability comes from the lake itself: every file is committed on its own, keyed by its
+content hash, with its marker written last. A backfill killed at any point (Ctrl-C,
+kill -9) and started again skips what was committed and redoes what was not.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from runlake import LakeBusy, load_config
+from runlake._ingest import finish_batch, ingest_files, new_files
+from runlake._store import validate_athlete, writer_lock
+
+__all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync"]
+
+# Prefect costs about 0.25 s per task run with a process pool here (stack notes): with
+# ~5-20 ms of work per file, a batch must hold tens of files for the work to dominate.
+MIN_BATCH = 25
+TASKS_PER_WORKER = 4
+
+
+def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
+    """Files per task: the configured size, else about four tasks per worker (>= 25 files)."""
+    if configured > 0:
+        return configured
+    if n_files == 0:
+        return MIN_BATCH
+    return max(MIN_BATCH, math.ceil(n_files / (max(workers, 1) * TASKS_PER_WORKER)))
+
+
+@task(cache_policy=NO_CACHE, task_run_name="ingest {athlete}: {files[0]}")
+def ingest_batch(files: list[str], lake: str, athlete: str) -> list[dict[str, Any]]:
+    """Ingest one batch of files (the lake's writer lock is held by the flow)."""
+    outcomes = ingest_files([Path(f) for f in files], lake_root=Path(lake), athlete=athlete)
+    return [asdict(o) for o in outcomes]
+
+
+@task(cache_policy=NO_CACHE)
+def finish(lake: str, athlete: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Refresh the catalog (and what depends on the new runs) once per flow run."""
+    return finish_batch(Path(lake), athlete, outcomes)
+
+
+def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
+    cfg = load_config()
+    return str(Path(lake) if lake else cfg.lake), validate_athlete(athlete or cfg.athlete), cfg
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counter(str(o["status"]) for o in outcomes)
+    return {
+        "files": len(outcomes),
+        **{k: counts.get(k, 0) for k in ("new", "present", "skipped", "warning", "error")},
+        "activities": sum(int(o["n_activities"]) for o in outcomes),
+        "errors": [
+            f"{o['source_path']}: {o['message']}" for o in outcomes if o["status"] == "error"
+        ],
+    }
+
+
+@flow(name="nightly-sync", log_prints=False)
+def nightly_sync(
+    inbox: list[str] | None = None,
+    lake: str | None = None,
+    athlete: str | None = None,
+    lock_wait_s: float | None = None,
+) -> dict[str, Any]:
+    """Ingest what is new in the inbox folder(s), then refresh what the new runs affect.
+
+    Waits ``lock_wait_s`` (config ``sync.lock_wait_s``) for a running backfill; when it is
+    still busy, this night is skipped and the next one picks the files up.
+    """
+    log = get_run_logger()
+    lake, athlete, cfg = _resolve(lake, athlete)
+    folders = [Path(p) for p in (inbox or [str(p) for p in cfg.inbox])]
+    wait = cfg.sync_lock_wait_s if lock_wait_s is None else lock_wait_s
+    missing = [str(p) for p in folders if not p.exists()]
+    if missing:
+        log.warning("inbox folder(s) missing, nothing to sync from them: %s", ", ".join(missing))
+    folders = [p for p in folders if p.exists()]
+    try:
+        with writer_lock(Path(lake), holder="nightly-sync", timeout_s=wait, on_wait=log.info):
+            files = new_files(folders, lake_root=Path(lake), athlete=athlete)
+            if not files:
+                log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
+                return {**_summary([]), "skipped_busy": False}
+            outcomes = ingest_batch.fn([str(f) for f in files], lake, athlete)
+            done = finish.fn(lake, athlete, outcomes)
+    except LakeBusy as e:
+        log.warning("sync skipped: %s", e)
+        return {**_summary([]), "skipped_busy": True}
+    result = {**_summary(outcomes), **done, "skipped_busy": False}
+    log.info(
+        "synced %d new file(s): %d new, %d warnings, %d skipped, %d errors",
+        len(files),
+        result["new"],
+        result["warning"],
+        result["skipped"],
+        result["error"],
+    )
+    for err in result["errors"]:
+        log.warning("rejected %s", err)
+    return result
+
+
+@flow(name="backfill", log_prints=False)
+def backfill(
+    folder: str,
+    lake: str | None = None,
+    athlete: str | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Ingest a whole history folder in parallel batches; safe to interrupt and re-run."""
+    log = get_run_logger()
+    lake, athlete, cfg = _resolve(lake, athlete)
+    n_workers = workers or cfg.backfill_workers
+    with writer_lock(Path(lake), holder="backfill", timeout_s=None, on_wait=log.info):
+        files = [str(f) for f in new_files([Path(folder)], lake_root=Path(lake), athlete=athlete)]
+        size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
+        batches = [files[i : i + size] for i in range(0, len(files), size)]
+        log.info(
+            "backfill: %d new file(s) in %d batch(es) of up to %d", len(files), len(batches), size
+        )
+        outcomes: list[dict[str, Any]] = []
+        futures = ingest_batch.map(batches, lake=unmapped(lake), athlete=unmapped(athlete))
+        bar = _Bar(len(files))
+        for fut in as_completed(futures):
+            part = fut.result()
+            outcomes.extend(part)
+            bar.advance(len(part))
+            log.info("backfill: %d/%d files done", len(outcomes), len(files))
+        done = finish.fn(lake, athlete, outcomes)
+    result = {**_summary(outcomes), **done}
+    log.info(
+        "backfill done: %d new, %d present, %d warnings, %d skipped, %d errors",
+        result["new"],
+        result["present"],
+        result["warning"],
+        result["skipped"],
+        result["error"],
+    )
+    return result
+
+
+class _Bar:
+    """A progress bar on a terminal (stderr); Prefect's logs tell the rest."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = sys.stderr.isatty() and total > 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total}")
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
