@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from runlake import LakeBusy, load_config
-from runlake._ingest import finish_batch, ingest_files, new_files
+from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
 from runlake._store import validate_athlete, writer_lock
 
 __all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync"]
@@ -91,6 +91,7 @@ def nightly_sync(
     folders = [p for p in folders if p.exists()]
     try:
         with writer_lock(Path(lake), holder="nightly-sync", timeout_s=wait, on_wait=log.info):
+            prepare_writer(Path(lake))
             files = new_files(folders, lake_root=Path(lake), athlete=athlete)
             if not files:
                 log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
@@ -127,6 +128,7 @@ def backfill(
     lake, athlete, cfg = _resolve(lake, athlete)
     n_workers = workers or cfg.backfill_workers
     with writer_lock(Path(lake), holder="backfill", timeout_s=None, on_wait=log.info):
+        prepare_writer(Path(lake))
         files = [str(f) for f in new_files([Path(folder)], lake_root=Path(lake), athlete=athlete)]
         size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
         batches = [files[i : i + size] for i in range(0, len(files), size)]

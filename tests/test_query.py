@@ -24,7 +24,7 @@ from runlake._query import (
     sql_dir,
 )
 from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
-from runlake._store import Lake
+from runlake._store import FileCommit, Lake
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 REPO = Path(__file__).resolve().parents[1]
@@ -101,13 +101,17 @@ def commit_activity(
     err = pa.table(
         {"file_sha256": [h], "severity": ["warning"], "stage": ["decode"], "message": ["m"]}
     )
-    lake.commit(
+    lake.commit_batch(
         athlete,
-        h,
-        year=start.year,
-        tables={"activities": act, "laps": lap, "records": rec},
-        manifest=man,
-        errors=err,
+        [
+            FileCommit(
+                sha256=h,
+                year=start.year,
+                tables={"activities": act, "laps": lap, "records": rec},
+                manifest=man,
+                errors=err,
+            )
+        ],
     )
     return h
 
@@ -281,7 +285,8 @@ def test_commit_twice_gives_no_duplicate_rows(lake: Lake) -> None:
     with connect(lake.root) as con:
         before = con.execute(q).fetchall()
     assert before == [(4, 8, 4, 4, 4)]
-    commit_activity(lake, "anna", "a1", ts(2024, 5, 6, 2, 0, 0), avg_hr_bpm=150.0)
+    with pytest.raises(ValueError, match="already committed"):
+        commit_activity(lake, "anna", "a1", ts(2024, 5, 6, 2, 0, 0), avg_hr_bpm=150.0)
     with connect(lake.root) as con:
         assert con.execute(q).fetchall() == before
 

@@ -17,7 +17,14 @@ import pytest
 from runlake import _store
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS
-from runlake._store import Lake, conform, list_athletes, validate_athlete, write_parquet_atomic
+from runlake._store import (
+    FileCommit,
+    Lake,
+    conform,
+    list_athletes,
+    validate_athlete,
+    write_parquet_atomic,
+)
 
 T0 = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 
@@ -229,35 +236,62 @@ def test_lake_creates_root_and_rejects_a_file(tmp_path: Path) -> None:
         Lake(f)
 
 
-def test_commit_writes_the_layout(tmp_path: Path) -> None:
-    lake = Lake(tmp_path)
-    h = sha("one")
-    assert not lake.is_ingested("anna", h)
-    lake.commit(
-        "anna",
-        h,
-        year=2024,
-        tables={"activities": activities(h), "laps": laps(h), "records": records(h)},
-        manifest=manifest(h),
-        errors=errors(h),
+def one(
+    h: str,
+    *,
+    year: int | None = 2024,
+    tables: dict[str, pa.Table] | None = None,
+    status: str = "ingested",
+    errs: pa.Table | None = None,
+) -> FileCommit:
+    return FileCommit(
+        sha256=h,
+        year=year,
+        tables=tables if tables is not None else {"records": records(h)},
+        manifest=manifest(h, status),
+        errors=errs,
     )
+
+
+def test_commit_batch_writes_the_layout(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    h, g = sha("one"), sha("two")
+    assert not lake.is_ingested("anna", h)
+    batch = lake.commit_batch(
+        "anna",
+        [
+            one(
+                h,
+                tables={"activities": activities(h), "laps": laps(h), "records": records(h)},
+                errs=errors(h),
+            ),
+            one(g, year=2023),
+        ],
+        batch="20260101T000000-abcd",
+    )
+    assert batch == "20260101T000000-abcd"
+    part = f"part-{batch}.parquet"
     assert files_under(tmp_path) == [
-        f"activities/athlete=anna/year=2024/{h}.parquet",
-        f"files/athlete=anna/{h}.parquet",
-        f"ingest_errors/athlete=anna/{h}.parquet",
-        f"laps/athlete=anna/year=2024/{h}.parquet",
-        f"records/athlete=anna/year=2024/{h}.parquet",
+        f"activities/athlete=anna/year=2024/{part}",
+        f"files/athlete=anna/{part}",
+        f"ingest_errors/athlete=anna/{part}",
+        f"laps/athlete=anna/year=2024/{part}",
+        f"records/athlete=anna/year=2023/{part}",
+        f"records/athlete=anna/year=2024/{part}",
     ]
     assert lake.is_ingested("anna", h)
+    assert lake.is_ingested("anna", g)
     assert not lake.is_ingested("ben", h)
-    assert lake.ingested_hashes("anna") == {h}
+    assert Lake(tmp_path).ingested_hashes("anna") == {h, g}  # read back from the manifests
     assert lake.ingested_hashes("ben") == set()
-    stored = pq.read_table(tmp_path / f"records/athlete=anna/year=2024/{h}.parquet")
+    stored = pq.read_table(tmp_path / f"records/athlete=anna/year=2024/{part}")
     # the partition columns are not in the files
     assert stored.schema.names == RECORDS.names
     assert stored.column("speed_mps").to_pylist() == [3.0, 3.1, 3.2]
-    assert pq.read_table(tmp_path / f"files/athlete=anna/{h}.parquet").schema.names == FILES.names
-    err = pq.read_table(tmp_path / f"ingest_errors/athlete=anna/{h}.parquet")
+    man = pq.read_table(tmp_path / f"files/athlete=anna/{part}")
+    assert man.schema.names == FILES.names
+    assert sorted(man.column("file_sha256").to_pylist()) == sorted([h, g])
+    err = pq.read_table(tmp_path / f"ingest_errors/athlete=anna/{part}")
     assert err.schema.names == INGEST_ERRORS.names
     assert err.column("byte_offset").to_pylist() == [1234]
 
@@ -266,90 +300,67 @@ def test_commit_writes_the_manifest_last(tmp_path: Path, monkeypatch: pytest.Mon
     order: list[str] = []
     real = _store.write_parquet_atomic
 
-    def spy(table: pa.Table, path: Path) -> None:
+    def spy(table: pa.Table, path: Path, *, sync: bool = True) -> None:
         order.append(path.relative_to(tmp_path).parts[0])
-        real(table, path)
+        real(table, path, sync=sync)
 
     monkeypatch.setattr(_store, "write_parquet_atomic", spy)
     h = sha("order")
-    Lake(tmp_path).commit(
+    Lake(tmp_path).commit_batch(
         "anna",
-        h,
-        year=2024,
-        tables={"records": records(h), "laps": laps(h), "activities": activities(h)},
-        manifest=manifest(h),
-        errors=errors(h),
+        [
+            one(
+                h,
+                tables={"records": records(h), "laps": laps(h), "activities": activities(h)},
+                errs=errors(h),
+            )
+        ],
     )
     assert order == ["activities", "laps", "records", "ingest_errors", "files"]
 
 
-def test_commit_twice_gives_one_file_per_table(tmp_path: Path) -> None:
+def test_committing_a_committed_file_again_is_refused(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     h = sha("twice")
-    for _ in range(2):
-        lake.commit("anna", h, year=2024, tables={"records": records(h)}, manifest=manifest(h))
-    assert files_under(tmp_path) == [
-        f"files/athlete=anna/{h}.parquet",
-        f"records/athlete=anna/year=2024/{h}.parquet",
-    ]
-
-
-def test_recommit_removes_what_it_no_longer_writes(tmp_path: Path) -> None:
-    lake = Lake(tmp_path)
-    h = sha("again")
-    lake.commit(
-        "anna",
-        h,
-        year=2023,
-        tables={"activities": activities(h), "laps": laps(h)},
-        manifest=manifest(h),
-        errors=errors(h),
-    )
-    lake.commit("anna", h, year=2024, tables={"activities": activities(h)}, manifest=manifest(h))
-    assert files_under(tmp_path) == [
-        f"activities/athlete=anna/year=2024/{h}.parquet",
-        f"files/athlete=anna/{h}.parquet",
-    ]
+    lake.commit_batch("anna", [one(h)])
+    with pytest.raises(ValueError, match="already committed"):
+        lake.commit_batch("anna", [one(h)])
+    with pytest.raises(ValueError, match="twice in the batch"):
+        lake.commit_batch("anna", [one(sha("x")), one(sha("x"))])
+    assert len(files_under(tmp_path)) == 2
 
 
 def test_commit_without_data_needs_no_year(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     h = sha("settings")
     empty = conform(pa.table({}), RECORDS)
-    lake.commit(
-        "anna",
-        h,
-        year=None,
-        tables={"records": empty},
-        manifest=manifest(h, "skipped"),
-        errors=errors(h),
+    batch = lake.commit_batch(
+        "anna", [one(h, year=None, tables={"records": empty}, status="skipped", errs=errors(h))]
     )
     assert files_under(tmp_path) == [
-        f"files/athlete=anna/{h}.parquet",
-        f"ingest_errors/athlete=anna/{h}.parquet",
+        f"files/athlete=anna/part-{batch}.parquet",
+        f"ingest_errors/athlete=anna/part-{batch}.parquet",
     ]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"year": None}, ValueError, "year is required"),
+        ({"year": None}, ValueError, "1..9999"),
         ({"year": 0}, ValueError, "1..9999"),
         ({"tables": {"sessions": pa.table({"a": [1]})}}, ValueError, "unknown data tables"),
         ({"tables": {"records": pa.table({"bogus": [1]})}}, ValueError, "bogus"),
-        ({"manifest": manifest(sha("other"))}, ValueError, "file_sha256"),
-        ({"manifest": conform(pa.table({}), FILES)}, ValueError, "no rows"),
+        ({"manifest": manifest(sha("other"))}, ValueError, "sha256"),
+        ({"manifest": conform(pa.table({}), FILES)}, ValueError, "sha256"),
         ({"errors": pa.table({"oops": ["x"]})}, ValueError, "oops"),
-        ({"athlete": "../evil"}, LakeError, "invalid athlete"),
         ({"sha256": "../../etc"}, LakeError, "invalid sha256"),
     ],
 )
 def test_commit_rejects_bad_input_before_writing(
-    tmp_path: Path, kwargs: dict[str, object], error: type[Exception], match: str
+    tmp_path: Path, kwargs: dict[str, Any], error: type[Exception], match: str
 ) -> None:
     h = sha("bad")
     args: dict[str, Any] = {
-        "athlete": "anna",
         "sha256": h,
         "year": 2024,
         "tables": {"records": records(h)},
@@ -358,33 +369,44 @@ def test_commit_rejects_bad_input_before_writing(
     }
     args.update(kwargs)
     lake = Lake(tmp_path)
+    good = one(sha("good"))
     with pytest.raises(error, match=match):
-        lake.commit(
-            args["athlete"],
-            args["sha256"],
-            year=args["year"],
-            tables=args["tables"],
-            manifest=args["manifest"],
-            errors=args["errors"],
-        )
+        lake.commit_batch("anna", [good, FileCommit(**args)])
     assert files_under(tmp_path) == []
 
 
-def test_interrupted_recommit_leaves_the_file_not_ingested(
+def test_bad_athlete_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LakeError, match="invalid athlete"):
+        Lake(tmp_path).commit_batch("../evil", [one(sha("a"))])
+    assert files_under(tmp_path) == []
+
+
+def test_a_killed_batch_is_not_ingested_and_recover_removes_its_parts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = Lake(tmp_path)
-    h = sha("crash")
-    lake.commit("anna", h, year=2024, tables={"records": records(h)}, manifest=manifest(h))
-    assert lake.is_ingested("anna", h)
+    kept = sha("kept")
+    lake.commit_batch("anna", [one(kept)])
+    real = _store.write_parquet_atomic
 
-    def crash(table: pa.Table, path: Path) -> None:
-        raise OSError(28, "No space left on device")
+    def die_at_manifest(table: pa.Table, path: Path, *, sync: bool = True) -> None:
+        if path.parts[-3] == "files":
+            raise OSError(28, "No space left on device")
+        real(table, path, sync=sync)
 
-    monkeypatch.setattr(_store, "write_parquet_atomic", crash)
+    monkeypatch.setattr(_store, "write_parquet_atomic", die_at_manifest)
+    lost = sha("lost")
     with pytest.raises(OSError, match="No space"):
-        lake.commit("anna", h, year=2024, tables={"records": records(h)}, manifest=manifest(h))
-    assert not lake.is_ingested("anna", h)
+        lake.commit_batch("anna", [one(lost, errs=errors(lost))])
+    monkeypatch.setattr(_store, "write_parquet_atomic", real)
+    fresh = Lake(tmp_path)
+    assert not fresh.is_ingested("anna", lost)
+    assert fresh.is_ingested("anna", kept)
+    assert len(files_under(tmp_path)) == 4  # kept: records + files; lost: records + errors
+    assert fresh.recover() == 2
+    assert len(files_under(tmp_path)) == 2
+    fresh.commit_batch("anna", [one(lost)])
+    assert fresh.ingested_hashes("anna", refresh=True) == {kept, lost}
 
 
 def test_athletes_are_listed(tmp_path: Path) -> None:
@@ -392,8 +414,7 @@ def test_athletes_are_listed(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     assert lake.athletes() == []
     for athlete, tag in [("ben-2", "b"), ("anna", "a")]:
-        h = sha(tag)
-        lake.commit(athlete, h, year=2024, tables={"records": records(h)}, manifest=manifest(h))
+        lake.commit_batch(athlete, [one(sha(tag))])
     (tmp_path / "records" / "athlete=..bad").mkdir()
     assert lake.athletes() == ["anna", "ben-2"]
     assert list_athletes(tmp_path) == ["anna", "ben-2"]
@@ -402,7 +423,7 @@ def test_athletes_are_listed(tmp_path: Path) -> None:
 def test_cleanup_temp_removes_only_old_temp_files(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     h = sha("tmp")
-    lake.commit("anna", h, year=2024, tables={"records": records(h)}, manifest=manifest(h))
+    b = lake.commit_batch("anna", [one(h)])
     folder = tmp_path / "records" / "athlete=anna" / "year=2024"
     old = folder / f".{h}.parquet.abc123.tmp"
     old_wal = tmp_path / ".catalog.abc.duckdb.tmp.wal"
@@ -418,6 +439,6 @@ def test_cleanup_temp_removes_only_old_temp_files(tmp_path: Path) -> None:
     assert fresh.exists()
     assert lake.cleanup_temp(max_age_s=0) == 1
     assert files_under(tmp_path) == [
-        f"files/athlete=anna/{h}.parquet",
-        f"records/athlete=anna/year=2024/{h}.parquet",
+        f"files/athlete=anna/part-{b}.parquet",
+        f"records/athlete=anna/year=2024/part-{b}.parquet",
     ]

@@ -24,7 +24,7 @@ from runlake._errors import DecodeError, NotAnActivity, Problem
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake._store import Lake, validate_athlete, writer_lock
+from runlake._store import FileCommit, Lake, validate_athlete, writer_lock
 from runlake.decode import decode_fit, decode_gpx
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "ingest_files",
     "ingest_paths",
     "new_files",
+    "prepare_file",
+    "prepare_writer",
 ]
 
 Status = Literal["new", "present", "skipped", "warning", "error"]
@@ -175,28 +177,48 @@ def _decode_normalize(
     return norm, list(fit.problems), ftype or "activity"
 
 
-def ingest_file(
+def prepare_file(
     lake: Lake,
     path: Path,
     athlete: str,
     *,
     source_path: str | None = None,
     now: datetime | None = None,
-) -> FileOutcome:
-    """Ingest one file into the lake for ``athlete``. Never raises for a bad file."""
+    pending: set[str] | frozenset[str] = frozenset(),
+) -> tuple[FileOutcome, FileCommit | None]:
+    """Decode and normalize one file; what to commit for it (None: nothing to commit).
+
+    Never raises for a bad file: a rejected or skipped file is committed too (its manifest
+    row and its reason), so that the same bytes are not tried again.
+    """
     src = source_path if source_path is not None else str(path)
     at = now or datetime.now(UTC)
     try:
         data = path.read_bytes()
     except OSError as e:
         # Nothing to key it by: reported, not committed, so a later run tries again.
-        return FileOutcome(src, None, "error", f"cannot read file: {e.strerror or e}")
+        return FileOutcome(src, None, "error", f"cannot read file: {e.strerror or e}"), None
     sha = hashlib.sha256(data).hexdigest()
+    if sha in pending:
+        return FileOutcome(src, sha, "present", "same content as another file of this batch"), None
     if lake.is_ingested(athlete, sha):
-        return FileOutcome(src, sha, "present", "same content already in the lake")
+        return FileOutcome(src, sha, "present", "same content already in the lake"), None
     fmt = _sniff(data, path)
     info = SourceInfo(file_sha256=sha, source_path=src, ingested_at=at)
     stage = "decode"
+
+    def rejected(status: Literal["skipped", "error"], e: DecodeError) -> FileCommit:
+        problem = Problem(type(e).__name__, e.message, e.offset)
+        return FileCommit(
+            sha256=sha,
+            year=None,
+            tables={},
+            manifest=_manifest(
+                src, sha, fmt=fmt, size=len(data), status=status, file_type=None, norm=None, at=at
+            ),
+            errors=_error_rows(src, sha, severity=status, stage=stage, problems=[problem], at=at),
+        )
+
     try:
         if not data:
             raise DecodeError("empty file (0 bytes)", source=src, offset=0)
@@ -206,45 +228,14 @@ def ingest_file(
             )
         norm, problems, ftype = _decode_normalize(data, fmt, info)
     except NotAnActivity as e:
-        problem = Problem(type(e).__name__, e.message, e.offset)
-        lake.commit(
-            athlete,
-            sha,
-            year=None,
-            tables={},
-            manifest=_manifest(
-                src,
-                sha,
-                fmt=fmt,
-                size=len(data),
-                status="skipped",
-                file_type=None,
-                norm=None,
-                at=at,
-            ),
-            errors=_error_rows(
-                src, sha, severity="skipped", stage=stage, problems=[problem], at=at
-            ),
-        )
-        return FileOutcome(src, sha, "skipped", e.message)
+        return FileOutcome(src, sha, "skipped", e.message), rejected("skipped", e)
     except DecodeError as e:
         problem = Problem(type(e).__name__, e.message, e.offset)
-        lake.commit(
-            athlete,
-            sha,
-            year=None,
-            tables={},
-            manifest=_manifest(
-                src, sha, fmt=fmt, size=len(data), status="error", file_type=None, norm=None, at=at
-            ),
-            errors=_error_rows(src, sha, severity="error", stage=stage, problems=[problem], at=at),
-        )
-        return FileOutcome(src, sha, "error", problem.describe())
+        return FileOutcome(src, sha, "error", problem.describe()), rejected("error", e)
     problems = [*problems, *norm.problems]
     status: Status = "warning" if problems else "new"
-    lake.commit(
-        athlete,
-        sha,
+    commit = FileCommit(
+        sha256=sha,
         year=norm.year,
         tables={"activities": norm.activities, "laps": norm.laps, "records": norm.records},
         manifest=_manifest(
@@ -264,7 +255,25 @@ def ingest_file(
         ),
     )
     message = "; ".join(p.describe() for p in problems)
-    return FileOutcome(src, sha, status, message, norm.activities.num_rows, norm.records.num_rows)
+    outcome = FileOutcome(
+        src, sha, status, message, norm.activities.num_rows, norm.records.num_rows
+    )
+    return outcome, commit
+
+
+def ingest_file(
+    lake: Lake, path: Path, athlete: str, *, source_path: str | None = None
+) -> FileOutcome:
+    """Ingest one file, committed on its own (a batch of one). Never raises for a bad file."""
+    outcome, commit = prepare_file(lake, path, athlete, source_path=source_path)
+    if commit is not None:
+        lake.commit_batch(athlete, [commit])
+    return outcome
+
+
+# A batch is committed when it holds this many records (bounds memory, ~100 MB) or files.
+BATCH_MAX_RECORDS = 400_000
+BATCH_MAX_FILES = 500
 
 
 def ingest_files(
@@ -274,29 +283,39 @@ def ingest_files(
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
 ) -> list[FileOutcome]:
-    """Ingest these files; no lock, no catalog refresh (a flow's task body).
+    """Ingest these files in committed batches; no lock, no catalog refresh (a task's body).
 
     The caller holds the writer lock (:func:`ingest_paths` does, and so do the flows).
+    Memory stays bounded: a batch is committed every ``BATCH_MAX_RECORDS`` records.
     """
     athlete = validate_athlete(athlete)
     lake = Lake(lake_root)
     outcomes: list[FileOutcome] = []
-    seen: set[str] = set()
+    pending: list[FileCommit] = []
+    pending_shas: set[str] = set()
+    rows = 0
     for i, f in enumerate(files, 1):
-        outcome = ingest_file(lake, f, athlete)
-        if outcome.file_sha256 in seen and outcome.status == "present":
-            outcome = FileOutcome(
-                outcome.source_path,
-                outcome.file_sha256,
-                "present",
-                "same content as another file of this batch",
-            )
-        if outcome.file_sha256:
-            seen.add(outcome.file_sha256)
+        outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas)
+        if commit is not None:
+            pending.append(commit)
+            pending_shas.add(commit.sha256)
+            rows += outcome.n_records
         outcomes.append(outcome)
+        if pending and (rows >= BATCH_MAX_RECORDS or len(pending) >= BATCH_MAX_FILES):
+            lake.commit_batch(athlete, pending)
+            pending, pending_shas, rows = [], set(), 0
         if progress is not None:
             progress(i, len(files), outcome)
+    if pending:
+        lake.commit_batch(athlete, pending)
     return outcomes
+
+
+def prepare_writer(lake_root: Path) -> None:
+    """Clear what a killed writer left (temp files, uncommitted parts). Hold the lock."""
+    lake = Lake(lake_root)
+    lake.cleanup_temp(max_age_s=0)
+    lake.recover()
 
 
 def ingest_paths(
@@ -317,7 +336,7 @@ def ingest_paths(
     athlete = validate_athlete(athlete)
     lake = Lake(lake_root)
     with writer_lock(lake.root, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
-        lake.cleanup_temp()
+        prepare_writer(lake.root)
         files = find_input_files(paths)
         summary = IngestSummary(
             ingest_files(files, lake_root=lake.root, athlete=athlete, progress=progress)

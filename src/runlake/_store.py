@@ -1,18 +1,18 @@
-"""The store stage: atomic Parquet writes into a hive-partitioned lake folder.
+"""The store stage: atomic, batched Parquet writes into a hive-partitioned lake folder.
 
-Layout (one Parquet file per ingested source file and table, named by the source file's
-sha256, so writing the same file again replaces identical files instead of duplicating rows)::
+Layout (files are committed in batches; each batch writes one part per table and year)::
 
-    <lake>/activities/athlete=<a>/year=<y>/<sha256>.parquet
-    <lake>/laps/athlete=<a>/year=<y>/<sha256>.parquet
-    <lake>/records/athlete=<a>/year=<y>/<sha256>.parquet
-    <lake>/ingest_errors/athlete=<a>/<sha256>.parquet
-    <lake>/files/athlete=<a>/<sha256>.parquet      # commit marker, written last
+    <lake>/activities/athlete=<a>/year=<y>/part-<batch>.parquet
+    <lake>/laps/athlete=<a>/year=<y>/part-<batch>.parquet
+    <lake>/records/athlete=<a>/year=<y>/part-<batch>.parquet
+    <lake>/ingest_errors/athlete=<a>/part-<batch>.parquet
+    <lake>/files/athlete=<a>/part-<batch>.parquet      # the batch's manifest, written last
 
-The partition columns (``athlete``, ``year``) live only in the folder names.  Every file is
+The manifest lists the sha256 of every source file of the batch: it is the commit. The
+partition columns (``athlete``, ``year``) live only in the folder names. Every file is
 written to a dot-named temporary file ending in ``.tmp`` (DuckDB's ``*.parquet`` glob matches
-dot-files, so the temporary name must not end in ``.parquet``), fsynced, and renamed over
-the target.
+dot-files, so the temporary name must not end in ``.parquet``) and renamed over the target;
+a batch's parts are fsynced before its manifest is written.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,9 +39,11 @@ __all__ = [
     "DATA_TABLES",
     "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
+    "FileCommit",
     "Lake",
     "conform",
     "list_athletes",
+    "new_batch_id",
     "validate_athlete",
     "write_parquet_atomic",
     "writer_lock",
@@ -85,6 +89,18 @@ def _validate_sha256(sha256: str) -> str:
     return sha256
 
 
+def _batch_of(path: Path) -> str:
+    return path.name.removeprefix("part-").removesuffix(".parquet")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(folder: Path) -> None:
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
     fd = os.open(folder, flags)
@@ -94,11 +110,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> None:
     """Write ``table`` to ``path`` (zstd) so that readers see the old file or the new, never a part.
 
     The data goes to ``.<name>.<random>.tmp`` in the same folder (created if missing),
-    is flushed and fsynced, then ``os.replace``-d over ``path`` and the folder is fsynced.
+    is flushed and fsynced, then ``os.replace``-d over ``path`` and the folder is fsynced
+    (``sync=False`` leaves the fsyncs to the caller, who syncs a whole batch at once).
     On any failure the temporary file is removed and the exception re-raised; an existing
     ``path`` is left as it was.
     """
@@ -112,12 +129,14 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
         with os.fdopen(fd, "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    if sync:
+        _fsync_dir(folder)
 
 
 def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Table:
@@ -130,7 +149,8 @@ def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Ta
     extra = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if extra:
         raise ValueError(f"{name}: columns not in the schema: {', '.join(extra)}")
-    dupes = {c for c in table.column_names if table.column_names.count(c) > 1}
+    names = table.column_names
+    dupes = {c for c, n in Counter(names).items() if n > 1}
     if dupes:
         raise ValueError(f"{name}: duplicate columns: {', '.join(sorted(dupes))}")
     arrays: list[pa.ChunkedArray] = []
@@ -183,8 +203,31 @@ def list_athletes(root: Path) -> list[str]:
     return sorted(names)
 
 
+@dataclass(frozen=True, slots=True)
+class FileCommit:
+    """Everything derived from one source file, ready to be committed with its batch."""
+
+    sha256: str
+    year: int | None
+    tables: Mapping[str, pa.Table]
+    manifest: pa.Table
+    errors: pa.Table | None = None
+
+
+def new_batch_id() -> str:
+    """A sortable, unique batch name: UTC time plus randomness."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
 class Lake:
-    """A lake folder.  ``Lake(root)`` creates ``root`` if it is missing."""
+    """A lake folder.  ``Lake(root)`` creates ``root`` if it is missing.
+
+    Files are committed in batches (group commit): each batch writes one Parquet part per
+    table and year, named ``part-<batch>.parquet``, fsyncs them, and then writes the batch's
+    manifest part under ``files/`` LAST. The manifest is the commit: a part whose batch has
+    no manifest is an orphan of a killed writer, invisible to :meth:`ingested_hashes` and
+    removed by :meth:`recover` (which the lock holder runs before it writes).
+    """
 
     def __init__(self, root: Path) -> None:
         root = Path(root).expanduser().resolve()
@@ -195,6 +238,7 @@ class Lake:
         except OSError as exc:
             raise LakeError(f"cannot create lake root {str(root)!r}: {exc}") from exc
         self._root = root
+        self._hashes: dict[str, set[str]] = {}
 
     def __repr__(self) -> str:
         return f"Lake({str(self._root)!r})"
@@ -208,99 +252,114 @@ class Lake:
         d = self._root / table / f"athlete={athlete}"
         return d / f"year={year}" if table in PARTITIONED_BY_YEAR else d
 
-    def _marker(self, athlete: str, sha256: str) -> Path:
-        return self._dir("files", athlete) / f"{sha256}.parquet"
-
     def athletes(self) -> list[str]:
         """Sorted names of the athletes with any data in the lake."""
         return list_athletes(self._root)
 
-    def is_ingested(self, athlete: str, sha256: str) -> bool:
-        """True when the commit marker of ``sha256`` exists for ``athlete``."""
-        validate_athlete(athlete)
-        _validate_sha256(sha256)
-        return self._marker(athlete, sha256).is_file()
-
-    def ingested_hashes(self, athlete: str) -> set[str]:
-        """The sha256 of every file committed for ``athlete``."""
+    def committed_batches(self, athlete: str) -> set[str]:
+        """The batch names whose manifest exists for ``athlete``."""
         validate_athlete(athlete)
         d = self._dir("files", athlete)
         if not d.is_dir():
             return set()
-        return {
-            p.stem
-            for p in d.iterdir()
-            if p.suffix == ".parquet" and _SHA256_RE.fullmatch(p.stem) is not None
-        }
+        return {_batch_of(p) for p in d.glob("part-*.parquet")}
 
-    def commit(
-        self,
-        athlete: str,
-        sha256: str,
-        *,
-        year: int | None,
-        tables: Mapping[str, pa.Table],
-        manifest: pa.Table,
-        errors: pa.Table | None = None,
-    ) -> None:
-        """Store everything derived from one source file, then mark it as done.
+    def ingested_hashes(self, athlete: str, *, refresh: bool = False) -> set[str]:
+        """The sha256 of every file committed for ``athlete`` (read once, then kept)."""
+        validate_athlete(athlete)
+        if refresh or athlete not in self._hashes:
+            d = self._dir("files", athlete)
+            hashes: set[str] = set()
+            if d.is_dir():
+                for p in d.glob("part-*.parquet"):
+                    col = pq.read_table(p, columns=["file_sha256"]).column("file_sha256")
+                    hashes.update(str(v) for v in col.to_pylist() if v is not None)
+            self._hashes[athlete] = hashes
+        return self._hashes[athlete]
 
-        Order: an existing marker of ``sha256`` is removed first (so a crash in the middle
-        leaves the file "not ingested" and it is redone); each non-empty table of
-        ``tables`` (keys among activities, laps, records) is written under
-        ``athlete=<athlete>/year=<year>``; files of the same ``sha256`` that this commit did
-        not write (another year, a table now empty) are removed; then ``errors`` (when it has
-        rows); then ``manifest`` (one or more FILES rows of this sha256) LAST.
-        Every table is conformed to its schema first (see :func:`conform`), so a bad table
-        raises ``ValueError`` before anything is written.
+    def is_ingested(self, athlete: str, sha256: str) -> bool:
+        """True when a committed manifest lists ``sha256`` for ``athlete``."""
+        _validate_sha256(sha256)
+        return sha256 in self.ingested_hashes(athlete)
+
+    def commit_batch(
+        self, athlete: str, items: Sequence[FileCommit], *, batch: str | None = None
+    ) -> str | None:
+        """Commit the files of one batch: data parts, error part, then the manifest part.
+
+        Returns the batch name (None when ``items`` is empty). Every table is conformed to
+        its schema first, so a bad table raises ``ValueError`` before anything is written.
+        A file already committed, or twice in ``items``, raises ``ValueError``: the caller
+        skips what the lake has (identity is content).
         """
         validate_athlete(athlete)
-        _validate_sha256(sha256)
-        unknown = sorted(set(tables) - set(DATA_TABLES))
-        if unknown:
-            raise ValueError(f"unknown data tables {unknown}; expected among {DATA_TABLES}")
-        data = {
-            name: conform(t, TABLES[name], name=name)
-            for name, t in tables.items()
-            if t.num_rows > 0
-        }
-        if data:
-            if year is None:
-                raise ValueError(f"year is required to store {sorted(data)}")
-            if isinstance(year, bool) or not isinstance(year, int) or not 0 < year <= 9999:
-                raise ValueError(f"year must be an int in 1..9999, got {year!r}")
-        man = conform(manifest, TABLES["files"], name="manifest")
-        if man.num_rows == 0:
-            raise ValueError("manifest has no rows: the commit marker needs one")
-        shas = set(man.column("file_sha256").to_pylist())
-        if shas != {sha256}:
-            raise ValueError(f"manifest file_sha256 values {sorted(map(str, shas))} != {sha256}")
-        err = (
-            conform(errors, TABLES["ingest_errors"], name="errors") if errors is not None else None
-        )
+        if not items:
+            return None
+        batch = batch or new_batch_id()
+        known = self.ingested_hashes(athlete)
+        seen: set[str] = set()
+        data: dict[tuple[str, int], list[pa.Table]] = {}
+        manifests: list[pa.Table] = []
+        errors: list[pa.Table] = []
+        for item in items:
+            _validate_sha256(item.sha256)
+            if item.sha256 in known or item.sha256 in seen:
+                raise ValueError(f"{item.sha256} is already committed or twice in the batch")
+            seen.add(item.sha256)
+            unknown = sorted(set(item.tables) - set(DATA_TABLES))
+            if unknown:
+                raise ValueError(f"unknown data tables {unknown}; expected among {DATA_TABLES}")
+            tables = {n: t for n, t in item.tables.items() if t.num_rows > 0}
+            if tables:
+                year = item.year
+                if isinstance(year, bool) or not isinstance(year, int) or not 0 < year <= 9999:
+                    raise ValueError(f"year must be an int in 1..9999 to store data, got {year!r}")
+                for name, t in tables.items():
+                    data.setdefault((name, year), []).append(conform(t, TABLES[name], name=name))
+            man = conform(item.manifest, TABLES["files"], name="manifest")
+            if man.num_rows == 0 or set(man.column("file_sha256").to_pylist()) != {item.sha256}:
+                raise ValueError(f"the manifest of {item.sha256} must have rows of that sha256")
+            manifests.append(man)
+            if item.errors is not None and item.errors.num_rows:
+                errors.append(conform(item.errors, TABLES["ingest_errors"], name="errors"))
+        name = f"part-{batch}.parquet"
+        folders: set[Path] = set()
+        for (table, year), parts in sorted(data.items()):
+            target = self._dir(table, athlete, year) / name
+            write_parquet_atomic(pa.concat_tables(parts), target, sync=False)
+            folders.add(target.parent)
+        if errors:
+            target = self._dir("ingest_errors", athlete) / name
+            write_parquet_atomic(pa.concat_tables(errors), target, sync=False)
+            folders.add(target.parent)
+        # Everything of the batch is durable before its manifest makes it visible as done.
+        for folder in folders:
+            for f in folder.glob(name):
+                _fsync_file(f)
+            _fsync_dir(folder)
+        write_parquet_atomic(pa.concat_tables(manifests), self._dir("files", athlete) / name)
+        known.update(seen)
+        return batch
 
-        marker = self._marker(athlete, sha256)
-        if marker.exists():
-            marker.unlink()
-            _fsync_dir(marker.parent)
-        written: set[Path] = set()
-        for name in DATA_TABLES:
-            if name in data:
-                target = self._dir(name, athlete, year) / f"{sha256}.parquet"
-                write_parquet_atomic(data[name], target)
-                written.add(target)
-        for name in DATA_TABLES:
-            adir = self._root / name / f"athlete={athlete}"
-            if adir.is_dir():
-                for old in adir.glob(f"year=*/{sha256}.parquet"):
-                    if old not in written:
-                        old.unlink()
-        err_path = self._dir("ingest_errors", athlete) / f"{sha256}.parquet"
-        if err is not None and err.num_rows > 0:
-            write_parquet_atomic(err, err_path)
-        else:
-            err_path.unlink(missing_ok=True)
-        write_parquet_atomic(man, marker)
+    def recover(self) -> int:
+        """Remove parts whose batch never got its manifest (a killed writer's leftovers).
+
+        Only the holder of the writer lock may call this (another writer's batch in flight
+        has no manifest yet either). Returns how many files were removed.
+        """
+        removed = 0
+        for athlete in self.athletes():
+            committed = self.committed_batches(athlete)
+            for table in (*DATA_TABLES, "ingest_errors"):
+                adir = self._root / table / f"athlete={athlete}"
+                if not adir.is_dir():
+                    continue
+                for p in adir.rglob("part-*.parquet"):
+                    if _batch_of(p) not in committed:
+                        p.unlink(missing_ok=True)
+                        removed += 1
+            self._hashes.pop(athlete, None)
+        return removed
 
     def cleanup_temp(self, max_age_s: float = 600) -> int:
         """Remove leftover temporary files (``.*.tmp``, ``.*.tmp.wal``) older than ``max_age_s``.

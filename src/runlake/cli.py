@@ -132,9 +132,9 @@ def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
         raise RunlakeError(f"no such folder: {folder}")
     flow = backfill
     if args.dask_address or args.dask_local:
-        from prefect_dask import DaskTaskRunner
+        from prefect_dask.task_runners import DaskTaskRunner
 
-        runner = (
+        runner: Any = (
             DaskTaskRunner(address=args.dask_address)
             if args.dask_address
             else DaskTaskRunner(
