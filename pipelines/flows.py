@@ -8,8 +8,11 @@ kill -9) and started again skips what was committed and redoes what was not.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,17 +20,42 @@ from typing import Any
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from runlake import LakeBusy, load_config
 from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
 from runlake._store import validate_athlete, writer_lock
 
-__all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync"]
+__all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync", "shared_api_server"]
 
 # Prefect costs about 0.25 s per task run with a process pool here (stack notes): with
 # ~5-20 ms of work per file, a batch must hold tens of files for the work to dominate.
 MIN_BATCH = 25
 TASKS_PER_WORKER = 4
+
+
+@contextmanager
+def shared_api_server(startup_timeout_s: int = 120) -> Iterator[str | None]:
+    """Give worker processes this process's Prefect API.
+
+    With no ``PREFECT_API_URL``, Prefect starts a temporary server per process: every
+    process-pool worker would start (and migrate) one of its own, 20-30 s each. Starting one
+    here and exporting its URL lets the workers share it. Yields the URL (None when an API
+    was configured already).
+    """
+    if os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value():
+        yield None
+        return
+    server = SubprocessASGIServer()
+    server.start(timeout=startup_timeout_s)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
 
 
 def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:

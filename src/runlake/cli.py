@@ -125,7 +125,7 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines.flows import backfill
+    from pipelines.flows import backfill, shared_api_server
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -153,13 +153,14 @@ def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
         workers = args.workers or cfg.backfill_workers
         pool: Any = ProcessPoolTaskRunner(max_workers=workers)  # typed for thread futures
         flow = backfill.with_options(task_runner=pool)
-    result = flow(
-        folder=str(folder),
-        lake=args.lake or str(cfg.lake),
-        athlete=args.athlete or cfg.athlete,
-        batch_size=args.batch_size,
-        workers=args.workers,
-    )
+    with shared_api_server():
+        result = flow(
+            folder=str(folder),
+            lake=args.lake or str(cfg.lake),
+            athlete=args.athlete or cfg.athlete,
+            batch_size=args.batch_size,
+            workers=args.workers,
+        )
     sys.stdout.write(_flow_summary("backfill", result))
     return 0
 
@@ -180,8 +181,10 @@ def _flow_summary(name: str, result: dict[str, object]) -> str:
 
 def _cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     from pipelines.deployments import serve_deployments
+    from pipelines.flows import shared_api_server
 
-    serve_deployments(cfg)
+    with shared_api_server():
+        serve_deployments(cfg)
     return 0
 
 
