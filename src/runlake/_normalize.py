@@ -251,32 +251,67 @@ def time_anomalies(ts: np.ndarray, *, gap_s: float = TIME_GAP_S) -> Problem | No
 # -- summaries -------------------------------------------------------------------------------
 
 
-def _summary_from_records(rec: dict[str, np.ndarray]) -> dict[str, float | None]:
-    """Summary values computed from an activity's samples (used where the device wrote none)."""
-    ts = rec["t"]
-    good_t = ts[~np.isnan(ts)]
-    elapsed = float(good_t.max() - good_t.min()) if good_t.size >= 2 else None
-    dist = rec["distance_m"]
-    dist_ok = dist[~np.isnan(dist)]
-    distance = float(dist_ok.max() - dist_ok.min()) if dist_ok.size >= 2 else None
-    up, down = _ascent(rec["altitude_m"])
-    return {
-        "elapsed_s": elapsed,
-        "distance_m": distance,
-        "max_speed_mps": _max(rec["speed_mps"]),
-        "avg_hr_bpm": _mean(rec["heart_rate_bpm"]),
-        "max_hr_bpm": _max(rec["heart_rate_bpm"]),
-        "avg_cadence_spm": _mean(rec["cadence_spm"]),
-        "avg_cadence_rpm": _mean(rec["cadence_rpm"]),
-        "avg_power_w": _mean(rec["power_w"]),
-        "avg_vertical_oscillation_mm": _mean(rec["vertical_oscillation_mm"]),
-        "avg_vertical_ratio_pct": _mean(rec["vertical_ratio_pct"]),
-        "avg_stance_time_ms": _mean(rec["stance_time_ms"]),
-        "avg_stance_time_balance_pct": _mean(rec["stance_time_balance_pct"]),
-        "avg_step_length_mm": _mean(rec["step_length_mm"]),
-        "total_ascent_m": up,
-        "total_descent_m": down,
-    }
+_MEANS = {
+    "avg_hr_bpm": "heart_rate_bpm",
+    "avg_cadence_spm": "cadence_spm",
+    "avg_cadence_rpm": "cadence_rpm",
+    "avg_power_w": "power_w",
+    "avg_vertical_oscillation_mm": "vertical_oscillation_mm",
+    "avg_vertical_ratio_pct": "vertical_ratio_pct",
+    "avg_stance_time_ms": "stance_time_ms",
+    "avg_stance_time_balance_pct": "stance_time_balance_pct",
+    "avg_step_length_mm": "step_length_mm",
+}
+_MAXES = {"max_speed_mps": "speed_mps", "max_hr_bpm": "heart_rate_bpm"}
+
+
+def _summary_from_records(rec: _Samples, have: dict[str, object]) -> dict[str, float | None]:
+    """Summary values computed from an activity's samples where the device wrote none.
+
+    Only the values missing from ``have`` (the device's) are computed.
+    """
+    out: dict[str, float | None] = {}
+
+    def missing(key: str) -> bool:
+        return have.get(key) is None
+
+    if missing("elapsed_s"):
+        ts = rec["t"]
+        good_t = ts[~np.isnan(ts)]
+        out["elapsed_s"] = float(good_t.max() - good_t.min()) if good_t.size >= 2 else None
+    if missing("distance_m"):
+        dist = rec["distance_m"]
+        dist_ok = dist[~np.isnan(dist)]
+        out["distance_m"] = float(dist_ok.max() - dist_ok.min()) if dist_ok.size >= 2 else None
+    for key, col in _MEANS.items():
+        if missing(key):
+            out[key] = _mean(rec[col])
+    for key, col in _MAXES.items():
+        if missing(key):
+            out[key] = _max(rec[col])
+    if missing("total_ascent_m") or missing("total_descent_m"):
+        up, down = _ascent(rec["altitude_m"])
+        if missing("total_ascent_m"):
+            out["total_ascent_m"] = up
+        if missing("total_descent_m"):
+            out["total_descent_m"] = down
+    return out
+
+
+class _Samples:
+    """An activity's record columns as numpy arrays, converted only when asked for."""
+
+    def __init__(self, cols: dict[str, pa.Array], ts: np.ndarray, mask: np.ndarray | None):
+        self._cols = cols
+        self._ts = ts
+        self._mask = mask
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            arr = self._ts if key == "t" else _np(self._cols[key])
+            self._cache[key] = arr if self._mask is None else arr[self._mask]
+        return self._cache[key]
 
 
 def _summary_from_message(row: dict[str, object], foot: bool) -> dict[str, object]:
@@ -541,18 +576,17 @@ def _assemble(
         **cols,
     }
     records = pa.table({f.name: record_cols[f.name] for f in RECORDS}, schema=RECORDS)
-    records = records.take(pa.array(order)) if n_rec else records
+    if n_rec and np.any(np.diff(which) < 0):
+        records = records.take(pa.array(order))
 
-    np_cols = {k: _np(v) for k, v in cols.items() if k != "timestamp"}
-    np_cols["t"] = rec_ts
 
     act_rows: list[dict[str, object]] = []
     for i, srow in enumerate(session_rows):
         mask = which == i
-        sub = {k: v[mask] for k, v in np_cols.items()}
+        sub = _Samples(cols, rec_ts, None if n_act == 1 else mask)
         foot = sports[i] in FOOT_SPORTS
         device = _summary_from_message(srow, foot) if source_format == "fit" else {}
-        summary = _merge_summary(device, _summary_from_records(sub))
+        summary = _merge_summary(device, _summary_from_records(sub, device))
         if summary.get("start_time") is None:
             summary["start_time"] = datetime.fromtimestamp(float(starts[i]), tz=_UTC)
         start = summary["start_time"]
