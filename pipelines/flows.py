@@ -23,7 +23,8 @@ from prefect.futures import as_completed
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from runlake import LakeBusy, load_config
+from runlake import LakeBusy, load_config, run_query
+from runlake._flags import load_thresholds
 from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
 from runlake._store import validate_athlete, writer_lock
 
@@ -76,8 +77,10 @@ def ingest_batch(files: list[str], lake: str, athlete: str) -> list[dict[str, An
 
 @task(cache_policy=NO_CACHE)
 def finish(lake: str, athlete: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Refresh the catalog (and what depends on the new runs) once per flow run."""
-    return finish_batch(Path(lake), athlete, outcomes)
+    """Metrics and flags the new runs affect, then the catalog: once per flow run."""
+    cfg = load_config()
+    thresholds = load_thresholds(overrides=cfg.flags_overrides)
+    return finish_batch(Path(lake), athlete, outcomes, thresholds=thresholds)
 
 
 def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
@@ -140,6 +143,9 @@ def nightly_sync(
     )
     for err in result["errors"]:
         log.warning("rejected %s", err)
+    result["flags"] = _new_flags(lake, athlete, outcomes, result.get("flag_window"))
+    for f in result["flags"]:
+        log.info("flag %s %s (%s): %s", f["date"], f["code"], f["severity"], f["message"])
     return result
 
 
@@ -182,6 +188,25 @@ def backfill(
         result["error"],
     )
     return result
+
+
+def _new_flags(
+    lake: str, athlete: str, outcomes: list[dict[str, Any]], window: object
+) -> list[dict[str, Any]]:
+    """The flags of the new runs, and the week flags of the weeks they affected."""
+    prefixes = [str(o["file_sha256"])[:16] for o in outcomes if o["status"] in ("new", "warning")]
+    if not prefixes:
+        return []
+    first, last = window if isinstance(window, list) else ("9999-12-31", "0001-01-01")
+    rows = run_query(
+        Path(lake),
+        "select cast(date as varchar) as date, code, severity, message from flags "
+        "where athlete = ? and (list_contains(?, substr(activity_id, 1, 16)) "
+        "or (activity_id is null and week_start between cast(? as date) and cast(? as date))) "
+        "order by date, code",
+        params=[athlete, prefixes, first, last],
+    )
+    return list(rows.to_pylist())
 
 
 class _Bar:

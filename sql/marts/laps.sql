@@ -3,7 +3,10 @@
 -- Columns: every column of the LAPS schema (src/runlake/_schemas.py), in its order, then
 -- athlete (varchar), year (integer, the activity's UTC start year; the partition),
 -- start_date (date, UTC date of the lap's start_time), sport and sub_sport (of the
--- activity; null if the activity row is missing) and activity_start_time (timestamptz UTC).
+-- activity; null if the activity row is missing) and activity_start_time (timestamptz UTC);
+-- then the lap's form metrics (runlake._metrics.lap_metrics, running laps only): moving_s,
+-- form_step_length_mm (device, else speed / step rate), step_length_source,
+-- overstriding_index.
 -- Units: SI and UTC as in activities (*_s seconds, *_m metres, *_mps m/s, *_bpm, *_spm
 -- steps/min both feet, *_w watts, *_mm, *_ms, *_pct, *_kcal).
 create or replace view laps as
@@ -18,6 +21,12 @@ sessions as (
 
     select athlete, activity_id, sport, sub_sport, start_time as activity_start_time
     from stg_activities
+
+),
+
+form as (
+
+    select * from stg_lap_metrics
 
 ),
 
@@ -50,12 +59,20 @@ final as (
         cast(timezone('UTC', laps_raw.start_time) as date) as start_date,
         sessions.sport,
         sessions.sub_sport,
-        sessions.activity_start_time
+        sessions.activity_start_time,
+        form.moving_s,
+        form.step_length_mm as form_step_length_mm,
+        form.step_length_source,
+        form.overstriding_index
 
     from laps_raw
     left join sessions
         on laps_raw.athlete = sessions.athlete
         and laps_raw.activity_id = sessions.activity_id
+    left join form
+        on laps_raw.athlete = form.athlete
+        and laps_raw.activity_id = form.activity_id
+        and laps_raw.lap_index = form.lap_index
 
 )
 

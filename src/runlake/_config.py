@@ -23,11 +23,13 @@ __all__ = ["Config", "default_config_path", "load_config"]
 _SCHEMA: dict[str, dict[str, type]] = {
     "lake": {"path": str},
     "ingest": {"athlete": str, "inbox": list},
+    "flags": {"overrides": str},
     "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
     "backfill": {"workers": int, "batch_size": int},
     "demo": {"folder": str, "weeks": int, "start": str},
 }
 _ENV = {
+    "RUNLAKE_FLAGS": ("flags", "overrides"),
     "RUNLAKE_LAKE": ("lake", "path"),
     "RUNLAKE_ATHLETE": ("ingest", "athlete"),
     "RUNLAKE_INBOX": ("ingest", "inbox"),
@@ -47,6 +49,7 @@ class Config:
     sync_lock_wait_s: float = 60.0
     backfill_workers: int = 2
     backfill_batch_size: int = 0
+    flags_overrides: Path | None = None
 
 
 def default_config_path() -> Path:
@@ -79,6 +82,8 @@ def _merge(base: dict[str, dict[str, object]], over: Mapping[str, object], origi
                 known = ", ".join(sorted(_SCHEMA[section]))
                 raise ConfigError(f"{origin}: unknown key {section}.{key} (known: {known})")
             want = _SCHEMA[section][key]
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # TOML writes 60 for 60.0
             if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
                 raise ConfigError(
                     f"{origin}: {section}.{key} must be a {want.__name__}, "
@@ -155,4 +160,5 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         sync_lock_wait_s=lock_wait,
         backfill_workers=workers,
         backfill_batch_size=batch,
+        flags_overrides=Path(str(get("flags", "overrides"))) if get("flags", "overrides") else None,
     )

@@ -20,7 +20,9 @@ from typing import Literal
 
 import pyarrow as pa
 
+from runlake._derive import refresh_derived
 from runlake._errors import DecodeError, NotAnActivity, Problem
+from runlake._flags import Thresholds, load_thresholds
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
@@ -29,6 +31,7 @@ from runlake.decode import decode_fit, decode_gpx
 
 __all__ = [
     "ACTIVITY_MESSAGES",
+    "INTERNAL_ERROR",
     "FileOutcome",
     "IngestSummary",
     "find_input_files",
@@ -36,6 +39,7 @@ __all__ = [
     "ingest_file",
     "ingest_files",
     "ingest_paths",
+    "internal_error_message",
     "new_files",
     "prepare_file",
     "prepare_writer",
@@ -63,6 +67,7 @@ class FileOutcome:
 @dataclass(slots=True)
 class IngestSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    derived: dict[str, object] = field(default_factory=dict)
 
     @property
     def counts(self) -> Counter[str]:
@@ -158,6 +163,18 @@ def _sniff(data: bytes, path: Path) -> str:
     return "fit" if path.suffix.lower() == ".fit" else "unknown"
 
 
+INTERNAL_ERROR = "InternalError"
+"""How the message of a file that hit a bug in runlake (not in the file) starts."""
+
+
+def internal_error_message(e: BaseException) -> str:
+    """The outcome message of a file whose decode or normalize raised an unexpected error."""
+    return (
+        f"{INTERNAL_ERROR}: {type(e).__name__}: {e} (a bug in runlake, please report it "
+        "with the file; the file is not marked and will be tried again)"
+    )
+
+
 def _decode_normalize(
     data: bytes, fmt: str, info: SourceInfo
 ) -> tuple[Normalized, list[Problem], str]:
@@ -232,6 +249,9 @@ def prepare_file(
     except DecodeError as e:
         problem = Problem(type(e).__name__, e.message, e.offset)
         return FileOutcome(src, sha, "error", problem.describe()), rejected("error", e)
+    except Exception as e:  # noqa: BLE001 -- a bug in a stage must not stop the batch
+        # Reported (not silent) and not marked: a later run, with the bug fixed, retries it.
+        return FileOutcome(src, sha, "error", internal_error_message(e)), None
     problems = [*problems, *norm.problems]
     status: Status = "warning" if problems else "new"
     commit = FileCommit(
@@ -327,6 +347,7 @@ def ingest_paths(
     rebuild_catalog: bool = True,
     lock_timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    thresholds: Thresholds | None = None,
 ) -> IngestSummary:
     """Ingest files and folders (recursively) into the lake, then refresh the catalog.
 
@@ -342,22 +363,33 @@ def ingest_paths(
             ingest_files(files, lake_root=lake.root, athlete=athlete, progress=progress)
         )
         if rebuild_catalog:
-            finish_batch(lake.root, athlete, summary.outcomes)
+            summary.derived = finish_batch(
+                lake.root, athlete, summary.outcomes, thresholds=thresholds
+            )
     return summary
 
 
 def finish_batch(
-    lake_root: Path, athlete: str, outcomes: Sequence[FileOutcome | Mapping[str, object]]
+    lake_root: Path,
+    athlete: str,
+    outcomes: Sequence[FileOutcome | Mapping[str, object]],
+    *,
+    thresholds: Thresholds | None = None,
 ) -> dict[str, object]:
-    """What follows a batch: refresh the catalog so the views see the new files."""
+    """What follows a batch (hold the lock): derived tables of what changed, then the catalog.
+
+    Run metrics and flags are recomputed only for the new runs and the weeks they affect
+    (:func:`runlake._derive.refresh_derived`).
+    """
     validate_athlete(athlete)
     n_new = sum(
         1
         for o in outcomes
         if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
     )
+    derived = refresh_derived(Path(lake_root), athlete, thresholds or load_thresholds())
     build_catalog(Path(lake_root))
-    return {"catalog_rebuilt": True, "new_files": n_new}
+    return {"catalog_rebuilt": True, "new_files": n_new, **derived}
 
 
 def _scan_cache_path(lake: Lake, athlete: str) -> Path:

@@ -23,6 +23,8 @@ from runlake.decode._fitprofile import enum_names
 
 __all__ = [
     "FOOT_SPORTS",
+    "MAX_LAP_INDEX",
+    "MAX_SESSIONS",
     "Normalized",
     "SourceInfo",
     "normalize_fit",
@@ -42,6 +44,11 @@ GPX_PAUSE_S = 30.0
 TIME_GAP_S = 6 * 3600.0
 # Altitude changes smaller than this are noise when summing a GPS track's ascent.
 ASCENT_HYSTERESIS_M = 2.0
+# More session messages than this is not an activity but a corrupt file (a definition that
+# turned records into sessions): it is rejected rather than made into thousands of activities.
+MAX_SESSIONS = 1000
+# lap_index is an int16.
+MAX_LAP_INDEX = 32767
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +77,87 @@ class Normalized:
 # -- small column helpers ----------------------------------------------------------------------
 
 
+def _first(col: pa.Array) -> pa.Array:
+    """The first element of each list of a list column (null for an empty list)."""
+    t = col.type
+    if pa.types.is_fixed_size_list(t) and t.list_size > 0:
+        return pc.list_element(col, 0)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return pa.array(
+            [v[0] if v else None for v in col.to_pylist()], type=t.value_type
+        )
+    return col
+
+
 def _f64(t: pa.Table | None, name: str, n: int) -> pa.Array:
     """Column ``name`` of ``t`` as float64 (all-null when absent)."""
     if t is None or name not in t.column_names:
         return pa.nulls(n, pa.float64())
-    col = t[name].combine_chunks()
-    if pa.types.is_fixed_size_list(col.type) or pa.types.is_list(col.type):
-        col = pc.list_element(col, 0)
+    col = _first(t[name].combine_chunks())
     if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
         return pa.nulls(n, pa.float64())
-    return col.cast(pa.float64())
+    return col.cast(pa.float64(), safe=False)  # a 64-bit integer over 2**53 rounds
+
+
+# Fields normalize reads by name, and the kind of column it expects for each. A corrupt
+# definition (a wrong base type or size) can give any field any type; such a column is
+# ignored with a warning rather than trusted.
+_TIME_FIELDS = frozenset({"timestamp", "start_time", "time_created", "local_timestamp"})
+_TEXT_FIELDS = frozenset({"sport", "sub_sport", "manufacturer", "type", "product_name"})
+_READ_MESSAGES = frozenset({"file_id", "session", "lap", "record", "activity", "sport"})
+
+
+def _expected(name: str, col: pa.Array) -> pa.Array | None:
+    """``col`` as the kind of column normalize expects for field ``name``; None: unusable."""
+    col = _first(col)
+    t = col.type
+    if name in _TIME_FIELDS:
+        return col if pa.types.is_timestamp(t) else None
+    if name.endswith(SYSTEM_TIME_SUFFIX):
+        return col if pa.types.is_integer(t) or pa.types.is_floating(t) else None
+    if name in _TEXT_FIELDS:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return col
+        return col.cast(pa.string()) if pa.types.is_integer(t) else None
+    return col
+
+
+def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
+    """Drop (with a warning) the columns normalize reads that do not have the expected kind.
+
+    Times and system times are checked in every message (anchoring reads them all), text
+    fields in the messages normalize reads.
+    """
+    problems: list[Problem] = []
+    messages = dict(fit.messages)
+    for msg, table in fit.messages.items():
+        for name in table.column_names:
+            if not (
+                name in _TIME_FIELDS
+                or name.endswith(SYSTEM_TIME_SUFFIX)
+                or (name in _TEXT_FIELDS and msg in _READ_MESSAGES)
+            ):
+                continue
+            col = table[name].combine_chunks()
+            good = _expected(name, col)
+            if good is col:
+                continue
+            i = table.schema.get_field_index(name)
+            if good is None:
+                table = table.remove_column(i)
+                problems.append(
+                    Problem(
+                        "FitFieldType",
+                        f"{msg}.{name} has an unexpected type {col.type} (a corrupt "
+                        "definition?): ignored",
+                    )
+                )
+            else:
+                table = table.set_column(i, name, good)
+            messages[msg] = table
+    if all(messages[k] is fit.messages[k] for k in messages):
+        return fit, problems
+    return replace(fit, messages=messages), problems
 
 
 def _coalesce(*arrays: pa.Array) -> pa.Array:
@@ -462,6 +540,7 @@ def _time_created(fit: FitFile) -> float | None:
 
 def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     """The contract tables for one decoded FIT file. Raises NotAnActivity for other files."""
+    fit, type_problems = _sanitize(fit)
     ftype = _file_type(fit)
     sessions = fit.messages.get("session")
     records = fit.messages.get("record")
@@ -472,8 +551,15 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
         raise NotAnActivity("no session and no record messages", source=info.source_path)
 
     fit, problems = _anchor_system_times(fit)
+    problems = type_problems + problems
     sessions = fit.messages.get("session")
     records = fit.messages.get("record")
+    if sessions is not None and sessions.num_rows > MAX_SESSIONS:
+        raise DecodeError(
+            f"{sessions.num_rows} session messages, more than the {MAX_SESSIONS} an activity "
+            "file can hold (a corrupt definition?)",
+            source=info.source_path,
+        )
     if sessions is not None and sessions.num_rows:
         srows = sessions.to_pylist()
     else:
@@ -637,6 +723,8 @@ def _assemble(
         lwhich = _assign(starts, lstarts)
         counters = [0] * n_act
         for r, w in zip(lrows, lwhich.tolist(), strict=True):
+            if counters[w] > MAX_LAP_INDEX:
+                continue  # reported below
             summary = _summary_from_message(r, sports[w] in FOOT_SPORTS)
             lap_rows.append(
                 {
@@ -646,6 +734,14 @@ def _assemble(
                 }
             )
             counters[w] += 1
+        if len(lap_rows) < len(lrows):
+            problems.append(
+                Problem(
+                    "TooManyLaps",
+                    f"{len(lrows) - len(lap_rows)} laps past the {MAX_LAP_INDEX + 1}th of an "
+                    "activity were left out",
+                )
+            )
     lap_table = pa.Table.from_pylist(lap_rows, schema=LAPS)
     return Normalized(activities, lap_table, records, tuple(problems))
 

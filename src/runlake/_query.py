@@ -1,16 +1,22 @@
 """The query stage: a DuckDB catalog of views over the Parquet lake, and result formatting.
 
-``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) read the Parquet
-files through *relative* globs; every connection made by :func:`connect` sets
+``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) read Parquet
+files through *relative* paths; every connection made by :func:`connect` sets
 ``file_search_path`` to the lake folder, so the lake can be moved and queried from any
-working directory (measured on DuckDB 2.0: globs, hive partitioning and partition pruning
-all work through ``file_search_path``).  Opening ``catalog.duckdb`` by hand works from the
-lake folder itself, or after ``SET file_search_path = '<lake>'``.
+working directory (measured on DuckDB 2.0: file lists, globs, hive partitioning and
+partition pruning all work through ``file_search_path``).  Opening ``catalog.duckdb`` by
+hand works from the lake folder itself, or after ``SET file_search_path = '<lake>'``.
+
+The raw views of the batched tables (activities, laps, records, ingest_errors, files) list
+exactly the parts of the batches committed when the catalog was built (a batch is committed
+when its manifest exists): a killed writer's leftovers and a batch still being written are
+never read, and every query sees whole batches. The derived tables are read through globs.
 
 The catalog is rebuilt into a new file which then replaces the old one (readers that have
 it open keep the old one).  :func:`connect` rebuilds it when it is missing or stale: the SQL
-models or schemas changed, or a table gained its first file or lost its last one (a view
-over no files is a typed empty select).  ``_catalog_meta`` records what it was built from.
+models or schemas changed, a batch was committed, or a table gained its first file or lost
+its last one (a view over no files is a typed empty select).  ``_catalog_meta`` records what
+it was built from.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -39,12 +45,14 @@ import pyarrow.compute as pc
 
 from runlake._errors import LakeError, RunlakeError
 from runlake._schemas import TABLES
-from runlake._store import PARTITIONED_BY_YEAR
+from runlake._store import DATA_TABLES, PARTITIONED_BY_YEAR
 
 __all__ = [
     "CATALOG_NAME",
+    "COMMITTED_BY_MANIFEST",
     "QueryError",
     "build_catalog",
+    "check_query",
     "connect",
     "format_table",
     "run_query",
@@ -52,7 +60,9 @@ __all__ = [
 ]
 
 CATALOG_NAME = "catalog.duckdb"
-_CATALOG_FORMAT = 1
+COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"))
+"""Tables written in batches whose rows count only once the batch's manifest exists."""
+_CATALOG_FORMAT = 2
 _MODEL_DIRS = ("staging", "marts")
 _DB_ALIAS = "lake"
 
@@ -183,16 +193,42 @@ def _has_files(lake_root: Path, table: str) -> bool:
     return next(iter(lake_root.glob(_glob(table))), None) is not None
 
 
-def _raw_view_sql(table: str, schema: pa.Schema, has_files: bool) -> str:
+def _athlete_dir(rel: str) -> str:
+    return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
+
+
+def _committed_parts(lake_root: Path, manifests: tuple[str, ...]) -> dict[str, list[str]]:
+    """The parts of committed batches, per batched table (paths relative to the lake).
+
+    A batch's parts are all renamed into place before its manifest is written, and
+    ``manifests`` was listed before this looks for parts: so every batch listed is
+    complete, and parts of batches without a manifest (a killed writer's leftovers, a batch
+    in flight) are left out.
+    """
+    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in manifests}
+    out: dict[str, list[str]] = {"files": list(manifests)}
+    for table in sorted(COMMITTED_BY_MANIFEST):
+        rels = (p.relative_to(lake_root).as_posix() for p in lake_root.glob(_glob(table)))
+        out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
+    return out
+
+
+def _raw_view_sql(table: str, schema: pa.Schema, files: list[str] | None) -> str:
+    """The raw view of ``table``: over exactly ``files``, or its glob when None."""
     view = f"raw_{table}"
     partitions = [("athlete", "VARCHAR")]
     if table in PARTITIONED_BY_YEAR:
         partitions.append(("year", "INTEGER"))
-    if has_files:
+    if files is None or files:
+        source = (
+            _quote_str(_glob(table))
+            if files is None
+            else "[" + ", ".join(_quote_str(f) for f in files) + "]"
+        )
         hive_types = ", ".join(f"{_quote_str(n)}: {_quote_str(t)}" for n, t in partitions)
         return (
             f"create or replace view {view} as select * from read_parquet("
-            f"{_quote_str(_glob(table))}, hive_partitioning = true, "
+            f"{source}, hive_partitioning = true, "
             f"hive_types = {{{hive_types}}}, union_by_name = true)"
         )
     cols = [(f.name, _duck_type(f.type)) for f in schema] + partitions
@@ -207,6 +243,9 @@ def _raw_view_sql(table: str, schema: pa.Schema, has_files: bool) -> str:
 class _State:
     fingerprint: str
     tables_with_files: tuple[str, ...]
+    committed: str
+    """sha256 of the committed manifests' names: a new commit makes the catalog stale."""
+    manifests: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _lake_root(lake_root: Path | str) -> Path:
@@ -227,8 +266,17 @@ def _current_state(lake_root: Path, models: list[_Model]) -> _State:
         h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
+    # The manifests first, the parts after (see _committed_parts).
+    manifests = tuple(
+        sorted(
+            p.relative_to(lake_root).as_posix()
+            for p in lake_root.glob(_glob("files"))
+            if p.name.startswith("part-")
+        )
+    )
+    committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
     with_files = tuple(t for t in TABLES if _has_files(lake_root, t))
-    return _State(h.hexdigest(), with_files)
+    return _State(h.hexdigest(), with_files, committed, manifests)
 
 
 def _set_search_path(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
@@ -253,8 +301,10 @@ def build_catalog(lake_root: Path) -> Path:
         raise LakeError(f"cannot create a catalog in {str(root)!r}: {exc}") from exc
     try:
         _set_search_path(con, root)
+        parts = _committed_parts(root, state.manifests)
         for table, schema in TABLES.items():
-            con.execute(_raw_view_sql(table, schema, table in state.tables_with_files))
+            files = parts.get(table, None if table in state.tables_with_files else [])
+            con.execute(_raw_view_sql(table, schema, files))
         for m in models:
             try:
                 con.execute(m.sql)
@@ -262,11 +312,18 @@ def build_catalog(lake_root: Path) -> Path:
                 raise LakeError(f"sql model {m.path} failed: {exc}") from exc
         con.execute(
             "create table _catalog_meta (format integer, fingerprint varchar, "
-            "lake_root varchar, tables_with_files varchar[], built_at timestamptz)"
+            "lake_root varchar, tables_with_files varchar[], committed varchar, "
+            "built_at timestamptz)"
         )
         con.execute(
-            "insert into _catalog_meta values (?, ?, ?, ?, now())",
-            [_CATALOG_FORMAT, state.fingerprint, str(root), list(state.tables_with_files)],
+            "insert into _catalog_meta values (?, ?, ?, ?, ?, now())",
+            [
+                _CATALOG_FORMAT,
+                state.fingerprint,
+                str(root),
+                list(state.tables_with_files),
+                state.committed,
+            ],
         )
         con.execute("checkpoint")
         con.close()
@@ -285,13 +342,14 @@ def build_catalog(lake_root: Path) -> Path:
 def _read_state(con: duckdb.DuckDBPyConnection) -> _State | None:
     try:
         row = con.execute(
-            f"select format, fingerprint, tables_with_files from {_DB_ALIAS}._catalog_meta"
+            f"select format, fingerprint, tables_with_files, committed "
+            f"from {_DB_ALIAS}._catalog_meta"
         ).fetchone()
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException):
         return None
     if row is None or row[0] != _CATALOG_FORMAT:
         return None
-    return _State(str(row[1]), tuple(row[2]))
+    return _State(str(row[1]), tuple(row[2]), str(row[3]))
 
 
 def _attach(con: duckdb.DuckDBPyConnection, catalog: Path, read_only: bool) -> None:
@@ -319,30 +377,98 @@ def connect(lake_root: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnec
     con = duckdb.connect(":memory:")
     try:
         _set_search_path(con, root)
+        fresh = False
         if catalog.exists():
             _attach(con, catalog, read_only)
-            if _read_state(con) == _current_state(root, models):
-                con.execute(f"use {_DB_ALIAS}")
-                return con
-            con.execute(f"detach {_DB_ALIAS}")
-        try:
-            build_catalog(root)
-        except OSError as exc:
-            raise LakeError(f"cannot build the catalog in {str(root)!r}: {exc}") from exc
-        _attach(con, catalog, read_only)
+            fresh = _read_state(con) == _current_state(root, models)
+            if not fresh:
+                con.execute(f"detach {_DB_ALIAS}")
+        if not fresh:
+            try:
+                build_catalog(root)
+            except OSError as exc:
+                raise LakeError(f"cannot build the catalog in {str(root)!r}: {exc}") from exc
+            _attach(con, catalog, read_only)
         con.execute(f"use {_DB_ALIAS}")
+        if read_only:
+            _sandbox(con, root)
     except BaseException:
         con.close()
         raise
     return con
 
 
-def run_query(lake_root: Path, query: str, *, params: list[object] | None = None) -> pa.Table:
-    """Run ``query`` (with ``?`` / ``$name`` ``params``) on a read-only connection.
+def _sandbox(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """Files only from the lake's table folders; no extensions; settings locked.
 
-    Raises :class:`QueryError` with DuckDB's message when the SQL fails.
+    DuckDB checks a relative path as written and again once resolved through
+    ``file_search_path``, so each table folder is allowed both ways. (A relative path that
+    does not exist in the lake falls back to the working directory: a folder there named
+    like a table is readable too.) Allowed folders can also be written to, which is why
+    :func:`run_query` refuses every statement that is not a query.
+    """
+    allowed = [d for t in TABLES for d in (f"{t}/", f"{root}/{t}/")]
+    con.execute("set allowed_directories = ?", [allowed])
+    con.execute("set allowed_configs = ?", [list(_FREE_SETTINGS)])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
+# Settings a sandboxed connection may still change: they touch no file and no permission.
+_FREE_SETTINGS = (
+    "TimeZone",
+    "Calendar",
+    "threads",
+    "memory_limit",
+    "default_order",
+    "default_null_order",
+    "preserve_insertion_order",
+    "enable_progress_bar",
+    "max_expression_depth",
+)
+
+
+_EXPLAIN = re.compile(r"\s*explain\s*(?:\([^)]*\))?\s*(?:analy[sz]e\b)?(.*)", re.I | re.S)
+
+
+def _is_query(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> bool:
+    """A SELECT (also WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE), or EXPLAIN of one.
+
+    SET is allowed too: the sandbox locks every setting but the harmless ones.
+    """
+    if statement.type in (duckdb.StatementType.SELECT, duckdb.StatementType.SET):
+        return True
+    if statement.type != duckdb.StatementType.EXPLAIN:
+        return False
+    m = _EXPLAIN.match(_strip_comments(statement.query))
+    if m is None:
+        return False
+    inner = con.extract_statements(m.group(1))
+    return bool(inner) and all(s.type == duckdb.StatementType.SELECT for s in inner)
+
+
+def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Raise :class:`QueryError` unless every statement of ``query`` only reads."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    for st in statements:
+        if not _is_query(con, st):
+            raise QueryError(
+                "the lake is read-only here: only queries run (SELECT, WITH, FROM, DESCRIBE, "
+                f"SHOW, SUMMARIZE, EXPLAIN, SET), not {st.type.name}"
+            )
+
+
+def run_query(lake_root: Path, query: str, *, params: list[object] | None = None) -> pa.Table:
+    """Run ``query`` (with ``?`` / ``$name`` ``params``) on a read-only, sandboxed connection.
+
+    Only queries run (:func:`check_query`); files outside the lake's tables cannot be read
+    (:func:`connect`). Raises :class:`QueryError` with DuckDB's message when the SQL fails.
     """
     with connect(lake_root) as con:
+        check_query(con, query)
         try:
             rel = con.sql(query, params=params)
             if rel is None:

@@ -12,9 +12,12 @@ import pyarrow as pa
 __all__ = [
     "ACTIVITIES",
     "FILES",
+    "FLAGS",
     "INGEST_ERRORS",
     "LAPS",
+    "LAP_METRICS",
     "RECORDS",
+    "RUN_METRICS",
     "SUMMARY_FIELDS",
     "TABLES",
     "UTC_MS",
@@ -152,3 +155,89 @@ TABLES: dict[str, pa.Schema] = {
     "ingest_errors": INGEST_ERRORS,
     "files": FILES,
 }
+
+# -- form and fatigue (runlake._metrics, runlake._flags) -------------------------------------
+
+_FORM_FIELDS: list[tuple[str, pa.DataType, str]] = [
+    ("cadence_spm", F64, "mean cadence while running, steps/min (both feet)"),
+    ("vertical_oscillation_mm", F64, "mean vertical oscillation while running, mm"),
+    ("vertical_ratio_pct", F64, "mean vertical ratio while running, %"),
+    ("stance_time_ms", F64, "mean ground contact time while running, ms"),
+    ("stance_time_balance_pct", F64, "mean ground contact balance, % on the left foot"),
+    ("step_length_mm", F64, "mean step length while running, mm"),
+    ("step_length_source", STR, "device (measured) or derived (speed / step rate); null: none"),
+    ("overstriding_index", F64, "pace-adjusted contact time x step rate index; 1 = Garmin red"),
+]
+
+RUN_METRICS = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the run (activities.activity_id)"),
+            ("start_time", UTC_MS, "UTC start"),
+            ("date", pa.date32(), "UTC date of the start"),
+            ("duration_s", F64, "timer time (moving, pauses excluded), seconds"),
+            ("distance_m", F64, "distance, metres"),
+            ("moving_s", F64, "seconds moving (speed >= 1 m/s, pauses excluded) in the records"),
+            *_FORM_FIELDS,
+            ("has_running_dynamics", pa.bool_(), "any vertical oscillation or ground contact"),
+            ("dynamics_sensor", STR, "chest or pod: where oscillation is measured (thresholds)"),
+            ("steady_s", F64, "seconds in the steady part (warm-up, pauses, off-pace left out)"),
+            ("steady_speed_mps", F64, "mean speed of the steady part, m/s"),
+            ("steady_run", pa.bool_(), "the steady part is long and most of the run"),
+            ("cadence_change_pct", F64, "cadence, last vs first third of the steady part, %"),
+            (
+                "stance_time_change_pct",
+                F64,
+                "ground contact, last vs first third of steady part, %",
+            ),
+            (
+                "vertical_oscillation_change_pct",
+                F64,
+                "vertical oscillation, last vs first third of the steady part, %",
+            ),
+            ("aerobic_decoupling_pct", F64, "Pa:HR, speed per beat, 1st vs 2nd half; + = HR drift"),
+            ("peak_hr_bpm", F64, "highest heart rate held for 5 samples, beats/min"),
+            ("hr_max_bpm", F64, "maximum heart rate the zones use (configured or estimated)"),
+            ("hr_s", F64, "seconds with a heart rate"),
+            ("easy_s", F64, "seconds at or below the easy ceiling (easy fraction x hr max)"),
+            ("hr_zone1_s", F64, "seconds at 50-60 % of hr max"),
+            ("hr_zone2_s", F64, "seconds at 60-70 % of hr max"),
+            ("hr_zone3_s", F64, "seconds at 70-80 % of hr max"),
+            ("hr_zone4_s", F64, "seconds at 80-90 % of hr max"),
+            ("hr_zone5_s", F64, "seconds at 90 % of hr max or more"),
+            ("load", F64, "training load, Edwards TRIMP units"),
+            ("load_source", STR, "hr (Edwards TRIMP) or duration (minutes x 2.5, no heart rate)"),
+        ]
+    )
+)
+
+LAP_METRICS = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the activity the lap belongs to"),
+            ("lap_index", pa.int16(), "0-based lap number within the activity"),
+            ("moving_s", F64, "seconds moving (speed >= 1 m/s, pauses excluded) in the lap"),
+            *_FORM_FIELDS,
+        ]
+    )
+)
+
+FLAGS = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the run (null for week- and day-level flags)"),
+            ("date", pa.date32(), "run date, day, or last run day of the week (UTC)"),
+            ("week_start", pa.date32(), "Monday of the week the flag belongs to (UTC)"),
+            ("code", STR, "stable flag name (overstriding, volume_jump, ...)"),
+            ("severity", STR, "info, warning or alert"),
+            ("value", F64, "what was seen"),
+            ("threshold", F64, "the configured threshold it crossed"),
+            ("unit", STR, "unit of value and threshold"),
+            ("message", STR, "what was seen, the likely cause and the advice"),
+        ]
+    )
+)
+
+TABLES["run_metrics"] = RUN_METRICS
+TABLES["lap_metrics"] = LAP_METRICS
+TABLES["flags"] = FLAGS

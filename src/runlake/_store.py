@@ -55,7 +55,9 @@ LOCK_NAME = ".writer.lock"
 DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
 
-PARTITIONED_BY_YEAR: frozenset[str] = frozenset(DATA_TABLES)
+PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
+    (*DATA_TABLES, "run_metrics", "lap_metrics", "flags")
+)
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
 
 _ATHLETE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)

@@ -10,15 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
 from runlake._config import Config, load_config
+from runlake._derive import refresh_derived
 from runlake._errors import RunlakeError
+from runlake._flags import load_thresholds
 from runlake._ingest import FileOutcome, IngestSummary, ingest_paths
-from runlake._query import format_table, run_query, sql_dir
+from runlake._query import build_catalog, format_table, run_query, sql_dir
+from runlake._store import validate_athlete, writer_lock
 from runlake.synth import write_season
 
 __all__ = ["main"]
@@ -61,6 +66,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         lake_root=Path(args.lake) if args.lake else cfg.lake,
         athlete=args.athlete or cfg.athlete,
         progress=_Progress(sys.stderr),
+        thresholds=load_thresholds(overrides=cfg.flags_overrides),
     )
     _print_summary(summary, sys.stdout)
     return 0
@@ -89,7 +95,11 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
         f"wrote {len(files)} FIT files of a {cfg.demo_weeks}-week season to {folder}\n"
     )
     summary = ingest_paths(
-        [folder], lake_root=lake, athlete=athlete, progress=_Progress(sys.stderr)
+        [folder],
+        lake_root=lake,
+        athlete=athlete,
+        progress=_Progress(sys.stderr),
+        thresholds=load_thresholds(overrides=cfg.flags_overrides),
     )
     _print_summary(summary, sys.stdout)
     overview = run_query(
@@ -106,6 +116,83 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     sys.stdout.write(f"\nExample analyst query ({analysis.name}):\n")
     table = run_query(lake, analysis.read_text(encoding="utf-8"))
     sys.stdout.write(format_table(table, "table") + "\n")
+    flags = run_query(lake, _FLAGS_SQL, params=[validate_athlete(athlete), date(1900, 1, 1)])
+    sys.stdout.write(f"\nFlags ({flags.num_rows}; `runlake flags` shows them again):\n")
+    sys.stdout.write(format_flags(flags.to_pylist()))
+    return 0
+
+
+_FLAGS_SQL = """
+select f.date, f.severity, f.code, f.value, f.threshold, f.unit, f.message,
+       f.activity_id, f.week_start, r.source_path
+from flags f
+left join runs r on r.athlete = f.athlete and r.activity_id = f.activity_id
+where f.athlete = ? and f.date >= ?
+order by f.date, f.activity_id nulls last, f.code
+"""
+
+
+def _num(v: object) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def format_flags(rows: list[dict[str, object]]) -> str:
+    """Flags for a person: one line per flag (date, severity, code, value vs threshold,
+    which run), then its message indented."""
+    if not rows:
+        return "no flags\n"
+    out = []
+    for r in rows:
+        unit = f" {r['unit']}" if r.get("unit") else ""
+        seen = f"{_num(r['value'])}{unit} vs {_num(r['threshold'])}{unit}"
+        if r.get("activity_id"):
+            what = f"run {Path(str(r.get('source_path') or r['activity_id'])).name}"
+        else:
+            what = f"week of {r['week_start']}"
+        out.append(f"{r['date']}  {r['severity']:<7}  {r['code']:<26} {seen:<24} {what}")
+        out.append(
+            textwrap.fill(
+                str(r["message"]), width=96, initial_indent="    ", subsequent_indent="    "
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
+    lake = Path(args.lake) if args.lake else cfg.lake
+    athlete = validate_athlete(args.athlete or cfg.athlete)
+    if args.recompute:
+        thresholds = load_thresholds(overrides=cfg.flags_overrides)
+        with writer_lock(
+            lake,
+            holder="runlake flags --recompute",
+            timeout_s=None,
+            on_wait=_say,
+        ):
+            done = refresh_derived(lake, athlete, thresholds, full=True)
+            build_catalog(lake)
+        sys.stderr.write(f"recomputed {done['metrics_computed']} runs\n")
+    since = args.since or date(1900, 1, 1)
+    table = run_query(lake, _FLAGS_SQL, params=[athlete, since])
+    if args.format == "json":
+        cols = [
+            "date",
+            "week_start",
+            "activity_id",
+            "code",
+            "severity",
+            "value",
+            "threshold",
+            "unit",
+            "message",
+        ]
+        sys.stdout.write(format_table(table.select(cols), "json") + "\n")
+    else:
+        sys.stdout.write(format_flags(table.to_pylist()))
     return 0
 
 
@@ -243,6 +330,17 @@ def _parser() -> argparse.ArgumentParser:
     dep = sub.add_parser("deployments", help="list the deployments and their schedules")
     dep.add_argument("--format", choices=["table", "json"], default="table")
 
+    fl = sub.add_parser("flags", help="show the form and fatigue flags")
+    fl.add_argument("--lake")
+    fl.add_argument("--athlete")
+    fl.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="YYYY-MM-DD")
+    fl.add_argument("--format", choices=["table", "json"], default="table")
+    fl.add_argument(
+        "--recompute",
+        action="store_true",
+        help="recompute every run's metrics and flags (after changing thresholds)",
+    )
+
     demo = sub.add_parser("demo", help="write a sample season and ingest it")
     demo.add_argument("folder", nargs="?", metavar="DIR")
     demo.add_argument("--lake")
@@ -263,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "backfill": _cmd_backfill,
             "serve": _cmd_serve,
             "deployments": _cmd_deployments,
+            "flags": _cmd_flags,
         }[args.command]
         return handler(args, cfg)
     except RunlakeError as e:

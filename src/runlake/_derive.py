@@ -1,0 +1,308 @@
+"""Derived tables: run metrics, lap metrics and flags, kept up to date incrementally.
+
+Wiring like ``_ingest``: it reads committed runs from the lake, runs the metrics and flags
+stages on what changed, and stores the results with the store's atomic writes.
+
+What is recomputed after a batch:
+- the metrics of every run that has none yet, or whose heart-rate zones were computed with
+  another maximum heart rate than the one in force (configured, or estimated from the
+  athlete's runs: the estimate moves while a history is being loaded);
+- the run-level flags of those runs;
+- the week- and day-level flags of the weeks those runs can affect
+  (:func:`runlake._flags.affected_weeks`), over the athlete's whole metrics history.
+
+Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
+athlete and year, rewritten atomically. Before writing, the window of weeks being
+recomputed is noted in ``<lake>/.state/derive-<athlete>.json``; a writer killed half-way
+leaves the note, and the next refresh redoes that window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from runlake._flags import (
+    Flag,
+    Thresholds,
+    affected_weeks,
+    flags_table,
+    history_flags,
+    run_flags,
+    week_start,
+)
+from runlake._metrics import RunMetrics, estimate_hr_max, lap_metrics, metrics_table, run_metrics
+from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS, TABLES
+from runlake._store import Lake, conform, validate_athlete, write_parquet_atomic
+
+__all__ = ["DERIVED_TABLES", "refresh_derived"]
+
+DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags")
+_HR_MAX_TOLERANCE_BPM = 0.5
+
+
+def _partition(root: Path, table: str, athlete: str) -> Path:
+    return root / table / f"athlete={athlete}"
+
+
+def _read(
+    root: Path,
+    table: str,
+    athlete: str,
+    *,
+    columns: list[str] | None = None,
+    filter: ds.Expression | None = None,
+) -> pa.Table | None:
+    """Rows of one athlete's table (with ``year`` from the folders), None when it has none."""
+    folder = _partition(root, table, athlete)
+    files = sorted(folder.glob("year=*/*.parquet"))
+    if not files:
+        return None
+    dataset = ds.dataset(
+        [str(f) for f in files],
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive"),
+        partition_base_dir=str(folder),
+    )
+    return dataset.to_table(columns=columns, filter=filter)
+
+
+def _write_years(
+    root: Path,
+    table: str,
+    athlete: str,
+    rows: pa.Table,
+    *,
+    years: Iterable[int],
+    year_of: pa.Array,
+) -> None:
+    """Rewrite the files of ``years`` with the rows of those years (none: remove the file)."""
+    schema = TABLES[table]
+    for year in sorted(set(years)):
+        part = rows.filter(pc.equal(year_of, year))
+        target = _partition(root, table, athlete) / f"year={year}" / f"{table}.parquet"
+        if part.num_rows:
+            write_parquet_atomic(conform(part, schema, name=table), target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def _state_path(root: Path, athlete: str) -> Path:
+    return root / ".state" / f"derive-{athlete}.json"
+
+
+def _read_dirty(root: Path, athlete: str) -> tuple[date, date] | None:
+    try:
+        data = json.loads(_state_path(root, athlete).read_text())
+    except (OSError, ValueError):
+        return None
+    dirty = data.get("dirty") if isinstance(data, dict) else None
+    if not dirty:
+        return None
+    return date.fromisoformat(dirty[0]), date.fromisoformat(dirty[1])
+
+
+def _write_dirty(root: Path, athlete: str, window: tuple[date, date] | None) -> None:
+    path = _state_path(root, athlete)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    value = None if window is None else [window[0].isoformat(), window[1].isoformat()]
+    tmp.write_text(json.dumps({"dirty": value}))
+    os.replace(tmp, path)
+
+
+def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[date, date] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _week_year(table: pa.Table, column: str) -> pa.Array:
+    return pc.year(table[column]).cast(pa.int32()).combine_chunks()
+
+
+def _compute(
+    root: Path, athlete: str, todo: pa.Table, t: Thresholds, hr_max: float | None
+) -> tuple[list[RunMetrics], list[pa.Table]]:
+    """Metrics of the runs in ``todo`` (activity rows), reading their records year by year."""
+    metrics: list[RunMetrics] = []
+    laps_out: list[pa.Table] = []
+    years = pc.unique(todo["year"]).to_pylist()
+    for year in sorted(years):
+        acts = todo.filter(pc.equal(todo["year"], year))
+        ids = acts["activity_id"]
+        flt = (ds.field("year") == year) & ds.field("activity_id").isin(ids)
+        records = _read(root, "records", athlete, filter=flt)
+        laps = _read(root, "laps", athlete, filter=flt)
+        if records is None:
+            continue
+        records = records.sort_by([("activity_id", "ascending"), ("timestamp", "ascending")])
+        rec_ids = records["activity_id"].combine_chunks()
+        # one contiguous slice of the sorted records per activity
+        codes = pc.dictionary_encode(rec_ids)
+        id_list = codes.dictionary.to_pylist()
+        starts = np.flatnonzero(np.diff(np.concatenate(([-1], codes.indices.to_numpy()))))
+        bounds = (
+            dict(zip(id_list, zip(starts, [*starts[1:], len(rec_ids)], strict=True), strict=True))
+            if id_list
+            else {}
+        )
+        for act in acts.to_pylist():
+            aid = str(act["activity_id"])
+            lo, hi = bounds.get(aid, (0, 0))
+            rec = records.slice(lo, hi - lo)
+            metrics.append(
+                run_metrics(rec, act, hr_max_bpm=hr_max, easy_hr_fraction=t.easy_hr_fraction)
+            )
+            if laps is not None:
+                act_laps = laps.filter(pc.equal(laps["activity_id"], aid))
+                if act_laps.num_rows:
+                    laps_out.append(lap_metrics(rec, act_laps))
+    return metrics, laps_out
+
+
+def refresh_derived(
+    lake_root: Path, athlete: str, t: Thresholds, *, full: bool = False
+) -> dict[str, object]:
+    """Bring run metrics, lap metrics and flags of ``athlete`` up to date. Hold the lock.
+
+    ``full=True`` recomputes every run and every week (after changing thresholds).
+    """
+    athlete = validate_athlete(athlete)
+    root = Lake(lake_root).root
+    acts = _read(root, "activities", athlete, filter=ds.field("sport") == "running")
+    dirty = _read_dirty(root, athlete)
+    if acts is None or acts.num_rows == 0:
+        return {"metrics_computed": 0, "flag_window": None}
+    hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
+    old = _read(root, "run_metrics", athlete)
+    stored: dict[str, float | None] = {}
+    if old is not None and not full:
+        stored = dict(
+            zip(old["activity_id"].to_pylist(), old["hr_max_bpm"].to_pylist(), strict=True)
+        )
+
+    def stale(aid: str) -> bool:
+        if aid not in stored:
+            return True
+        have = stored[aid]
+        if hr_max is None or have is None:
+            return have != hr_max
+        return abs(have - hr_max) > _HR_MAX_TOLERANCE_BPM
+
+    ids = acts["activity_id"].to_pylist()
+    todo_mask = pa.array([stale(a) for a in ids])
+    todo = acts.filter(todo_mask)
+    if todo.num_rows == 0 and dirty is None:
+        return {"metrics_computed": 0, "flag_window": None}
+
+    new_metrics, new_laps = _compute(root, athlete, todo, t, hr_max)
+    new_table = metrics_table(new_metrics)
+    new_ids = set(new_table["activity_id"].to_pylist())
+    run_dates = new_table["date"].to_pylist()
+    window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
+    if full and window is not None:
+        all_dates = acts["start_time"].to_pylist()
+        window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    _write_dirty(root, athlete, window)
+
+    # run metrics: keep the others, replace the recomputed
+    kept = (
+        old.filter(pc.invert(pc.is_in(old["activity_id"], pa.array(sorted(new_ids), pa.string()))))
+        if old is not None
+        else None
+    )
+    kept = conform(kept.drop_columns(["year"]), RUN_METRICS) if kept is not None else None
+    merged = pa.concat_tables([x for x in (kept, new_table) if x is not None])
+    touched_years = set(pc.year(new_table["start_time"]).to_pylist())
+    _write_years(
+        root,
+        "run_metrics",
+        athlete,
+        merged,
+        years=touched_years,
+        year_of=pc.year(merged["start_time"]).cast(pa.int32()),
+    )
+
+    # lap metrics: same, by the run's year
+    old_laps = _read(root, "lap_metrics", athlete)
+    lap_parts = []
+    if old_laps is not None:
+        keep = pc.invert(pc.is_in(old_laps["activity_id"], pa.array(sorted(new_ids), pa.string())))
+        lap_parts.append(conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
+    lap_parts += [conform(x, LAP_METRICS) for x in new_laps]
+    if lap_parts:
+        laps_all = pa.concat_tables(lap_parts)
+        year_by_id = dict(
+            zip(
+                merged["activity_id"].to_pylist(),
+                pc.year(merged["start_time"]).to_pylist(),
+                strict=True,
+            )
+        )
+        lap_years = pa.array(
+            [year_by_id.get(a) for a in laps_all["activity_id"].to_pylist()], pa.int32()
+        )
+        _write_years(root, "lap_metrics", athlete, laps_all, years=touched_years, year_of=lap_years)
+
+    # flags: every run flag and every week- and day-level flag of the window (the new runs
+    # are in it), plus the new runs' own wherever they fall
+    in_window: list[RunMetrics] = list(new_metrics)
+    if window is not None:
+        for row in merged.to_pylist():
+            d = row["date"]
+            if (
+                d is not None
+                and row["activity_id"] not in new_ids
+                and (window[0] <= week_start(d) <= window[1])
+            ):
+                in_window.append(RunMetrics(**row))
+    fresh: list[Flag] = [f for m in in_window for f in run_flags(m, athlete, t)]
+    if window is not None:
+        fresh += history_flags(merged, athlete, t, weeks=window)
+    fresh_table = flags_table(fresh)
+    old_flags = _read(root, "flags", athlete)
+    flag_parts = [fresh_table]
+    flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | touched_years
+    if window is not None:
+        flag_years |= set(range(window[0].year, window[1].year + 1))
+    if old_flags is not None:
+        old_flags = old_flags.drop_columns(["year"])
+        replaced = pc.fill_null(
+            pc.is_in(old_flags["activity_id"], pa.array(sorted(new_ids), pa.string())), False
+        )
+        if window is not None:
+            replaced = pc.or_(
+                replaced,
+                pc.and_(
+                    pc.greater_equal(old_flags["week_start"], pa.scalar(window[0])),
+                    pc.less_equal(old_flags["week_start"], pa.scalar(window[1])),
+                ),
+            )
+        flag_parts.insert(0, conform(old_flags.filter(pc.invert(replaced)), FLAGS))
+    flags_all = pa.concat_tables(flag_parts)
+    _write_years(
+        root,
+        "flags",
+        athlete,
+        flags_all,
+        years=flag_years,
+        year_of=_week_year(flags_all, "week_start"),
+    )
+    _write_dirty(root, athlete, None)
+    return {
+        "metrics_computed": len(new_metrics),
+        "hr_max_bpm": hr_max,
+        "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+        "flags_written": len(fresh),
+    }
