@@ -77,13 +77,14 @@ def _merge(base: dict[str, dict[str, object]], over: Mapping[str, object], origi
             raise ConfigError(f"{origin}: unknown section [{section}] (known: {known})")
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table")
-        for key, value in values.items():
+        for key, raw in values.items():
             if key not in _SCHEMA[section]:
                 known = ", ".join(sorted(_SCHEMA[section]))
                 raise ConfigError(f"{origin}: unknown key {section}.{key} (known: {known})")
             want = _SCHEMA[section][key]
-            if want is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)  # TOML writes 60 for 60.0
+            value = raw
+            if want is float and isinstance(raw, int) and not isinstance(raw, bool):
+                value = float(raw)  # TOML writes 60 for 60.0
             if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
                 raise ConfigError(
                     f"{origin}: {section}.{key} must be a {want.__name__}, "
