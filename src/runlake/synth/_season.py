@@ -10,7 +10,7 @@ The model, per second of timer time ``i`` (samples exist only while the timer ru
 * speed: the run's target (warm-up ramp, intervals for workouts) slowed on uphills and sped
   up on downhills (the terrain is a sum of sinusoids over distance), plus smooth noise;
 * heart rate: a target from speed and grade, followed with a 25 s lag from a resting start
-  (it also falls during a pause), plus noise; "fading" runs drift up ~8 % in the last third;
+  (it also falls during a pause), plus noise; "fading" runs drift up ~12 % in the last third;
 * cadence from speed plus noise; step length = speed / (cadence / 60); vertical ratio =
   vertical oscillation / step length; ground contact shortens with speed.
 
@@ -348,7 +348,7 @@ def simulate(spec: RunSpec) -> Samples:
 
     # -- heart rate
     hr_target = spec.base_hr_bpm + 42.0 * (target - base) + 120.0 * grade
-    hr_target *= 1.0 + 0.085 * fade
+    hr_target *= 1.0 + 0.12 * fade
     hr_target = np.minimum(hr_target, 198.0)
     hr_start = 0.68 * spec.base_hr_bpm
     if pause_index is None:
