@@ -131,8 +131,35 @@ def _week_year(table: pa.Table, column: str) -> pa.Array:
     return pc.year(table[column]).cast(pa.int32()).combine_chunks()
 
 
+def _slices(
+    table: pa.Table, order: list[tuple[str, str]]
+) -> tuple[pa.Table, dict[str, tuple[int, int]]]:
+    """Row ranges of each activity in ``table``; sorted by ``order`` only if not contiguous.
+
+    The store writes each file's rows together, so an activity's rows are one run already.
+    """
+    ids = table["activity_id"].combine_chunks()
+    if len(ids) == 0:
+        return table, {}
+    codes = pc.dictionary_encode(ids)
+    idx = codes.indices.to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(idx)) + 1))
+    if len(starts) != len(codes.dictionary):
+        table = table.sort_by(order)
+        return _slices(table, order)
+    ends = [*starts[1:].tolist(), len(idx)]
+    names = [str(n) for n in codes.dictionary.to_pylist()]
+    return table, dict(zip(names, zip(starts.tolist(), ends, strict=True), strict=True))
+
+
 def _compute(
-    root: Path, athlete: str, todo: pa.Table, t: Thresholds, hr_max: float | None
+    root: Path,
+    athlete: str,
+    todo: pa.Table,
+    t: Thresholds,
+    hr_max: float | None,
+    *,
+    runs_per_year: dict[int, int],
 ) -> tuple[list[RunMetrics], list[pa.Table]]:
     """Metrics of the runs in ``todo`` (activity rows), reading their records year by year."""
     metrics: list[RunMetrics] = []
@@ -140,34 +167,31 @@ def _compute(
     years = pc.unique(todo["year"]).to_pylist()
     for year in sorted(years):
         acts = todo.filter(pc.equal(todo["year"], year))
-        ids = acts["activity_id"]
-        flt = (ds.field("year") == year) & ds.field("activity_id").isin(ids)
+        flt = ds.field("year") == year
+        if acts.num_rows < runs_per_year.get(year, 0) / 2:  # a few runs: filter while reading
+            flt = flt & ds.field("activity_id").isin(acts["activity_id"])
         records = _read(root, "records", athlete, filter=flt)
-        laps = _read(root, "laps", athlete, filter=flt)
         if records is None:
             continue
-        records = records.sort_by([("activity_id", "ascending"), ("timestamp", "ascending")])
-        rec_ids = records["activity_id"].combine_chunks()
-        # one contiguous slice of the sorted records per activity
-        codes = pc.dictionary_encode(rec_ids)
-        id_list = codes.dictionary.to_pylist()
-        starts = np.flatnonzero(np.diff(np.concatenate(([-1], codes.indices.to_numpy()))))
-        bounds = (
-            dict(zip(id_list, zip(starts, [*starts[1:], len(rec_ids)], strict=True), strict=True))
-            if id_list
-            else {}
+        laps = _read(root, "laps", athlete, filter=flt)
+        records, rec_at = _slices(
+            records, [("activity_id", "ascending"), ("timestamp", "ascending")]
+        )
+        laps, lap_at = (
+            _slices(laps, [("activity_id", "ascending"), ("lap_index", "ascending")])
+            if laps is not None
+            else (None, {})
         )
         for act in acts.to_pylist():
             aid = str(act["activity_id"])
-            lo, hi = bounds.get(aid, (0, 0))
+            lo, hi = rec_at.get(aid, (0, 0))
             rec = records.slice(lo, hi - lo)
             metrics.append(
                 run_metrics(rec, act, hr_max_bpm=hr_max, easy_hr_fraction=t.easy_hr_fraction)
             )
-            if laps is not None:
-                act_laps = laps.filter(pc.equal(laps["activity_id"], aid))
-                if act_laps.num_rows:
-                    laps_out.append(lap_metrics(rec, act_laps))
+            if laps is not None and aid in lap_at:
+                llo, lhi = lap_at[aid]
+                laps_out.append(lap_metrics(rec, laps.slice(llo, lhi - llo)))
     return metrics, laps_out
 
 
@@ -206,7 +230,10 @@ def refresh_derived(
     if todo.num_rows == 0 and dirty is None:
         return {"metrics_computed": 0, "flag_window": None}
 
-    new_metrics, new_laps = _compute(root, athlete, todo, t, hr_max)
+    per_year = dict(zip(*np.unique(acts["year"].to_numpy(), return_counts=True), strict=True))
+    new_metrics, new_laps = _compute(
+        root, athlete, todo, t, hr_max, runs_per_year={int(k): int(v) for k, v in per_year.items()}
+    )
     new_table = metrics_table(new_metrics)
     new_ids = set(new_table["activity_id"].to_pylist())
     run_dates = new_table["date"].to_pylist()
