@@ -1,11 +1,12 @@
 # runlake: two commands for a new user (python3 and make are all it needs).
 #   make demo   create .venv, install, write a sample season, ingest it, query it
 #   make test   create .venv, install with the dev extras, lint, type-check, run the tests
+#   make bench  the benchmarks;  make fuzz  the long fuzzing run
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,8 @@ demo: $(VENV)/.installed
 	$(BIN)/runlake demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests pipelines
-	$(BIN)/ruff format --check src tests pipelines
+	$(BIN)/ruff check src tests pipelines bench fuzz
+	$(BIN)/ruff format --check src tests pipelines bench fuzz
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -32,6 +33,14 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# Speed figures against fitparse/fitdecode measured in the same run (bench/RESULTS.md).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+# The long fuzz run (tens of thousands of mutated files); `make test` runs a quick variant.
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python -m fuzz
 
 clean:
 	rm -rf $(VENV) demo lake .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,16 @@ from typing import Literal
 import pyarrow as pa
 
 from runlake._derive import refresh_derived
-from runlake._errors import DecodeError, NotAnActivity, Problem
+from runlake._errors import (
+    DecodeError,
+    FitCRCError,
+    FitDefinitionError,
+    FitError,
+    FitHeaderError,
+    FitTruncatedError,
+    NotAnActivity,
+    Problem,
+)
 from runlake._flags import Thresholds, load_thresholds
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake._query import build_catalog
@@ -190,7 +199,22 @@ def _decode_normalize(
         if fid is not None and "type" in fid.column_names and fid.num_rows
         else None
     )
-    norm = normalize_fit(fit, info)
+    try:
+        norm = normalize_fit(fit, info)
+    except NotAnActivity as e:
+        if fit.problems and ftype in (None, "activity"):
+            # An activity file damaged before its first session or record (a sync that
+            # copied the head of a file): rejected as damaged, not skipped as "not an
+            # activity", and the damage is named.
+            first = fit.problems[0]
+            kinds = (FitCRCError, FitDefinitionError, FitHeaderError, FitTruncatedError)
+            cls = {k.__name__: k for k in kinds}.get(first.kind, FitError)
+            raise cls(
+                f"{e.message}: the file is damaged before any activity data ({first.message})",
+                source=info.source_path,
+                offset=first.offset,
+            ) from e
+        raise
     return norm, list(fit.problems), ftype or "activity"
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from runlake._errors import DecodeError, NotAnActivity, Problem
 from runlake._schemas import ACTIVITIES, LAPS, RECORDS, SUMMARY_FIELDS
-from runlake.decode import SYSTEM_TIME_SUFFIX, FitFile, GpxTrack
+from runlake.decode import FIT_EPOCH_S, SYSTEM_TIME_SUFFIX, FitFile, GpxTrack
 from runlake.decode._fitprofile import enum_names
 
 __all__ = [
@@ -83,9 +83,7 @@ def _first(col: pa.Array) -> pa.Array:
     if pa.types.is_fixed_size_list(t) and t.list_size > 0:
         return pc.list_element(col, 0)
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return pa.array(
-            [v[0] if v else None for v in col.to_pylist()], type=t.value_type
-        )
+        return pa.array([v[0] if v else None for v in col.to_pylist()], type=t.value_type)
     return col
 
 
@@ -122,6 +120,24 @@ def _expected(name: str, col: pa.Array) -> pa.Array | None:
     return col
 
 
+# A FIT date_time is a uint32 from the FIT epoch (1989-12-31): later than 2125 or earlier
+# than that is a field with a wrong base type, not a time (and may not fit a datetime).
+_TIME_MIN_S = FIT_EPOCH_S
+_TIME_MAX_S = FIT_EPOCH_S + 2**32
+_TIME_RANGE = "1989-12-31..2126-02-06"
+
+
+def _plausible_times(col: pa.Array) -> tuple[pa.Array, int]:
+    """``col`` with the times a FIT date_time cannot hold set to null, and how many."""
+    per_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
+    raw = col.cast(pa.int64())  # the same unit: no conversion, no overflow
+    bad = pc.or_(pc.less(raw, _TIME_MIN_S * per_s), pc.greater_equal(raw, _TIME_MAX_S * per_s))
+    n_bad = pc.sum(bad).as_py() or 0
+    if not n_bad:
+        return col, 0
+    return pc.if_else(bad, pa.nulls(len(col), col.type), col), int(n_bad)
+
+
 def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
     """Drop (with a warning) the columns normalize reads that do not have the expected kind.
 
@@ -130,8 +146,9 @@ def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
     """
     problems: list[Problem] = []
     messages = dict(fit.messages)
-    for msg, table in fit.messages.items():
-        for name in table.column_names:
+    for msg, original in fit.messages.items():
+        table = original
+        for name in original.column_names:
             if not (
                 name in _TIME_FIELDS
                 or name.endswith(SYSTEM_TIME_SUFFIX)
@@ -140,6 +157,15 @@ def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
                 continue
             col = table[name].combine_chunks()
             good = _expected(name, col)
+            if good is not None and name in _TIME_FIELDS:
+                good, n_out = _plausible_times(good)
+                if n_out:
+                    problems.append(
+                        Problem(
+                            "FitFieldType",
+                            f"{msg}.{name}: {n_out} values outside {_TIME_RANGE} ignored",
+                        )
+                    )
             if good is col:
                 continue
             i = table.schema.get_field_index(name)
@@ -664,7 +690,6 @@ def _assemble(
     records = pa.table({f.name: record_cols[f.name] for f in RECORDS}, schema=RECORDS)
     if n_rec and np.any(np.diff(which) < 0):
         records = records.take(pa.array(order))
-
 
     act_rows: list[dict[str, object]] = []
     for i, srow in enumerate(session_rows):

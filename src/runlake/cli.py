@@ -67,6 +67,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         athlete=args.athlete or cfg.athlete,
         progress=_Progress(sys.stderr),
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
+        on_wait=_say,
     )
     _print_summary(summary, sys.stdout)
     return 0
@@ -196,10 +197,33 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
+    # matplotlib is imported only here: the other commands do not pay for it.
+    from runlake._report import DEFAULT_WEEKS, default_report_name, write_report
+
+    athlete = validate_athlete(args.athlete or cfg.athlete)
+    weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
+    out = Path(args.out) if args.out else Path(default_report_name(athlete, args.run, weeks))
+    path = write_report(
+        Path(args.lake) if args.lake else cfg.lake,
+        out,
+        athlete=athlete,
+        run_id=args.run,
+        weeks=weeks,
+        thresholds=load_thresholds(overrides=cfg.flags_overrides),
+    )
+    sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
 # The flow commands import Prefect (pipelines/) lazily: ingest, sql and demo never pay for it.
 
 
 def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
+    inbox = [str(p) for p in (args.inbox or cfg.inbox)]
+    if not any(Path(p).is_dir() for p in inbox):
+        where = "--inbox" if args.inbox else "ingest.inbox"
+        raise RunlakeError(f"{where}: no such folder: {', '.join(inbox)}")
     from pipelines.flows import nightly_sync
 
     result = nightly_sync(
@@ -341,6 +365,16 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute every run's metrics and flags (after changing thresholds)",
     )
 
+    rep = sub.add_parser(
+        "report", help="write a self-contained HTML report: one run, or the last weeks"
+    )
+    rep.add_argument("--lake")
+    rep.add_argument("--athlete")
+    what = rep.add_mutually_exclusive_group()
+    what.add_argument("--run", metavar="ID", help="a run's activity_id (see the runs view)")
+    what.add_argument("--weeks", type=int, metavar="N", help="the last N weeks (default 12)")
+    rep.add_argument("--out", metavar="FILE", help="HTML file (default: report-<athlete>-...)")
+
     demo = sub.add_parser("demo", help="write a sample season and ingest it")
     demo.add_argument("folder", nargs="?", metavar="DIR")
     demo.add_argument("--lake")
@@ -362,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "serve": _cmd_serve,
             "deployments": _cmd_deployments,
             "flags": _cmd_flags,
+            "report": _cmd_report,
         }[args.command]
         return handler(args, cfg)
     except RunlakeError as e:

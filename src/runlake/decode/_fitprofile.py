@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
 from fitparse import profile as _profile
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "BaseType",
     "Component",
     "FieldSpec",
+    "enum_lut",
+    "enum_map",
     "enum_names",
     "field_number",
     "field_spec",
@@ -188,3 +191,15 @@ def enum_names(type_name: str, raw: np.ndarray) -> np.ndarray:
         hit = keys[idx] == raw
         out[hit] = names[idx[hit]]
     return out
+
+
+@cache
+def enum_lut(type_name: str) -> pa.Array:
+    """The names of the raw values 0..255 of an enum type, as an Arrow string array."""
+    return pa.array(enum_names(type_name, np.arange(256, dtype=np.int64)), type=pa.string())
+
+
+@cache
+def enum_map(type_name: str) -> dict[int, str]:
+    """The named values of an enum type (as ``enum_names`` names them)."""
+    return {int(k): str(v) for k, v in _profile.FIELD_TYPES[type_name].values.items()}

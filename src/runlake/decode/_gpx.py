@@ -218,6 +218,8 @@ def _collect_points(gpx: gpxpy.gpx.GPX, source: str, record: _Recorder) -> pa.Ta
     n_untimed = 0
     n_naive = 0
     n_backwards = 0
+    n_bad_position = 0
+    n_bad_elevation = 0
     previous: int | None = None
     segment_index = -1
     for track in gpx.tracks:
@@ -226,21 +228,38 @@ def _collect_points(gpx: gpxpy.gpx.GPX, source: str, record: _Recorder) -> pa.Ta
             for point in segment.points:
                 n_trkpt += 1
                 time = point.time
-                if time is None:
+                try:
+                    # gpxpy keeps an impossible offset such as +99:99 until it is asked
+                    offset = None if time is None else time.utcoffset()
+                    if time is None:
+                        ms = None
+                    elif offset is None:
+                        ms = (time - _EPOCH_NAIVE) // _MS
+                    else:
+                        ms = (time - _EPOCH_UTC) // _MS
+                except (ValueError, OverflowError):
+                    ms = None
+                if ms is None:
                     n_untimed += 1
                     continue
-                if time.utcoffset() is None:
+                if offset is None:
                     n_naive += 1
-                    ms = (time - _EPOCH_NAIVE) // _MS
-                else:
-                    ms = (time - _EPOCH_UTC) // _MS
                 if previous is not None and ms < previous:
                     n_backwards += 1
                 previous = ms
                 ts.append(ms)
-                lat.append(point.latitude)
-                lon.append(point.longitude)
-                alt.append(point.elevation)
+                la: float | None = point.latitude
+                lo: float | None = point.longitude
+                el: float | None = point.elevation
+                if not (_within(la, 90.0) and _within(lo, 180.0)):
+                    n_bad_position += int(la is not None or lo is not None)
+                    la = lo = None
+                if el is not None and not math.isfinite(el):
+                    n_bad_elevation += 1
+                    el = None
+                lat.append(la)
+                lon.append(lo)
+                alt.append(el)
                 seg.append(segment_index)
                 values = _extension_values(point.extensions, bad_ext)
                 for name in _EXT_ORDER:
@@ -252,6 +271,10 @@ def _collect_points(gpx: gpxpy.gpx.GPX, source: str, record: _Recorder) -> pa.Ta
         record(f"dropped {n_untimed} of {n_trkpt} track points without a (valid) time")
     if n_naive:
         record(f"no time zone, assumed UTC ({n_naive} track points)")
+    if n_bad_position:
+        record(f"{n_bad_position} track points with an impossible position (left out)")
+    if n_bad_elevation:
+        record(f"{n_bad_elevation} track points with an elevation that is not a number")
     if n_backwards:
         record(f"time goes backwards {n_backwards} times (file order kept)")
     for name, count in bad_ext.items():
@@ -295,6 +318,10 @@ def _extension_values(extensions: list[ET.Element], bad: dict[str, int]) -> dict
                 continue
             values[column] = value
     return values
+
+
+def _within(value: float | None, limit: float) -> bool:
+    return value is not None and math.isfinite(value) and -limit <= value <= limit
 
 
 def _no_activity_reason(gpx: gpxpy.gpx.GPX, n_trkpt: int) -> str:

@@ -1,0 +1,585 @@
+"""``python -m bench``: runlake's speed figures (issue 6), with fitparse and fitdecode run
+on the same files in the same process, printed as one table: figure, runlake, baseline,
+ratio, target, pass/fail, peak memory.
+
+Decoding is timed as CPU time of this process (the decoders are single-threaded, so this
+is their time on one core, and other work on the machine does not inflate it; on an idle
+machine it equals the wall time, which is printed too); the ingest and the queries as
+wall time. Every figure is the median of several runs; runlake and a baseline are run
+alternately, so both meet the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gc
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runlake import DecodeError, decode_fit, ingest_paths, run_query
+from runlake._ingest import ACTIVITY_MESSAGES
+from runlake.synth import write_history
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "bench" / ".cache"
+CORPUS = REPO.parent / "shared" / "data" / "fit"
+ATHLETE = "bench"
+NAMES = sorted(ACTIVITY_MESSAGES)  # what every decoder is asked for
+TARGET_RATIO = 200.0
+TARGET_RECORDS_PER_S = 1e6
+
+Files = list[tuple[str, bytes]]
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Timing:
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    result: object = None
+
+    def run(self, fn: Callable[[], object]) -> None:
+        gc.collect()
+        w, c = time.perf_counter(), time.process_time()
+        self.result = fn()
+        self.cpu.append(time.process_time() - c)
+        self.wall.append(time.perf_counter() - w)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.cpu)
+
+    def describe(self) -> str:
+        cpu = " ".join(f"{t:.3f}" for t in self.cpu)
+        return f"CPU {cpu} s (wall median {statistics.median(self.wall):.3f} s)"
+
+
+def measure(fn: Callable[[], object], repeat: int, *, warm_up: bool = True) -> Timing:
+    """``repeat`` timed runs, after one untimed run (runlake's caches of parsed definitions
+    and decoding plans fill on the first files, as in any long-running ingest)."""
+    if warm_up:
+        fn()
+    timing = Timing()
+    for _ in range(repeat):
+        timing.run(fn)
+    return timing
+
+
+def measure_pair(
+    ours: Callable[[], object], theirs: Callable[[], object], repeat: int, base_repeat: int
+) -> tuple[Timing, Timing]:
+    """runlake (after an untimed run) and a baseline, alternately."""
+    ours()
+    a, b = Timing(), Timing()
+    for i in range(max(repeat, base_repeat)):
+        if i < repeat:
+            a.run(ours)
+        if i < base_repeat:
+            b.run(theirs)
+    return a, b
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The baselines warn (deprecated datetime calls, CRC problems): keep the output clean."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+# -- the decoders, each asked for the messages an activity needs ----------------------------
+
+
+@dataclass
+class Decoded:
+    records: int = 0
+    failed: int = 0
+
+
+def decode_runlake(files: Files, messages: Collection[str] | None = ACTIVITY_MESSAGES) -> Decoded:
+    """runlake: one Arrow table per message, CRCs checked."""
+    out = Decoded()
+    for name, data in files:
+        try:
+            fit = decode_fit(data, source=name, messages=messages)
+        except DecodeError:
+            out.failed += 1
+            continue
+        records = fit.messages.get("record")
+        out.records += records.num_rows if records is not None else 0
+    return out
+
+
+def decode_fitparse(files: Files) -> Decoded:
+    """fitparse: every message an activity needs, as a dict of values; CRC checked."""
+    import fitparse  # noqa: PLC0415  (an optional baseline)
+
+    out = Decoded()
+    with quiet():
+        for _name, data in files:
+            try:
+                for msg in fitparse.FitFile(data, check_crc=True).get_messages(NAMES):
+                    msg.get_values()
+                    out.records += msg.name == "record"
+            except Exception:
+                out.failed += 1
+    return out
+
+
+def decode_fitdecode(files: Files) -> Decoded:
+    """fitdecode: the same messages' fields as a dict; CRC checked."""
+    import fitdecode  # noqa: PLC0415  (an optional baseline)
+
+    out = Decoded()
+    wanted = set(NAMES)
+    with quiet():
+        for _name, data in files:
+            try:
+                with fitdecode.FitReader(
+                    io.BytesIO(data), check_crc=fitdecode.CrcCheck.ENABLED
+                ) as reader:
+                    for frame in reader:
+                        if frame.frame_type == fitdecode.FIT_FRAME_DATA and frame.name in wanted:
+                            {f.name: f.value for f in frame.fields}
+                            out.records += frame.name == "record"
+            except Exception:
+                out.failed += 1
+    return out
+
+
+BASELINES: list[tuple[str, Callable[[Files], Decoded], float | None]] = [
+    ("fitparse", decode_fitparse, TARGET_RATIO),
+    ("fitdecode", decode_fitdecode, None),
+]
+
+
+def available(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def load(paths: Sequence[Path]) -> Files:
+    return [(str(p), p.read_bytes()) for p in paths]
+
+
+def megabytes(files: Files) -> float:
+    return sum(len(d) for _n, d in files) / 1e6
+
+
+def size_sample(files: Files, target_mb: float) -> Files:
+    """Every k-th file in order of size (small and large files both in), about
+    ``target_mb`` in all; deterministic."""
+    total = megabytes(files)
+    if total <= target_mb:
+        return list(files)
+    k = math.ceil(total / target_mb)
+    ordered = sorted(files, key=lambda f: (len(f[1]), f[0]))
+    return ordered[k // 2 :: k]
+
+
+def history(years: int) -> list[Path]:
+    """The generated history (runlake.synth.write_history), cached under bench/.cache."""
+    folder = CACHE / f"history-{years}y-seed0"
+    marker = folder / ".complete"
+    if marker.is_file():
+        paths = sorted(folder.glob("*.fit"))
+        if len(paths) == int(marker.read_text()):
+            return paths
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating a {years}-year history into {folder} (kept for later runs)...")
+    t = time.perf_counter()
+    paths = sorted(write_history(folder, years=years, seed=0))
+    marker.write_text(str(len(paths)))
+    print(f"  {len(paths)} files in {time.perf_counter() - t:.1f} s")
+    return paths
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    figure: str
+    runlake: str
+    baseline: str = "-"
+    ratio: str = "-"
+    target: str = "-"
+    verdict: str = "info"
+    rss_mb: float = field(default_factory=peak_rss_mb)
+
+
+def secs(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def check(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def ratio_row(
+    figure: str, ours: float, theirs: float, name: str, target: float | None, note: str = ""
+) -> Row:
+    ratio = theirs / ours
+    return Row(
+        figure,
+        secs(ours),
+        f"{name} {secs(theirs)}{note}",
+        f"{ratio:.0f}x",
+        f">= {target:.0f}x" if target else "-",
+        check(ratio >= target) if target else "info",
+    )
+
+
+def rate_row(figure: str, records: int, seconds: float, megabytes: float) -> Row:
+    rate = records / seconds
+    return Row(
+        figure,
+        f"{rate / 1e6:.2f} M records/s ({megabytes / seconds:.0f} MB/s)",
+        target=f">= {TARGET_RECORDS_PER_S / 1e6:.0f} M/s",
+        verdict=check(rate >= TARGET_RECORDS_PER_S),
+    )
+
+
+def text_table(rows: list[Row]) -> str:
+    head = ("figure", "runlake", "baseline", "ratio", "target", "pass/fail", "peak RSS")
+    cells = [
+        (r.figure, r.runlake, r.baseline, r.ratio, r.target, r.verdict, f"{r.rss_mb:.0f} MB")
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) for cell in cells]
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[Row]) -> str:
+    out = [
+        "| figure | runlake | baseline | ratio | target | pass/fail | peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {r.figure} | {r.runlake} | {r.baseline} | {r.ratio} | {r.target} | {r.verdict} "
+        f"| {r.rss_mb:.0f} MB |"
+        for r in rows
+    ]
+    return "\n".join(out)
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": model,
+        "python": platform.python_version(),
+        "numpy": version("numpy"),
+        "pyarrow": version("pyarrow"),
+        "duckdb": version("duckdb"),
+        "fitparse": f"python-fitparse {version('python-fitparse')}",
+        "fitdecode": version("fitdecode"),
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+def corpus_figures(args: argparse.Namespace, rows: list[Row]) -> None:
+    paths = sorted(p for p in CORPUS.iterdir() if p.suffix.lower() == ".fit")
+    files = load(paths)
+    total_mb = megabytes(files)
+    print(f"\ncorpus: {len(files)} FIT files, {total_mb:.1f} MB ({CORPUS})")
+    whole = measure(lambda: decode_runlake(files), args.repeat)
+    got = whole.result
+    assert isinstance(got, Decoded)
+    print(
+        f"  runlake, all files: {whole.describe()}; {got.records} records, "
+        f"{got.failed} files rejected"
+    )
+    every = measure(lambda: decode_runlake(files, None), args.repeat)
+    print(f"  runlake, all files, every message: {every.describe()}")
+    sample = files if args.full_baseline else size_sample(files, args.sample_mb)
+    sample_mb = megabytes(sample)
+    in_full = len(sample) == len(files)
+    where = "every file" if in_full else f"sample of {len(sample)} files, {sample_mb:.1f} MB"
+    for name, fn, target in BASELINES:
+        if not available(name):
+            print(f"  {name} is not installed: skipped")
+            continue
+        ours, theirs = measure_pair(
+            lambda: decode_runlake(sample),
+            functools.partial(fn, sample),
+            args.repeat,
+            args.baseline_repeat,
+        )
+        res = theirs.result
+        assert isinstance(res, Decoded)
+        print(f"  {where}: runlake {ours.describe()}")
+        print(
+            f"  {where}: {name} {theirs.describe()}; {res.records} records, "
+            f"{res.failed} files failed, {theirs.median / sample_mb:.2f} s/MB"
+        )
+        rows.append(
+            ratio_row(f"FIT decode, corpus, {where}", ours.median, theirs.median, name, target)
+        )
+        if not in_full:
+            extrapolated = theirs.median / sample_mb * total_mb
+            rows.append(
+                ratio_row(
+                    f"FIT decode, corpus, all {len(files)} files ({total_mb:.0f} MB)",
+                    whole.median,
+                    extrapolated,
+                    name,
+                    target,
+                    " (extrapolated per MB from the sample)",
+                )
+            )
+            if name == "fitparse":
+                rows.append(
+                    ratio_row(
+                        "  the same, runlake decoding every message (not only an activity's)",
+                        every.median,
+                        extrapolated,
+                        name,
+                        None,
+                        " (extrapolated)",
+                    )
+                )
+    rows.append(
+        rate_row("FIT decode, corpus: records/s on one core", got.records, whole.median, total_mb)
+    )
+
+
+def history_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -> None:
+    files = load(paths)
+    total_mb = megabytes(files)
+    print(f"\nhistory: {len(files)} generated FIT files, {total_mb:.1f} MB")
+    step = max(1, len(files) // args.history_sample)
+    sample = files[::step][: args.history_sample]
+    sample_mb = megabytes(sample)
+    where = f"sample of {len(sample)} files, {sample_mb:.1f} MB"
+    for name, fn, target in BASELINES:
+        if not available(name):
+            continue
+        ours, theirs = measure_pair(
+            lambda: decode_runlake(sample),
+            functools.partial(fn, sample),
+            args.repeat,
+            args.baseline_repeat,
+        )
+        res = theirs.result
+        assert isinstance(res, Decoded)
+        print(f"  {where}: runlake {ours.describe()}")
+        print(
+            f"  {where}: {name} {theirs.describe()}; {res.records} records, "
+            f"{res.failed} files failed"
+        )
+        rows.append(
+            ratio_row(f"FIT decode, history, {where}", ours.median, theirs.median, name, target)
+        )
+    whole = measure(lambda: decode_runlake(files), args.repeat)
+    got = whole.result
+    assert isinstance(got, Decoded)
+    print(
+        f"  runlake, all {len(files)} files: {whole.describe()}; {got.records} records, "
+        f"{got.failed} rejected"
+    )
+    rows.append(
+        rate_row(
+            f"FIT decode, history, all {len(files)} files ({got.records / 1e6:.1f} M records, "
+            f"{secs(whole.median)}): records/s on one core",
+            got.records,
+            whole.median,
+            total_mb,
+        )
+    )
+
+
+def ingest_child(history_dir: Path, lake: Path) -> None:
+    """Run in a fresh interpreter: ingest the history, print seconds and peak RSS as JSON."""
+    t = time.perf_counter()
+    summary = ingest_paths([history_dir], lake_root=lake, athlete=ATHLETE)
+    seconds = time.perf_counter() - t
+    statuses: dict[str, int] = {}
+    for o in summary.outcomes:
+        statuses[o.status] = statuses.get(o.status, 0) + 1
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "statuses": statuses}))
+
+
+def lake_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -> None:
+    history_dir = paths[0].parent
+    with tempfile.TemporaryDirectory(prefix="runlake-bench-") as tmp:
+        lake = Path(tmp) / "lake"
+        print(f"\ningest: {len(paths)} files into a new lake, sequential, in its own process")
+        cmd = [sys.executable, "-m", "bench", "--ingest-child", str(history_dir), str(lake)]
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stdout + proc.stderr)
+            rows.append(Row("ingest (sequential)", "failed", verdict="FAIL"))
+            return
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(
+            f"  {result['seconds']:.1f} s wall, statuses {result['statuses']}, "
+            f"peak RSS {result['rss_mb']:.0f} MB"
+        )
+        row = Row(
+            f"ingest of the {args.years}-year history ({len(paths)} files), sequential",
+            secs(result["seconds"]) + " wall",
+            target="<= 20 s (for the parallel backfill, another issue)",
+            verdict="info: " + ("within" if result["seconds"] <= 20 else "over"),
+        )
+        row.rss_mb = result["rss_mb"]
+        rows.append(row)
+        pace_sql = REPO / "sql" / "analyses" / "ground_contact_by_pace_band.sql"
+        queries: list[tuple[str, str, list[object] | None, float]] = [
+            (
+                "query: weekly load of one athlete",
+                "select * from weekly_load where athlete = ? order by week_start",
+                [ATHLETE],
+                0.1,
+            ),
+            (
+                "query: per-record scan, ground contact by pace band",
+                pace_sql.read_text(),
+                None,
+                1.0,
+            ),
+        ]
+        for figure, sql, params, limit in queries:
+            timing = measure(
+                functools.partial(run_query, lake, sql, params=params), args.query_repeat
+            )
+            took = statistics.median(timing.wall)
+            n = getattr(timing.result, "num_rows", 0)
+            print(
+                f"  {figure}: {' '.join(f'{t * 1000:.0f}' for t in timing.wall)} ms wall, {n} rows"
+            )
+            rows.append(
+                Row(
+                    figure,
+                    secs(took) + " wall",
+                    target=f"< {secs(limit)}",
+                    verdict=check(took < limit),
+                )
+            )
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small samples, fewer runs, a 1-year history"
+    )
+    parser.add_argument(
+        "--corpus-only",
+        action="store_true",
+        help="only the real corpus (no generated history, ingest, queries)",
+    )
+    parser.add_argument("--years", type=int, help="years of generated history (default 5)")
+    parser.add_argument("--repeat", type=int, help="runs of each runlake figure (default 5)")
+    parser.add_argument(
+        "--baseline-repeat", type=int, help="runs of each baseline figure (default 3)"
+    )
+    parser.add_argument(
+        "--sample-mb", type=float, help="corpus sample the baselines decode (default 4 MB)"
+    )
+    parser.add_argument(
+        "--history-sample", type=int, help="generated files the baselines decode (default 30)"
+    )
+    parser.add_argument(
+        "--full-baseline",
+        action="store_true",
+        help="run the baselines on the whole corpus (minutes)",
+    )
+    parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
+    parser.add_argument("--ingest-child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.ingest_child:
+        ingest_child(*args.ingest_child)
+        return 0
+    quick = args.quick
+    args.years = args.years or (1 if quick else 5)
+    args.repeat = args.repeat or (3 if quick else 5)
+    args.baseline_repeat = args.baseline_repeat or (1 if quick else 3)
+    args.sample_mb = args.sample_mb or (1.0 if quick else 4.0)
+    args.history_sample = args.history_sample or (5 if quick else 30)
+    args.query_repeat = 5 if quick else 9
+
+    info = machine()
+    print("runlake benchmark (issue 6)")
+    for k, v in info.items():
+        print(f"  {k}: {v}")
+    rows: list[Row] = []
+    started = time.perf_counter()
+    if CORPUS.is_dir():
+        corpus_figures(args, rows)
+    else:
+        print(f"\nno corpus at {CORPUS}: corpus figures skipped")
+    if not args.corpus_only:
+        paths = history(args.years)
+        history_figures(args, rows, paths)
+        lake_figures(args, rows, paths)
+    print(
+        f"\nresults after {time.perf_counter() - started:.0f} s. Decoding: median CPU time "
+        "of this process on one core; ingest, queries: median wall time. Peak RSS: this "
+        "process so far (the ingest: its own process).\n"
+    )
+    table = text_table(rows)
+    print(table)
+    if args.markdown:
+        header = "\n".join(f"- {k}: {v}" for k, v in info.items())
+        args.markdown.write_text(f"{header}\n\n{markdown_table(rows)}\n")
+        print(f"\nwrote {args.markdown}")
+    return 1 if any(r.verdict == "FAIL" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+-- weekly_training: a runner's training week: volume, rest, intensity and load, with the
+-- 10 % rule and cutback weeks as the flags judge them.
+-- Grain: athlete x week_start (ISO week, Monday, UTC). Every week from the athlete's first
+-- week with a run to the week of the latest run; weeks without a run have runs = 0 and
+-- distance, time and load 0 (nothing was run: a true zero).
+-- Sources: weekly_load (runs, distance, time, long run, heart rate), daily_load (the seven
+-- daily loads), runs and run_metrics (easy and heart-rate time), flags.
+-- Columns:
+--   athlete                varchar
+--   week_start             date     Monday of the ISO week (UTC)
+--   runs                   bigint   runs that week
+--   distance_m             double   metres (null when runs have no distance)
+--   duration_s             double   timer seconds
+--   long_run_m             double   the longest run, metres (null without runs)
+--   avg_hr_bpm             double   duration-weighted mean heart rate, beats/min
+--   run_days               bigint   days with at least one run
+--   rest_days              bigint   7 - run_days (the latest week: days after the latest
+--                                   run count as rest days)
+--   easy_s                 double   seconds at or below the easy ceiling (run_metrics)
+--   hr_s                   double   seconds with heart rate, over runs with easy_s
+--   easy_share_pct         double   100 x easy_s / hr_s, % (0-100; null without hr)
+--   load                   double   sum of the runs' loads (run_metrics.load, TRIMP);
+--                                   0 without runs; null when no run has a load yet
+--   monotony               double   Foster: mean / standard deviation (population) of the
+--                                   7 daily loads, rest days 0; 10 when they are equal
+--                                   (capped at 10, as the monotony_high flag); null
+--                                   without load
+--   strain                 double   Foster: load x monotony
+--   acute_chronic_ratio    double   the week's load / the mean weekly load of the 4 weeks
+--                                   before (weeks without runs count 0); weekly and
+--                                   "uncoupled". Null for the athlete's first 4 weeks and
+--                                   when those weeks have no load.
+--   peak_daily_acwr        double   highest daily_load.acute_chronic_ratio on a run day of
+--                                   the week: the rolling 7/28-day ratio the acwr_high
+--                                   flag compares with 1.5
+--   prior_max_distance_m   double   highest weekly distance of the 4 weeks before, metres
+--   distance_limit_m       double   the 10 % line: 1.1 x prior_max_distance_m, metres;
+--                                   null when that reference is under 10 km (no rule)
+--   prior_max_duration_s   double   highest weekly time of the 4 weeks before, seconds
+--   duration_limit_s       double   1.1 x prior_max_duration_s (null under 1 h)
+--   volume_basis           varchar  distance, or time when a run of this week or the 4
+--                                   before has no distance (as the flags)
+--   volume_change_pct      double   this week vs the highest of the 4 weeks before, % (on
+--                                   volume_basis; null when the reference is under 10 km
+--                                   / 1 h)
+--   is_volume_jump         boolean  volume_change_pct over 10 %: the week broke the 10 %
+--                                   rule (the volume_jump flag)
+--   is_cutback             boolean  a lighter week: under 10 km (1 h), or at least 20 %
+--                                   below the highest of the 4 weeks before (the
+--                                   no_cutback flag's definition)
+--   flag_codes             varchar[] distinct flag codes of the week (run, day and week
+--                                   flags), sorted; [] without flags
+--   n_flags                bigint   number of flags of the week
+-- Thresholds: the defaults of config/flags.toml (4 reference weeks, +10 %, 20 % cutback,
+-- 10 km / 1 h minimum). A view cannot read a user's overrides: the flags view follows
+-- them, this view does not.
+create or replace view weekly_training as
+
+with weeks_with_runs as (
+
+    select * from weekly_load
+
+),
+
+days as (
+
+    select * from daily_load
+
+),
+
+sessions as (
+
+    select athlete, activity_id, start_time, distance_m from runs
+
+),
+
+metrics as (
+
+    select athlete, activity_id, easy_s, hr_s from run_metrics
+
+),
+
+flagged as (
+
+    select athlete, week_start, code from flags
+
+),
+
+settings as (
+
+    select
+        10.0 as volume_jump_pct,
+        20.0 as cutback_reduction_pct,
+        10000.0 as volume_min_week_m,
+        3600.0 as volume_min_week_s
+
+),
+
+week_days as (
+
+    select
+        athlete,
+        week_start,
+        count(*) filter (where runs > 0) as run_days,
+        sum(load) filter (where runs > 0) as load,
+        avg(coalesce(load, 0)) as mean_daily_load,
+        stddev_pop(coalesce(load, 0)) as sd_daily_load,
+        max(acute_chronic_ratio) filter (where runs > 0) as peak_daily_acwr
+
+    from days
+    group by athlete, week_start
+
+),
+
+week_runs as (
+
+    select
+        sessions.athlete,
+        cast(date_trunc('week', timezone('UTC', sessions.start_time)) as date) as week_start,
+        count(*) filter (where sessions.distance_m is null) as runs_without_distance,
+        sum(metrics.easy_s) filter (where metrics.hr_s is not null) as easy_s,
+        sum(metrics.hr_s) filter (where metrics.easy_s is not null) as hr_s
+
+    from sessions
+    left join metrics
+        on sessions.athlete = metrics.athlete
+        and sessions.activity_id = metrics.activity_id
+    group by 1, 2
+
+),
+
+week_flags as (
+
+    select
+        athlete,
+        week_start,
+        list_sort(list_distinct(list(code))) as flag_codes,
+        count(*) as n_flags
+
+    from flagged
+    group by athlete, week_start
+
+),
+
+joined as (
+
+    select
+        week_days.athlete,
+        week_days.week_start,
+        coalesce(weeks_with_runs.runs, 0) as runs,
+        case
+            when weeks_with_runs.runs is null then 0.0 else weeks_with_runs.distance_m
+        end as distance_m,
+        case
+            when weeks_with_runs.runs is null then 0.0 else weeks_with_runs.duration_s
+        end as duration_s,
+        weeks_with_runs.long_run_m,
+        weeks_with_runs.avg_hr_bpm,
+        week_days.run_days,
+        7 - week_days.run_days as rest_days,
+        week_runs.easy_s,
+        week_runs.hr_s,
+        coalesce(week_runs.runs_without_distance, 0) as runs_without_distance,
+        case when weeks_with_runs.runs is null then 0.0 else week_days.load end as load,
+        week_days.mean_daily_load,
+        week_days.sd_daily_load,
+        week_days.peak_daily_acwr,
+        coalesce(week_flags.flag_codes, []) as flag_codes,
+        coalesce(week_flags.n_flags, 0) as n_flags
+
+    from week_days
+    left join weeks_with_runs
+        on week_days.athlete = weeks_with_runs.athlete
+        and week_days.week_start = weeks_with_runs.week_start
+    left join week_runs
+        on week_days.athlete = week_runs.athlete
+        and week_days.week_start = week_runs.week_start
+    left join week_flags
+        on week_days.athlete = week_flags.athlete
+        and week_days.week_start = week_flags.week_start
+
+),
+
+windowed as (
+
+    select
+        *,
+        max(coalesce(distance_m, 0)) over prior_4 as prior_max_distance_m,
+        max(coalesce(duration_s, 0)) over prior_4 as prior_max_duration_s,
+        sum(runs_without_distance) over with_prior_4 > 0 as use_time,
+        count(*) over prior_4 as prior_weeks,
+        sum(load) over prior_4 as prior_load
+
+    from joined
+    window
+        prior_4 as (
+            partition by athlete order by week_start rows between 4 preceding and 1 preceding
+        ),
+        with_prior_4 as (
+            partition by athlete order by week_start rows between 4 preceding and current row
+        )
+
+),
+
+volumes as (
+
+    select
+        windowed.*,
+        settings.*,
+        case when use_time then 'time' else 'distance' end as volume_basis,
+        case when use_time then coalesce(duration_s, 0) else coalesce(distance_m, 0) end
+            as volume,
+        case when use_time then prior_max_duration_s else prior_max_distance_m end
+            as prior_volume,
+        case when use_time then volume_min_week_s else volume_min_week_m end
+            as volume_minimum
+
+    from windowed
+    cross join settings
+
+),
+
+final as (
+
+    select
+        athlete,
+        week_start,
+        runs,
+        distance_m,
+        duration_s,
+        long_run_m,
+        avg_hr_bpm,
+        run_days,
+        rest_days,
+        easy_s,
+        hr_s,
+        case when hr_s > 0 then 100 * easy_s / hr_s end as easy_share_pct,
+        load,
+        case
+            when mean_daily_load > 0 and sd_daily_load <= 1e-9 * mean_daily_load then 10.0
+            when mean_daily_load > 0 then least(mean_daily_load / sd_daily_load, 10.0)
+        end as monotony,
+        case
+            when mean_daily_load > 0 and sd_daily_load <= 1e-9 * mean_daily_load
+                then 7 * mean_daily_load * 10.0
+            when mean_daily_load > 0
+                then 7 * mean_daily_load * least(mean_daily_load / sd_daily_load, 10.0)
+        end as strain,
+        case
+            when prior_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
+        end as acute_chronic_ratio,
+        peak_daily_acwr,
+        prior_max_distance_m,
+        case
+            when prior_max_distance_m >= volume_min_week_m
+                then (1 + volume_jump_pct / 100) * prior_max_distance_m
+        end as distance_limit_m,
+        prior_max_duration_s,
+        case
+            when prior_max_duration_s >= volume_min_week_s
+                then (1 + volume_jump_pct / 100) * prior_max_duration_s
+        end as duration_limit_s,
+        volume_basis,
+        case
+            when prior_volume >= volume_minimum then (volume / prior_volume - 1) * 100
+        end as volume_change_pct,
+        coalesce(
+            prior_volume >= volume_minimum
+            and volume > prior_volume * (1 + volume_jump_pct / 100),
+            false
+        ) as is_volume_jump,
+        volume < volume_minimum
+        or coalesce(
+            prior_volume >= volume_minimum
+            and volume <= (1 - cutback_reduction_pct / 100) * prior_volume,
+            false
+        ) as is_cutback,
+        flag_codes,
+        n_flags
+
+    from volumes
+
+)
+
+select * from final
