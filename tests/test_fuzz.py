@@ -7,8 +7,8 @@ memory watch, and goes through decode, normalize and the store's batch commit; s
 lakes are checked against the outcomes. Targeted tests pin the classic attacks (XML
 bombs, XXE, deep nesting, huge attributes, absurd headers and definitions).
 
-Decoder bugs the fuzzer found that are not fixed yet are listed in ``KNOWN_DECODER_BUGS``
-and pinned by strict xfail tests (the decoder is being rewritten elsewhere).
+Decoder bugs the fuzzer finds that are not fixed yet go in ``KNOWN_DECODER_BUGS`` (with a
+strict xfail test each); the two it found so far are fixed and kept as regression tests.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from fuzz._fit import fix_crcs, walk
 from fuzz._gpx import GPX_ATTACKS
 from fuzz._runner import FuzzReport, Worker, run_cases
 
-from runlake._errors import DecodeError
 from runlake._ingest import prepare_file
 from runlake._store import Lake
 from runlake.decode import decode_fit
@@ -39,15 +38,8 @@ SEED = 20260607
 N_FIT = 800
 N_GPX = 200
 
-# signature (see fuzz._runner.signature) -> what is wrong; each has a strict xfail below.
-KNOWN_DECODER_BUGS: dict[str, str] = {
-    r"warning: RuntimeWarning at runlake/decode/_fitprofile\.py:\d+ \(warning\)": (
-        "an enum field declared with a float base type: enum_names casts NaN to int64"
-    ),
-    r"exception: OverflowError at runlake/decode/_fit\.py:\d+ \(build\)": (
-        "a date_time field declared uint64 holding more than 2**63: pa.array overflows"
-    ),
-}
+# signature (see fuzz._runner.signature) -> what is wrong; each gets a strict xfail test.
+KNOWN_DECODER_BUGS: dict[str, str] = {}
 
 
 def _unknown(report: FuzzReport) -> dict[str, list[str]]:
@@ -256,8 +248,6 @@ def test_absurd_definitions(tmp_path: Path) -> None:
     mutations["big-endian"] = fix_crcs(bytes(b))
     statuses: dict[str, int] = {}
     for label, blob in mutations.items():
-        if re.search(r"base 0x88|base 0x89", label):
-            continue  # KNOWN_DECODER_BUGS: enum as float (see the xfail test below)
         status, message, _ = _outcome(tmp_path, blob, "case.fit")
         statuses[status] = statuses.get(status, 0) + 1
         assert status == "new" or message, label
@@ -279,7 +269,7 @@ def test_records_turned_into_sessions_are_rejected_fast(tmp_path: Path) -> None:
     assert "session messages, more than the 1000" in message
 
 
-# -- decoder bugs found by the fuzzer (the decoder is being rewritten elsewhere) ---------------
+# -- decoder bugs the fuzzer found (fixed; kept as regression tests) ---------------------------
 
 
 def _enum_as_float() -> bytes:
@@ -298,41 +288,26 @@ def _time_as_uint64(value: int, *, record: bool = False) -> bytes:
     return _fit(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="decode/_fit.py, the small-message batch's build(): pa.array(values, "
-    "type=timestamp[s]) of a date_time declared uint64 holding 2**64 - 2 raises "
-    "OverflowError (fuzz signature in KNOWN_DECODER_BUGS)",
-)
 def test_decoder_time_declared_as_uint64() -> None:
-    try:
-        fit = decode_fit(_time_as_uint64(2**64 - 2), source="time-as-uint64.fit")
-    except DecodeError:
-        return
-    assert fit.messages["file_id"].num_rows == 1
+    # found by the fuzzer: a date_time declared uint64 overflowed Arrow (fixed: null)
+    fit = decode_fit(_time_as_uint64(2**64 - 2), source="time-as-uint64.fit")
+    file_id = fit.messages["file_id"].to_pylist()
+    assert file_id[0]["type"] == "activity"
+    assert file_id[0]["time_created"] is None
 
 
-def test_impossible_times_are_ignored_by_normalize(tmp_path: Path) -> None:
-    # 2**62 s after 1989 decodes (to a time no datetime can hold): normalize drops it
+def test_impossible_times_are_ignored(tmp_path: Path) -> None:
+    # 2**62 s after 1989 is no time (a date_time is a uint32): the decoder gives null
     status, message, n = _outcome(tmp_path, _time_as_uint64(2**62, record=True))
     assert status == "warning"
-    assert "file_id.time_created: 1 values outside 1989-12-31..2126-02-06 ignored" in message
+    assert message == "NoSession: no session message: summary computed from the records"
     assert n == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeWarning,
-    reason="decode/_fitprofile.enum_names: raw.astype(np.int64) on a float enum field "
-    "(NaN) warns 'invalid value encountered in cast' (fuzz signature in KNOWN_DECODER_BUGS)",
-)
 def test_decoder_enum_field_declared_as_float() -> None:
+    # found by the fuzzer: NaN in an enum declared float32 warned in a cast (fixed)
     data = _enum_as_float()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        try:
-            fit = decode_fit(data, source="enum-as-float.fit")
-        except DecodeError:
-            return
-    assert "file_id" in fit.messages
+        fit = decode_fit(data, source="enum-as-float.fit")
+    assert fit.messages["file_id"].to_pylist() == [{"type": None}]

@@ -74,6 +74,7 @@ __all__ = ["FIT_EPOCH_S", "SYSTEM_TIME_SUFFIX", "DevField", "FitFile", "decode_f
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z in Unix seconds
 _MIN_ABS_TIME = 0x10000000  # date_time values below this are relative (system time)
+_MAX_ABS_TIME = 0xFFFFFFFE  # a date_time is a uint32: more comes from a mis-declared field
 _TIMESTAMP = 253
 _FIELD_DESCRIPTION = 206
 _TS_TYPE = pa.timestamp("s", tz="UTC")
@@ -1328,8 +1329,10 @@ class _Message:
                 for r in np.flatnonzero(relative.any(axis=1)).tolist():
                     system[r] = _arrow(_seconds(raw[r]), ~relative[r])
             stamps = _seconds(raw)
+            late = stamps > _MAX_ABS_TIME
+            stamps[late] = 0
             stamps += FIT_EPOCH_S
-            early |= bad
+            early |= bad | late
             kind = _TS_TYPE if blk.kind == "dt" else _LOCAL_TYPE
             arr = _arrow_c(stamps.reshape(-1), early.reshape(-1), kind)
         if blk.kind == "arr":
@@ -1554,7 +1557,9 @@ class _TinyColumn:
             get = (self.names or {}).get
             return lambda v: None if v == inv else (n if (n := get(v)) is not None else str(v))
         if kind in ("dt", "ldt"):
-            return lambda v: None if v == inv or v < _MIN_ABS_TIME else v + FIT_EPOCH_S
+            return lambda v: (
+                None if v == inv or v < _MIN_ABS_TIME or v > _MAX_ABS_TIME else v + FIT_EPOCH_S
+            )
         if self.floats:
             return lambda v: None if math.isnan(v) else v / sc - of
         if inv is None:

@@ -184,11 +184,14 @@ def _enum_table(type_name: str) -> tuple[np.ndarray, np.ndarray]:
 def enum_names(type_name: str, raw: np.ndarray) -> np.ndarray:
     """Map raw enum values to profile names (unknown values become their number as text)."""
     keys, names = _enum_table(type_name)
-    out = raw.astype(np.int64).astype(str).astype(object)
+    if raw.dtype.kind == "f":  # an enum declared with a float base type (a corrupt file)
+        raw = np.where(np.isfinite(raw), raw, -1).clip(-(2**62), 2**62)
+    ints = raw.astype(np.int64)
+    out = ints.astype(str).astype(object)
     if keys.size:
-        idx = np.searchsorted(keys, raw.astype(np.int64))
+        idx = np.searchsorted(keys, ints)
         idx[idx >= keys.size] = 0
-        hit = keys[idx] == raw
+        hit = keys[idx] == ints
         out[hit] = names[idx[hit]]
     return out
 
