@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runlake._errors import ConfigError
 
-__all__ = ["Config", "default_config_path", "load_config"]
+__all__ = ["Config", "default_config_path", "default_file", "load_config", "read_toml"]
 
 # key -> (type, description)
 _SCHEMA: dict[str, dict[str, type]] = {
@@ -52,22 +52,28 @@ class Config:
     flags_overrides: Path | None = None
 
 
-def default_config_path() -> Path:
-    """config/runlake.toml of the source tree, else the copy shipped in the wheel."""
-    repo = Path(__file__).resolve().parents[2] / "config" / "runlake.toml"
+def default_file(name: str) -> Path:
+    """config/<name> of the source tree, else the copy shipped in the wheel."""
+    repo = Path(__file__).resolve().parents[2] / "config" / name
     if repo.is_file():
         return repo
-    return Path(str(resources.files("runlake") / "_config_defaults" / "runlake.toml"))
+    return Path(str(resources.files("runlake") / "_config_defaults" / name))
 
 
-def _read(path: Path) -> dict[str, object]:
+def default_config_path() -> Path:
+    """config/runlake.toml of the source tree, else the copy shipped in the wheel."""
+    return default_file("runlake.toml")
+
+
+def read_toml(path: Path, what: str = "config file") -> dict[str, object]:
+    """A TOML file as a dict; a missing or invalid file is a ConfigError naming it."""
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+        raise ConfigError(f"{what} {path} is not valid TOML: {e}") from None
 
 
 def _merge(base: dict[str, dict[str, object]], over: Mapping[str, object], origin: str) -> None:
@@ -98,10 +104,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     env = os.environ if env is None else env
     merged: dict[str, dict[str, object]] = {}
     default = default_config_path()
-    _merge(merged, _read(default), str(default))
+    _merge(merged, read_toml(default), str(default))
     user = path or (Path(env["RUNLAKE_CONFIG"]) if env.get("RUNLAKE_CONFIG") else None)
     if user is not None:
-        _merge(merged, _read(user), str(user))
+        _merge(merged, read_toml(user), str(user))
     for var, (section, key) in _ENV.items():
         if env.get(var):
             raw = env[var]

@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Final
 
@@ -48,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from runlake._config import default_file, read_toml
 from runlake._errors import ConfigError
 from runlake._metrics import RunMetrics
 from runlake._schemas import FLAGS
@@ -182,20 +181,11 @@ assert set(_KEY_SECTION) == {f.name for f in fields(Thresholds)}
 
 def default_thresholds_path() -> Path:
     """config/flags.toml of the source tree, else the copy shipped in the wheel."""
-    repo = Path(__file__).resolve().parents[2] / "config" / "flags.toml"
-    if repo.is_file():
-        return repo
-    return Path(str(resources.files("runlake") / "_config_defaults" / "flags.toml"))
+    return default_file("flags.toml")
 
 
 def _read_toml(path: Path) -> dict[str, object]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"flags config {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"flags config {path} is not valid TOML: {e}") from None
+    return read_toml(path, "flags config")
 
 
 def _merge(values: dict[str, float | int], data: Mapping[str, object], origin: str) -> None:
