@@ -414,35 +414,19 @@ def run_flags(m: RunMetrics, athlete: str, t: Thresholds) -> list[Flag]:
         )
 
     fades: list[tuple[float, float, float, str]] = []  # (severity ratio, value, limit, words)
-    if m.cadence_change_pct is not None and m.cadence_change_pct < -t.form_fade_cadence_drop_pct:
-        limit = -t.form_fade_cadence_drop_pct
-        fades.append((_over(m.cadence_change_pct, limit), m.cadence_change_pct, limit, "cadence"))
-    if (
-        m.stance_time_change_pct is not None
-        and m.stance_time_change_pct > t.form_fade_stance_time_rise_pct
-    ):
-        limit = t.form_fade_stance_time_rise_pct
-        fades.append(
-            (
-                _over(m.stance_time_change_pct, limit),
-                m.stance_time_change_pct,
-                limit,
-                "ground contact",
-            )
-        )
-    if (
-        m.vertical_oscillation_change_pct is not None
-        and m.vertical_oscillation_change_pct > t.form_fade_vertical_oscillation_rise_pct
-    ):
-        limit = t.form_fade_vertical_oscillation_rise_pct
-        fades.append(
-            (
-                _over(m.vertical_oscillation_change_pct, limit),
-                m.vertical_oscillation_change_pct,
-                limit,
-                "vertical oscillation",
-            )
-        )
+    checks = (  # (change, limit, the sign of a fade, words)
+        (m.cadence_change_pct, -t.form_fade_cadence_drop_pct, -1.0, "cadence"),
+        (m.stance_time_change_pct, t.form_fade_stance_time_rise_pct, 1.0, "ground contact"),
+        (
+            m.vertical_oscillation_change_pct,
+            t.form_fade_vertical_oscillation_rise_pct,
+            1.0,
+            "vertical oscillation",
+        ),
+    )
+    for change, limit, sign, words in checks:
+        if change is not None and sign * change > sign * limit:
+            fades.append((_over(change, limit), change, limit, words))
     if fades:
         fades.sort(reverse=True)
         _, value, limit, _ = fades[0]

@@ -649,7 +649,9 @@ def _facts(facts: Sequence[tuple[str, str]]) -> str:
     return f'<div class="facts">{cells}</div>'
 
 
-def _thirds_table(rec: pa.Table, thirds: _Thirds | None, run: Mapping[str, object]) -> str:
+def _thirds_table(
+    rec: pa.Table, thirds: _Thirds | None, run: Mapping[str, object], t: Thresholds
+) -> str:
     if thirds is None:
         return "<p>The run is too short for thirds after a 10-minute warm-up.</p>"
     rows = [
@@ -689,8 +691,10 @@ def _thirds_table(rec: pa.Table, thirds: _Thirds | None, run: Mapping[str, objec
         '<table class="thirds"><caption>First third against last third of the run (the '
         "approximate thirds shaded above, raw values), and the form-fade change the flags "
         "use: exact thirds of the steady part, cadence and contact time adjusted for pace "
-        "(– when the run is not steady enough to judge). A drop in cadence over 3 % or a rise "
-        "in contact time or oscillation over 5 % is flagged as form fade.</caption>"
+        "(– when the run is not steady enough to judge). A drop in cadence over "
+        f"{t.form_fade_cadence_drop_pct:g} %, a rise in contact time over "
+        f"{t.form_fade_stance_time_rise_pct:g} % or in oscillation over "
+        f"{t.form_fade_vertical_oscillation_rise_pct:g} % is flagged as form fade.</caption>"
         "<thead><tr><th>value</th><th>first third</th><th>last third</th><th>change</th>"
         "<th>form-fade change</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
     )
@@ -744,7 +748,7 @@ def _render_run(
                 "moving time after the first 10 minutes (grey, the warm-up).",
             )
         )
-        parts.append(_thirds_table(rec, thirds, run))
+        parts.append(_thirds_table(rec, thirds, run, t))
     else:
         parts.append("<p>This run has no samples (records) to draw.</p>")
 
