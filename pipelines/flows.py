@@ -26,6 +26,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from runlake import LakeBusy, load_config, run_query
 from runlake._flags import load_thresholds
 from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
+from runlake._lakefs import is_url
 from runlake._store import validate_athlete, writer_lock
 
 __all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync", "shared_api_server"]
@@ -71,7 +72,7 @@ def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
 @task(cache_policy=NO_CACHE, task_run_name="ingest {athlete}: {files[0]}")
 def ingest_batch(files: list[str], lake: str, athlete: str) -> list[dict[str, Any]]:
     """Ingest one batch of files (the lake's writer lock is held by the flow)."""
-    outcomes = ingest_files([Path(f) for f in files], lake_root=Path(lake), athlete=athlete)
+    outcomes = ingest_files([Path(f) for f in files], lake_root=lake, athlete=athlete)
     return [asdict(o) for o in outcomes]
 
 
@@ -80,12 +81,15 @@ def finish(lake: str, athlete: str, outcomes: list[dict[str, Any]]) -> dict[str,
     """Metrics and flags the new runs affect, then the catalog: once per flow run."""
     cfg = load_config()
     thresholds = load_thresholds(overrides=cfg.flags_overrides)
-    return finish_batch(Path(lake), athlete, outcomes, thresholds=thresholds)
+    return finish_batch(lake, athlete, outcomes, thresholds=thresholds)
 
 
 def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
     cfg = load_config()
-    return str(Path(lake) if lake else cfg.lake), validate_athlete(athlete or cfg.athlete), cfg
+    where = lake or str(cfg.lake)
+    # Absolute, so that worker processes (or Dask workers) find the same folder.
+    where = where if is_url(where) else str(Path(where).expanduser().resolve())
+    return where, validate_athlete(athlete or cfg.athlete), cfg
 
 
 def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -121,9 +125,9 @@ def nightly_sync(
         log.warning("inbox folder(s) missing, nothing to sync from them: %s", ", ".join(missing))
     folders = [p for p in folders if p.exists()]
     try:
-        with writer_lock(Path(lake), holder="nightly-sync", timeout_s=wait, on_wait=log.info):
-            prepare_writer(Path(lake))
-            files = new_files(folders, lake_root=Path(lake), athlete=athlete)
+        with writer_lock(lake, holder="nightly-sync", timeout_s=wait, on_wait=log.info):
+            prepare_writer(lake)
+            files = new_files(folders, lake_root=lake, athlete=athlete)
             if not files:
                 log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
                 return {**_summary([]), "skipped_busy": False}
@@ -161,9 +165,9 @@ def backfill(
     log = get_run_logger()
     lake, athlete, cfg = _resolve(lake, athlete)
     n_workers = workers or cfg.backfill_workers
-    with writer_lock(Path(lake), holder="backfill", timeout_s=None, on_wait=log.info):
-        prepare_writer(Path(lake))
-        files = [str(f) for f in new_files([Path(folder)], lake_root=Path(lake), athlete=athlete)]
+    with writer_lock(lake, holder="backfill", timeout_s=None, on_wait=log.info):
+        prepare_writer(lake)
+        files = [str(f) for f in new_files([Path(folder)], lake_root=lake, athlete=athlete)]
         size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
         batches = [files[i : i + size] for i in range(0, len(files), size)]
         log.info(
@@ -199,7 +203,7 @@ def _new_flags(
         return []
     first, last = window if isinstance(window, list) else ("9999-12-31", "0001-01-01")
     rows = run_query(
-        Path(lake),
+        lake,
         "select cast(date as varchar) as date, code, severity, message from flags "
         "where athlete = ? and (list_contains(?, substr(activity_id, 1, 16)) "
         "or (activity_id is null and week_start between cast(? as date) and cast(? as date))) "

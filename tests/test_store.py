@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from runlake import _store
+from runlake import _lakefs
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS
 from runlake._store import (
@@ -298,13 +298,13 @@ def test_commit_batch_writes_the_layout(tmp_path: Path) -> None:
 
 def test_commit_writes_the_manifest_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[str] = []
-    real = _store.write_parquet_atomic
+    real = _lakefs.write_parquet_atomic
 
     def spy(table: pa.Table, path: Path, *, sync: bool = True) -> None:
         order.append(path.relative_to(tmp_path).parts[0])
         real(table, path, sync=sync)
 
-    monkeypatch.setattr(_store, "write_parquet_atomic", spy)
+    monkeypatch.setattr(_lakefs, "write_parquet_atomic", spy)
     h = sha("order")
     Lake(tmp_path).commit_batch(
         "anna",
@@ -387,18 +387,18 @@ def test_a_killed_batch_is_not_ingested_and_recover_removes_its_parts(
     lake = Lake(tmp_path)
     kept = sha("kept")
     lake.commit_batch("anna", [one(kept)])
-    real = _store.write_parquet_atomic
+    real = _lakefs.write_parquet_atomic
 
     def die_at_manifest(table: pa.Table, path: Path, *, sync: bool = True) -> None:
         if path.parts[-3] == "files":
             raise OSError(28, "No space left on device")
         real(table, path, sync=sync)
 
-    monkeypatch.setattr(_store, "write_parquet_atomic", die_at_manifest)
+    monkeypatch.setattr(_lakefs, "write_parquet_atomic", die_at_manifest)
     lost = sha("lost")
     with pytest.raises(OSError, match="No space"):
         lake.commit_batch("anna", [one(lost, errs=errors(lost))])
-    monkeypatch.setattr(_store, "write_parquet_atomic", real)
+    monkeypatch.setattr(_lakefs, "write_parquet_atomic", real)
     fresh = Lake(tmp_path)
     assert not fresh.is_ingested("anna", lost)
     assert fresh.is_ingested("anna", kept)

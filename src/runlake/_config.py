@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runlake._errors import ConfigError
+from runlake._lakefs import is_url
 
 __all__ = ["Config", "default_config_path", "default_file", "load_config", "read_toml"]
 
@@ -38,7 +39,8 @@ _ENV = {
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    lake: Path
+    lake: Path | str
+    """A folder, or an object-storage URL (``s3://bucket/lake``)."""
     athlete: str
     inbox: tuple[Path, ...]
     demo_folder: Path
@@ -135,6 +137,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     lake = str(get("lake", "path"))
     if not lake:
         raise ConfigError("lake.path must not be empty")
+    if is_url(lake) and not lake.lower().startswith(("s3://", "s3a://", "file://")):
+        raise ConfigError(f"lake.path {lake!r}: a folder path, file:// or s3:// URL expected")
     cron = str(get("sync", "cron"))
     if len(cron.split()) != 5:
         raise ConfigError(f"sync.cron must have 5 fields like '0 3 * * *', not {cron!r}")
@@ -156,7 +160,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if batch < 0:
         raise ConfigError(f"backfill.batch_size must be 0 (automatic) or more, not {batch}")
     return Config(
-        lake=Path(lake),
+        lake=lake if is_url(lake) else Path(lake),
         athlete=str(get("ingest", "athlete")),
         inbox=tuple(Path(str(p)) for p in inbox),
         demo_folder=Path(str(get("demo", "folder"))),

@@ -19,11 +19,8 @@ leaves the note, and the next refresh redoes that window.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -40,8 +37,8 @@ from runlake._flags import (
     week_start,
 )
 from runlake._metrics import RunMetrics, estimate_hr_max, lap_metrics, metrics_table, run_metrics
-from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS, TABLES
-from runlake._store import Lake, conform, validate_athlete, write_parquet_atomic
+from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
+from runlake._store import Lake, LakeLocation, conform, validate_athlete
 
 __all__ = ["DERIVED_TABLES", "refresh_derived"]
 
@@ -49,34 +46,8 @@ DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags")
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 
-def _partition(root: Path, table: str, athlete: str) -> Path:
-    return root / table / f"athlete={athlete}"
-
-
-def _read(
-    root: Path,
-    table: str,
-    athlete: str,
-    *,
-    columns: list[str] | None = None,
-    filter: ds.Expression | None = None,
-) -> pa.Table | None:
-    """Rows of one athlete's table (with ``year`` from the folders), None when it has none."""
-    folder = _partition(root, table, athlete)
-    files = sorted(folder.glob("year=*/*.parquet"))
-    if not files:
-        return None
-    dataset = ds.dataset(
-        [str(f) for f in files],
-        format="parquet",
-        partitioning=ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive"),
-        partition_base_dir=str(folder),
-    )
-    return dataset.to_table(columns=columns, filter=filter)
-
-
 def _write_years(
-    root: Path,
+    lake: Lake,
     table: str,
     athlete: str,
     rows: pa.Table,
@@ -85,38 +56,25 @@ def _write_years(
     year_of: pa.Array,
 ) -> None:
     """Rewrite the files of ``years`` with the rows of those years (none: remove the file)."""
-    schema = TABLES[table]
     for year in sorted(set(years)):
-        part = rows.filter(pc.equal(year_of, year))
-        target = _partition(root, table, athlete) / f"year={year}" / f"{table}.parquet"
-        if part.num_rows:
-            write_parquet_atomic(conform(part, schema, name=table), target)
-        else:
-            target.unlink(missing_ok=True)
+        lake.write_year(table, athlete, year, rows.filter(pc.equal(year_of, year)))
 
 
-def _state_path(root: Path, athlete: str) -> Path:
-    return root / ".state" / f"derive-{athlete}.json"
+def _state_name(athlete: str) -> str:
+    return f"derive-{athlete}"
 
 
-def _read_dirty(root: Path, athlete: str) -> tuple[date, date] | None:
-    try:
-        data = json.loads(_state_path(root, athlete).read_text())
-    except (OSError, ValueError):
-        return None
-    dirty = data.get("dirty") if isinstance(data, dict) else None
+def _read_dirty(lake: Lake, athlete: str) -> tuple[date, date] | None:
+    data = lake.read_state(_state_name(athlete))
+    dirty = data.get("dirty") if data else None
     if not dirty:
         return None
     return date.fromisoformat(dirty[0]), date.fromisoformat(dirty[1])
 
 
-def _write_dirty(root: Path, athlete: str, window: tuple[date, date] | None) -> None:
-    path = _state_path(root, athlete)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _write_dirty(lake: Lake, athlete: str, window: tuple[date, date] | None) -> None:
     value = None if window is None else [window[0].isoformat(), window[1].isoformat()]
-    tmp.write_text(json.dumps({"dirty": value}))
-    os.replace(tmp, path)
+    lake.write_state(_state_name(athlete), {"dirty": value})
 
 
 def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[date, date] | None:
@@ -153,7 +111,7 @@ def _slices(
 
 
 def _compute(
-    root: Path,
+    lake: Lake,
     athlete: str,
     todo: pa.Table,
     t: Thresholds,
@@ -170,10 +128,10 @@ def _compute(
         flt = ds.field("year") == year
         if acts.num_rows < runs_per_year.get(year, 0) / 2:  # a few runs: filter while reading
             flt = flt & ds.field("activity_id").isin(acts["activity_id"])
-        records = _read(root, "records", athlete, filter=flt)
+        records = lake.read("records", athlete, filter=flt)
         if records is None:
             continue
-        laps = _read(root, "laps", athlete, filter=flt)
+        laps = lake.read("laps", athlete, filter=flt)
         records, rec_at = _slices(
             records, [("activity_id", "ascending"), ("timestamp", "ascending")]
         )
@@ -196,20 +154,20 @@ def _compute(
 
 
 def refresh_derived(
-    lake_root: Path, athlete: str, t: Thresholds, *, full: bool = False
+    location: LakeLocation | Lake, athlete: str, t: Thresholds, *, full: bool = False
 ) -> dict[str, object]:
     """Bring run metrics, lap metrics and flags of ``athlete`` up to date. Hold the lock.
 
     ``full=True`` recomputes every run and every week (after changing thresholds).
     """
     athlete = validate_athlete(athlete)
-    root = Lake(lake_root).root
-    acts = _read(root, "activities", athlete, filter=ds.field("sport") == "running")
-    dirty = _read_dirty(root, athlete)
+    lake = location if isinstance(location, Lake) else Lake(location)
+    acts = lake.read("activities", athlete, filter=ds.field("sport") == "running")
+    dirty = _read_dirty(lake, athlete)
     if acts is None or acts.num_rows == 0:
         return {"metrics_computed": 0, "flag_window": None}
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
-    old = _read(root, "run_metrics", athlete)
+    old = lake.read("run_metrics", athlete)
     stored: dict[str, float | None] = {}
     if old is not None and not full:
         stored = dict(
@@ -232,7 +190,7 @@ def refresh_derived(
 
     per_year = dict(zip(*np.unique(acts["year"].to_numpy(), return_counts=True), strict=True))
     new_metrics, new_laps = _compute(
-        root, athlete, todo, t, hr_max, runs_per_year={int(k): int(v) for k, v in per_year.items()}
+        lake, athlete, todo, t, hr_max, runs_per_year={int(k): int(v) for k, v in per_year.items()}
     )
     new_table = metrics_table(new_metrics)
     new_ids = set(new_table["activity_id"].to_pylist())
@@ -241,7 +199,7 @@ def refresh_derived(
     if full and window is not None:
         all_dates = acts["start_time"].to_pylist()
         window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
-    _write_dirty(root, athlete, window)
+    _write_dirty(lake, athlete, window)
 
     # run metrics: keep the others, replace the recomputed
     kept = (
@@ -253,7 +211,7 @@ def refresh_derived(
     merged = pa.concat_tables([x for x in (kept, new_table) if x is not None])
     touched_years = set(pc.year(new_table["start_time"]).to_pylist())
     _write_years(
-        root,
+        lake,
         "run_metrics",
         athlete,
         merged,
@@ -262,7 +220,7 @@ def refresh_derived(
     )
 
     # lap metrics: same, by the run's year
-    old_laps = _read(root, "lap_metrics", athlete)
+    old_laps = lake.read("lap_metrics", athlete)
     lap_parts = []
     if old_laps is not None:
         keep = pc.invert(pc.is_in(old_laps["activity_id"], pa.array(sorted(new_ids), pa.string())))
@@ -280,7 +238,7 @@ def refresh_derived(
         lap_years = pa.array(
             [year_by_id.get(a) for a in laps_all["activity_id"].to_pylist()], pa.int32()
         )
-        _write_years(root, "lap_metrics", athlete, laps_all, years=touched_years, year_of=lap_years)
+        _write_years(lake, "lap_metrics", athlete, laps_all, years=touched_years, year_of=lap_years)
 
     # flags: every run flag and every week- and day-level flag of the window (the new runs
     # are in it), plus the new runs' own wherever they fall
@@ -298,7 +256,7 @@ def refresh_derived(
     if window is not None:
         fresh += history_flags(merged, athlete, t, weeks=window)
     fresh_table = flags_table(fresh)
-    old_flags = _read(root, "flags", athlete)
+    old_flags = lake.read("flags", athlete)
     flag_parts = [fresh_table]
     flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | touched_years
     if window is not None:
@@ -319,14 +277,14 @@ def refresh_derived(
         flag_parts.insert(0, conform(old_flags.filter(pc.invert(replaced)), FLAGS))
     flags_all = pa.concat_tables(flag_parts)
     _write_years(
-        root,
+        lake,
         "flags",
         athlete,
         flags_all,
         years=flag_years,
         year_of=_week_year(flags_all, "week_start"),
     )
-    _write_dirty(root, athlete, None)
+    _write_dirty(lake, athlete, None)
     return {
         "metrics_computed": len(new_metrics),
         "hr_max_bpm": hr_max,

@@ -9,14 +9,12 @@ the Prefect flows call these same functions.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -35,7 +33,7 @@ from runlake._flags import Thresholds, load_thresholds
 from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake._store import FileCommit, Lake, validate_athlete, writer_lock
+from runlake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
 from runlake.decode import decode_fit, decode_gpx
 
 __all__ = [
@@ -323,7 +321,7 @@ BATCH_MAX_FILES = 500
 def ingest_files(
     files: Sequence[Path],
     *,
-    lake_root: Path,
+    lake_root: LakeLocation | Lake,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
 ) -> list[FileOutcome]:
@@ -333,7 +331,7 @@ def ingest_files(
     Memory stays bounded: a batch is committed every ``BATCH_MAX_RECORDS`` records.
     """
     athlete = validate_athlete(athlete)
-    lake = Lake(lake_root)
+    lake = _lake(lake_root)
     outcomes: list[FileOutcome] = []
     pending: list[FileCommit] = []
     pending_shas: set[str] = set()
@@ -355,9 +353,13 @@ def ingest_files(
     return outcomes
 
 
-def prepare_writer(lake_root: Path) -> None:
+def _lake(location: LakeLocation | Lake) -> Lake:
+    return location if isinstance(location, Lake) else Lake(location)
+
+
+def prepare_writer(lake_root: LakeLocation | Lake) -> None:
     """Clear what a killed writer left (temp files, uncommitted parts). Hold the lock."""
-    lake = Lake(lake_root)
+    lake = _lake(lake_root)
     lake.cleanup_temp(max_age_s=0)
     lake.recover()
 
@@ -365,7 +367,7 @@ def prepare_writer(lake_root: Path) -> None:
 def ingest_paths(
     paths: Iterable[Path],
     *,
-    lake_root: Path,
+    lake_root: LakeLocation | Lake,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
     rebuild_catalog: bool = True,
@@ -379,22 +381,20 @@ def ingest_paths(
     forever when None; :class:`~runlake._errors.LakeBusy` when it gives up).
     """
     athlete = validate_athlete(athlete)
-    lake = Lake(lake_root)
-    with writer_lock(lake.root, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
-        prepare_writer(lake.root)
+    lake = _lake(lake_root)
+    with writer_lock(lake.fs, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
+        prepare_writer(lake)
         files = find_input_files(paths)
         summary = IngestSummary(
-            ingest_files(files, lake_root=lake.root, athlete=athlete, progress=progress)
+            ingest_files(files, lake_root=lake, athlete=athlete, progress=progress)
         )
         if rebuild_catalog:
-            summary.derived = finish_batch(
-                lake.root, athlete, summary.outcomes, thresholds=thresholds
-            )
+            summary.derived = finish_batch(lake, athlete, summary.outcomes, thresholds=thresholds)
     return summary
 
 
 def finish_batch(
-    lake_root: Path,
+    lake_root: LakeLocation | Lake,
     athlete: str,
     outcomes: Sequence[FileOutcome | Mapping[str, object]],
     *,
@@ -411,16 +411,13 @@ def finish_batch(
         for o in outcomes
         if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
     )
-    derived = refresh_derived(Path(lake_root), athlete, thresholds or load_thresholds())
-    build_catalog(Path(lake_root))
+    lake = _lake(lake_root)
+    derived = refresh_derived(lake, athlete, thresholds or load_thresholds())
+    build_catalog(lake.fs)
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
 
 
-def _scan_cache_path(lake: Lake, athlete: str) -> Path:
-    return lake.root / ".state" / f"scan-{athlete}.json"
-
-
-def new_files(paths: Iterable[Path], *, lake_root: Path, athlete: str) -> list[Path]:
+def new_files(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete: str) -> list[Path]:
     """The files under ``paths`` whose content the lake does not have yet, for ``athlete``.
 
     Content is what counts (a renamed copy is not new), but hashing a whole inbox every
@@ -428,12 +425,8 @@ def new_files(paths: Iterable[Path], *, lake_root: Path, athlete: str) -> list[P
     modification time and sha256, so an unchanged file costs one ``stat``.
     """
     athlete = validate_athlete(athlete)
-    lake = Lake(lake_root)
-    cache_path = _scan_cache_path(lake, athlete)
-    try:
-        cache: dict[str, list[object]] = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
-        cache = {}
+    lake = _lake(lake_root)
+    cache: dict[str, Any] = lake.read_state(f"scan-{athlete}") or {}
     fresh: dict[str, list[object]] = {}
     todo: list[Path] = []
     seen: set[str] = set()
@@ -445,7 +438,12 @@ def new_files(paths: Iterable[Path], *, lake_root: Path, athlete: str) -> list[P
             todo.append(f)  # ingest reports why it cannot be read
             continue
         entry = cache.get(key)
-        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and entry[0] == st.st_size
+            and entry[1] == st.st_mtime_ns
+        ):
             sha = str(entry[2])
         else:
             try:
@@ -458,8 +456,5 @@ def new_files(paths: Iterable[Path], *, lake_root: Path, athlete: str) -> list[P
             todo.append(f)
         seen.add(sha)
     if fresh != cache:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(fresh))
-        os.replace(tmp, cache_path)
+        lake.write_state(f"scan-{athlete}", fresh)
     return todo

@@ -31,7 +31,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -44,14 +44,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from runlake._errors import LakeError, RunlakeError
+from runlake._lakefs import LakeFS, LakeLocation, ObjectFS, open_fs
 from runlake._schemas import TABLES
 from runlake._store import DATA_TABLES, PARTITIONED_BY_YEAR
 
 __all__ = [
     "CATALOG_NAME",
     "COMMITTED_BY_MANIFEST",
+    "LakeLocation",
     "QueryError",
     "build_catalog",
+    "catalog_path",
     "check_query",
     "connect",
     "format_table",
@@ -188,16 +191,16 @@ def _glob(table: str) -> str:
     return f"{table}/athlete=*/*.parquet"
 
 
-def _has_files(lake_root: Path, table: str) -> bool:
-    # Path.glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
-    return next(iter(lake_root.glob(_glob(table))), None) is not None
+def _has_files(fs: LakeFS, table: str) -> bool:
+    # The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
+    return bool(fs.glob(_glob(table)))
 
 
 def _athlete_dir(rel: str) -> str:
     return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
 
 
-def _committed_parts(lake_root: Path, manifests: tuple[str, ...]) -> dict[str, list[str]]:
+def _committed_parts(fs: LakeFS, manifests: tuple[str, ...]) -> dict[str, list[str]]:
     """The parts of committed batches, per batched table (paths relative to the lake).
 
     A batch's parts are all renamed into place before its manifest is written, and
@@ -208,22 +211,27 @@ def _committed_parts(lake_root: Path, manifests: tuple[str, ...]) -> dict[str, l
     keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in manifests}
     out: dict[str, list[str]] = {"files": list(manifests)}
     for table in sorted(COMMITTED_BY_MANIFEST):
-        rels = (p.relative_to(lake_root).as_posix() for p in lake_root.glob(_glob(table)))
+        rels = fs.glob(_glob(table))
         out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
     return out
 
 
-def _raw_view_sql(table: str, schema: pa.Schema, files: list[str] | None) -> str:
-    """The raw view of ``table``: over exactly ``files``, or its glob when None."""
+def _raw_view_sql(
+    table: str, schema: pa.Schema, files: list[str] | None, name: Callable[[str], str]
+) -> str:
+    """The raw view of ``table``: over exactly ``files``, or its glob when None.
+
+    ``name`` turns a path relative to the lake into what the view stores.
+    """
     view = f"raw_{table}"
     partitions = [("athlete", "VARCHAR")]
     if table in PARTITIONED_BY_YEAR:
         partitions.append(("year", "INTEGER"))
     if files is None or files:
         source = (
-            _quote_str(_glob(table))
+            _quote_str(name(_glob(table)))
             if files is None
-            else "[" + ", ".join(_quote_str(f) for f in files) + "]"
+            else "[" + ", ".join(_quote_str(name(f)) for f in files) + "]"
         )
         hive_types = ", ".join(f"{_quote_str(n)}: {_quote_str(t)}" for n, t in partitions)
         return (
@@ -248,8 +256,13 @@ class _State:
     manifests: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _lake_root(lake_root: Path | str) -> Path:
-    root = Path(lake_root).expanduser().resolve()
+def _lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
+    fs = open_fs(location)
+    root = fs.local_root
+    if root is None:
+        if isinstance(fs, ObjectFS):
+            fs.check()
+        return fs
     if not root.exists():
         raise LakeError(f"lake folder {str(root)!r} does not exist")
     if not root.is_dir():
@@ -257,54 +270,82 @@ def _lake_root(lake_root: Path | str) -> Path:
     if "," in str(root):
         # file_search_path is a comma-separated list: a comma cannot be part of the path.
         raise LakeError(f"lake folder {str(root)!r}: a comma in the path is not supported")
-    return root
+    return fs
 
 
-def _current_state(lake_root: Path, models: list[_Model]) -> _State:
+def catalog_path(location: LakeLocation | LakeFS) -> Path:
+    """Where the catalog of a lake is: ``<lake>/catalog.duckdb`` for a local lake.
+
+    A lake on object storage keeps its catalog in a local cache folder
+    (``$RUNLAKE_CACHE``, else ``$XDG_CACHE_HOME/runlake``, else ``~/.cache/runlake``),
+    one per lake URL: DuckDB opens database files only from a local disk.
+    """
+    fs = open_fs(location)
+    if fs.local_root is not None:
+        return fs.local_root / CATALOG_NAME
+    cache = os.environ.get("RUNLAKE_CACHE")
+    if cache:
+        base = Path(cache).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "runlake"
+    key = hashlib.sha256(fs.location.encode()).hexdigest()[:16]
+    return base / "catalogs" / key / CATALOG_NAME
+
+
+def _view_name(fs: LakeFS) -> Callable[[str], str]:
+    """How views name files: relative to the lake folder (movable), or by full URL."""
+    if fs.local_root is not None:
+        return lambda rel: rel
+    return fs.uri
+
+
+def _current_state(fs: LakeFS, models: list[_Model]) -> _State:
     h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
+    if fs.local_root is None:  # a local lake's catalog names files relative to it
+        h.update(f"{fs.location}\n".encode())
     for name, schema in TABLES.items():
         h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
     # The manifests first, the parts after (see _committed_parts).
     manifests = tuple(
-        sorted(
-            p.relative_to(lake_root).as_posix()
-            for p in lake_root.glob(_glob("files"))
-            if p.name.startswith("part-")
-        )
+        r for r in fs.glob(_glob("files")) if r.rsplit("/", 1)[-1].startswith("part-")
     )
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
-    with_files = tuple(t for t in TABLES if _has_files(lake_root, t))
+    with_files = tuple(t for t in TABLES if _has_files(fs, t))
     return _State(h.hexdigest(), with_files, committed, manifests)
 
 
-def _set_search_path(con: duckdb.DuckDBPyConnection, lake_root: Path) -> None:
-    con.execute(f"set file_search_path = {_quote_str(str(lake_root))}")
+def _setup(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
+    fs.register(con)
     con.execute("set TimeZone = 'UTC'")
 
 
-def build_catalog(lake_root: Path) -> Path:
-    """Build ``<lake>/catalog.duckdb`` afresh (views only) and return its path.
+def build_catalog(location: LakeLocation | LakeFS) -> Path:
+    """Build the lake's catalog (views only) afresh and return its path.
 
-    The new catalog is written under a temporary name in the lake folder, checkpointed,
-    closed and renamed over the old one, so open readers are never disturbed.
+    The new catalog is written under a temporary name beside the old one, checkpointed,
+    closed and renamed over it, so open readers are never disturbed.
     """
-    root = _lake_root(lake_root)
+    fs = _lake_fs(location)
     models = _model_order(_load_models(sql_dir()))
-    state = _current_state(root, models)
-    target = root / CATALOG_NAME
-    tmp = root / f".catalog.{secrets.token_hex(6)}.duckdb.tmp"
+    state = _current_state(fs, models)
+    target = catalog_path(fs)
+    folder = target.parent
+    tmp = folder / f".catalog.{secrets.token_hex(6)}.duckdb.tmp"
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(tmp))
-    except duckdb.Error as exc:
-        raise LakeError(f"cannot create a catalog in {str(root)!r}: {exc}") from exc
+    except (OSError, duckdb.Error) as exc:
+        raise LakeError(f"cannot create a catalog in {str(folder)!r}: {exc}") from exc
     try:
-        _set_search_path(con, root)
-        parts = _committed_parts(root, state.manifests)
+        _setup(con, fs)
+        parts = _committed_parts(fs, state.manifests)
+        name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            con.execute(_raw_view_sql(table, schema, files))
+            con.execute(_raw_view_sql(table, schema, files, name))
         for m in models:
             try:
                 con.execute(m.sql)
@@ -320,7 +361,7 @@ def build_catalog(lake_root: Path) -> Path:
             [
                 _CATALOG_FORMAT,
                 state.fingerprint,
-                str(root),
+                fs.location,
                 list(state.tables_with_files),
                 state.committed,
             ],
@@ -360,54 +401,60 @@ def _attach(con: duckdb.DuckDBPyConnection, catalog: Path, read_only: bool) -> N
         raise LakeError(f"cannot open the catalog {str(catalog)!r}: {exc}") from exc
 
 
-def connect(lake_root: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(
+    lake_root: LakeLocation | LakeFS, *, read_only: bool = True
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection on the lake's catalog, with its views as the default schema.
 
     Builds the catalog when it is missing or stale.  The connection is an in-memory DuckDB
     with the catalog attached (read-only by default) as ``lake`` and selected by ``USE``,
-    ``file_search_path`` set to the lake folder and ``TimeZone`` set to UTC.  Attaching
+    ``TimeZone`` set to UTC, and the lake's files readable: ``file_search_path`` set to
+    the lake folder, or the object store registered (through fsspec).  Attaching
     (rather than opening the file directly) bypasses DuckDB's per-process cache of open
     databases, so a rebuilt catalog is seen even while older connections are open.
     With ``read_only=False`` the catalog is attached read-write (exclusive lock; anything
     you create in it is lost at the next rebuild — prefer ``temp`` objects).
     """
-    root = _lake_root(lake_root)
-    catalog = root / CATALOG_NAME
+    fs = _lake_fs(lake_root)
+    catalog = catalog_path(fs)
     models = _model_order(_load_models(sql_dir()))
     con = duckdb.connect(":memory:")
     try:
-        _set_search_path(con, root)
+        _setup(con, fs)
         fresh = False
         if catalog.exists():
             _attach(con, catalog, read_only)
-            fresh = _read_state(con) == _current_state(root, models)
+            fresh = _read_state(con) == _current_state(fs, models)
             if not fresh:
                 con.execute(f"detach {_DB_ALIAS}")
         if not fresh:
             try:
-                build_catalog(root)
+                build_catalog(fs)
             except OSError as exc:
-                raise LakeError(f"cannot build the catalog in {str(root)!r}: {exc}") from exc
+                raise LakeError(f"cannot build the catalog of {fs.location!r}: {exc}") from exc
             _attach(con, catalog, read_only)
         con.execute(f"use {_DB_ALIAS}")
         if read_only:
-            _sandbox(con, root)
+            _sandbox(con, fs)
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _sandbox(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+def _sandbox(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
     """Files only from the lake's table folders; no extensions; settings locked.
 
     DuckDB checks a relative path as written and again once resolved through
-    ``file_search_path``, so each table folder is allowed both ways. (A relative path that
-    does not exist in the lake falls back to the working directory: a folder there named
-    like a table is readable too.) Allowed folders can also be written to, which is why
-    :func:`run_query` refuses every statement that is not a query.
+    ``file_search_path``, so each table folder of a local lake is allowed both ways. (A
+    relative path that does not exist in the lake falls back to the working directory: a
+    folder there named like a table is readable too.) Allowed folders can also be written
+    to, which is why :func:`run_query` refuses every statement that is not a query.
     """
-    allowed = [d for t in TABLES for d in (f"{t}/", f"{root}/{t}/")]
+    if fs.local_root is not None:
+        allowed = [d for t in TABLES for d in (f"{t}/", fs.uri(t) + "/")]
+    else:
+        allowed = [fs.uri(t) + "/" for t in TABLES]
     con.execute("set allowed_directories = ?", [allowed])
     con.execute("set allowed_configs = ?", [list(_FREE_SETTINGS)])
     con.execute("set enable_external_access = false")
@@ -461,7 +508,9 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
             )
 
 
-def run_query(lake_root: Path, query: str, *, params: list[object] | None = None) -> pa.Table:
+def run_query(
+    lake_root: LakeLocation | LakeFS, query: str, *, params: list[object] | None = None
+) -> pa.Table:
     """Run ``query`` (with ``?`` / ``$name`` ``params``) on a read-only, sandboxed connection.
 
     Only queries run (:func:`check_query`); files outside the lake's tables cannot be read

@@ -64,7 +64,7 @@ from runlake._metrics import (
     PAUSE_GAP_S,
     WARMUP_S,
 )
-from runlake._query import run_query
+from runlake._query import LakeLocation, run_query
 
 __all__ = [
     "DEFAULT_WEEKS",
@@ -701,7 +701,7 @@ def _thirds_table(
 
 
 def _render_run(
-    lake_root: Path, athlete: str, activity_id: str, t: Thresholds, now: dt.datetime | None
+    lake_root: LakeLocation, athlete: str, activity_id: str, t: Thresholds, now: dt.datetime | None
 ) -> str:
     run = _one(run_query(lake_root, _RUN_SQL, params=[athlete, activity_id]))
     if run is None:
@@ -805,7 +805,7 @@ def _render_run(
 
 
 def render_run(
-    lake_root: Path,
+    lake_root: LakeLocation,
     athlete: str,
     activity_id: str,
     *,
@@ -1093,7 +1093,7 @@ def _runs_table(runs: Sequence[Mapping[str, object]]) -> str:
 
 
 def _render_weeks(
-    lake_root: Path, athlete: str, weeks: int, t: Thresholds, now: dt.datetime | None
+    lake_root: LakeLocation, athlete: str, weeks: int, t: Thresholds, now: dt.datetime | None
 ) -> str:
     last = _one(
         run_query(
@@ -1181,7 +1181,7 @@ def _render_weeks(
 
 
 def render_weeks(
-    lake_root: Path,
+    lake_root: LakeLocation,
     athlete: str,
     *,
     weeks: int = DEFAULT_WEEKS,
@@ -1265,7 +1265,7 @@ def default_report_name(athlete: str, run_id: str | None = None, weeks: int | No
 
 
 def write_report(
-    lake_root: Path,
+    lake_root: LakeLocation,
     out: Path,
     *,
     athlete: str,

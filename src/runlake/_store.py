@@ -17,9 +17,7 @@ a batch's parts are fsynced before its manifest is written.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
 import secrets
 import time
@@ -28,11 +26,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
-from runlake._errors import LakeBusy, LakeError
+from runlake._errors import LakeError
+from runlake._lakefs import (
+    LOCK_NAME,
+    LakeFS,
+    LakeLocation,
+    ObjectFS,
+    open_fs,
+    write_parquet_atomic,
+)
 from runlake._schemas import TABLES
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "PARTITIONED_BY_YEAR",
     "FileCommit",
     "Lake",
+    "LakeLocation",
     "conform",
     "list_athletes",
     "new_batch_id",
@@ -48,9 +56,6 @@ __all__ = [
     "write_parquet_atomic",
     "writer_lock",
 ]
-
-LOCK_NAME = ".writer.lock"
-"""The writer lock file in the lake folder (a dot-file: no glob of the views reads it)."""
 
 DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
@@ -62,7 +67,8 @@ PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
 
 _ATHLETE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)
 _SHA256_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
-_TEMP_SUFFIXES = (".tmp", ".tmp.wal")
+_STATE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,100}", re.ASCII)
+_YEAR_PARTITIONING = ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive")
 
 
 def validate_athlete(name: str) -> str:
@@ -91,54 +97,8 @@ def _validate_sha256(sha256: str) -> str:
     return sha256
 
 
-def _batch_of(path: Path) -> str:
-    return path.name.removeprefix("part-").removesuffix(".parquet")
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    fd = os.open(folder, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> None:
-    """Write ``table`` to ``path`` (zstd) so that readers see the old file or the new, never a part.
-
-    The data goes to ``.<name>.<random>.tmp`` in the same folder (created if missing),
-    is flushed and fsynced, then ``os.replace``-d over ``path`` and the folder is fsynced
-    (``sync=False`` leaves the fsyncs to the caller, who syncs a whole batch at once).
-    On any failure the temporary file is removed and the exception re-raised; an existing
-    ``path`` is left as it was.
-    """
-    path = Path(path)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL: never write into someone else's file; mode 0o666 lets the umask decide.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if sync:
-        _fsync_dir(folder)
+def _batch_of(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].removeprefix("part-").removesuffix(".parquet")
 
 
 def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Table:
@@ -181,27 +141,20 @@ def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Ta
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _athlete_dirs(root: Path) -> list[Path]:
-    out: list[Path] = []
-    for table in TABLES:
-        tdir = root / table
-        if tdir.is_dir():
-            out.extend(p for p in tdir.iterdir() if p.is_dir() and p.name.startswith("athlete="))
-    return out
-
-
-def list_athletes(root: Path) -> list[str]:
-    """Sorted names of the athletes with any data (of any table) in the lake at ``root``.
+def list_athletes(location: LakeLocation | LakeFS) -> list[str]:
+    """Sorted names of the athletes with any data (of any table) in the lake.
 
     A missing lake folder has no athletes.  Folders with invalid names are ignored.
     """
+    fs = open_fs(location)
     names: set[str] = set()
-    for d in _athlete_dirs(Path(root)):
-        name = d.name.removeprefix("athlete=")
-        try:
-            names.add(validate_athlete(name))
-        except LakeError:
-            continue
+    for table in TABLES:
+        for rel in fs.glob(f"{table}/athlete=*"):
+            name = rel.rsplit("/", 1)[-1].removeprefix("athlete=")
+            try:
+                names.add(validate_athlete(name))
+            except LakeError:
+                continue
     return sorted(names)
 
 
@@ -222,60 +175,73 @@ def new_batch_id() -> str:
 
 
 class Lake:
-    """A lake folder.  ``Lake(root)`` creates ``root`` if it is missing.
+    """A lake: a local folder, or a prefix on object storage (``s3://bucket/lake``).
 
-    Files are committed in batches (group commit): each batch writes one Parquet part per
-    table and year, named ``part-<batch>.parquet``, fsyncs them, and then writes the batch's
-    manifest part under ``files/`` LAST. The manifest is the commit: a part whose batch has
-    no manifest is an orphan of a killed writer, invisible to :meth:`ingested_hashes` and
+    ``Lake(location)`` creates a missing local folder; on object storage the bucket must
+    exist. Files are committed in batches (group commit): each batch writes one Parquet
+    part per table and year, named ``part-<batch>.parquet``, and then the batch's manifest
+    part under ``files/`` LAST. The manifest is the commit: a part whose batch has no
+    manifest is an orphan of a killed writer, invisible to :meth:`ingested_hashes` and
     removed by :meth:`recover` (which the lock holder runs before it writes).
     """
 
-    def __init__(self, root: Path) -> None:
-        root = Path(root).expanduser().resolve()
-        if root.exists() and not root.is_dir():
-            raise LakeError(f"lake root {str(root)!r} exists and is not a folder")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LakeError(f"cannot create lake root {str(root)!r}: {exc}") from exc
-        self._root = root
+    def __init__(self, location: LakeLocation | LakeFS) -> None:
+        fs = open_fs(location)
+        if fs.local_root is not None:
+            try:
+                fs.local_root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LakeError(f"cannot create lake root {fs.location!r}: {exc}") from exc
+        elif isinstance(fs, ObjectFS):
+            fs.check()
+        self._fs = fs
         self._hashes: dict[str, set[str]] = {}
 
     def __repr__(self) -> str:
-        return f"Lake({str(self._root)!r})"
+        return f"Lake({self._fs.location!r})"
+
+    @property
+    def fs(self) -> LakeFS:
+        """Where the lake's files are."""
+        return self._fs
+
+    @property
+    def location(self) -> str:
+        """The lake's folder (absolute) or URL."""
+        return self._fs.location
 
     @property
     def root(self) -> Path:
-        """The lake folder (absolute)."""
-        return self._root
+        """The lake folder (absolute) of a local lake; :class:`LakeError` on object storage."""
+        if self._fs.local_root is None:
+            raise LakeError(f"the lake {self.location!r} is on object storage: no local folder")
+        return self._fs.local_root
 
-    def _dir(self, table: str, athlete: str, year: int | None = None) -> Path:
-        d = self._root / table / f"athlete={athlete}"
-        return d / f"year={year}" if table in PARTITIONED_BY_YEAR else d
+    @staticmethod
+    def folder(table: str, athlete: str, year: int | None = None) -> str:
+        """The folder (relative to the lake) of one athlete's table (and year, if given)."""
+        d = f"{table}/athlete={athlete}"
+        return f"{d}/year={year}" if table in PARTITIONED_BY_YEAR and year is not None else d
 
     def athletes(self) -> list[str]:
         """Sorted names of the athletes with any data in the lake."""
-        return list_athletes(self._root)
+        return list_athletes(self._fs)
 
     def committed_batches(self, athlete: str) -> set[str]:
         """The batch names whose manifest exists for ``athlete``."""
         validate_athlete(athlete)
-        d = self._dir("files", athlete)
-        if not d.is_dir():
-            return set()
-        return {_batch_of(p) for p in d.glob("part-*.parquet")}
+        return {
+            _batch_of(r) for r in self._fs.glob(f"{self.folder('files', athlete)}/part-*.parquet")
+        }
 
     def ingested_hashes(self, athlete: str, *, refresh: bool = False) -> set[str]:
         """The sha256 of every file committed for ``athlete`` (read once, then kept)."""
         validate_athlete(athlete)
         if refresh or athlete not in self._hashes:
-            d = self._dir("files", athlete)
             hashes: set[str] = set()
-            if d.is_dir():
-                for p in d.glob("part-*.parquet"):
-                    col = pq.read_table(p, columns=["file_sha256"]).column("file_sha256")
-                    hashes.update(str(v) for v in col.to_pylist() if v is not None)
+            for rel in self._fs.glob(f"{self.folder('files', athlete)}/part-*.parquet"):
+                col = self._fs.read_parquet(rel, columns=["file_sha256"]).column("file_sha256")
+                hashes.update(str(v) for v in col.to_pylist() if v is not None)
             self._hashes[athlete] = hashes
         return self._hashes[athlete]
 
@@ -283,6 +249,48 @@ class Lake:
         """True when a committed manifest lists ``sha256`` for ``athlete``."""
         _validate_sha256(sha256)
         return sha256 in self.ingested_hashes(athlete)
+
+    def read(
+        self,
+        table: str,
+        athlete: str,
+        *,
+        columns: list[str] | None = None,
+        filter: ds.Expression | None = None,
+    ) -> pa.Table | None:
+        """Rows of one athlete's year-partitioned table (with ``year`` from the folders).
+
+        Reads every file of the table: for the derived tables, which are rewritten whole.
+        None when the athlete has none.
+        """
+        if table not in PARTITIONED_BY_YEAR:
+            raise ValueError(f"{table} is not partitioned by year")
+        base = self.folder(table, validate_athlete(athlete))
+        rels = self._fs.glob(f"{base}/year=*/*.parquet")
+        if not rels:
+            return None
+        dataset = self._fs.dataset(rels, partitioning=_YEAR_PARTITIONING, base=base)
+        return dataset.to_table(columns=columns, filter=filter)
+
+    def write_year(self, table: str, athlete: str, year: int, rows: pa.Table | None) -> None:
+        """Replace one athlete-year of a derived table (``<table>.parquet``); None removes it."""
+        rel = f"{self.folder(table, validate_athlete(athlete), year)}/{table}.parquet"
+        if rows is None or rows.num_rows == 0:
+            self._fs.delete(rel)
+        else:
+            self._fs.write_parquet(conform(rows, TABLES[table], name=table), rel)
+
+    def read_state(self, name: str) -> dict[str, Any] | None:
+        """The JSON note ``.state/<name>.json``; None when missing or unreadable."""
+        try:
+            data = json.loads(self._fs.read_bytes(_state_rel(name)))
+        except (OSError, ValueError, LakeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_state(self, name: str, data: Mapping[str, Any]) -> None:
+        """Replace the JSON note ``.state/<name>.json`` at once."""
+        self._fs.write_bytes(_state_rel(name), json.dumps(data).encode())
 
     def commit_batch(
         self, athlete: str, items: Sequence[FileCommit], *, batch: str | None = None
@@ -325,21 +333,20 @@ class Lake:
             if item.errors is not None and item.errors.num_rows:
                 errors.append(conform(item.errors, TABLES["ingest_errors"], name="errors"))
         name = f"part-{batch}.parquet"
-        folders: set[Path] = set()
+        written: list[str] = []
         for (table, year), parts in sorted(data.items()):
-            target = self._dir(table, athlete, year) / name
-            write_parquet_atomic(pa.concat_tables(parts), target, sync=False)
-            folders.add(target.parent)
+            rel = f"{self.folder(table, athlete, year)}/{name}"
+            self._fs.write_parquet(pa.concat_tables(parts), rel, sync=False)
+            written.append(rel)
         if errors:
-            target = self._dir("ingest_errors", athlete) / name
-            write_parquet_atomic(pa.concat_tables(errors), target, sync=False)
-            folders.add(target.parent)
+            rel = f"{self.folder('ingest_errors', athlete)}/{name}"
+            self._fs.write_parquet(pa.concat_tables(errors), rel, sync=False)
+            written.append(rel)
         # Everything of the batch is durable before its manifest makes it visible as done.
-        for folder in folders:
-            for f in folder.glob(name):
-                _fsync_file(f)
-            _fsync_dir(folder)
-        write_parquet_atomic(pa.concat_tables(manifests), self._dir("files", athlete) / name)
+        self._fs.sync(written)
+        self._fs.write_parquet(
+            pa.concat_tables(manifests), f"{self.folder('files', athlete)}/{name}"
+        )
         known.update(seen)
         return batch
 
@@ -353,12 +360,13 @@ class Lake:
         for athlete in self.athletes():
             committed = self.committed_batches(athlete)
             for table in (*DATA_TABLES, "ingest_errors"):
-                adir = self._root / table / f"athlete={athlete}"
-                if not adir.is_dir():
-                    continue
-                for p in adir.rglob("part-*.parquet"):
-                    if _batch_of(p) not in committed:
-                        p.unlink(missing_ok=True)
+                base = self.folder(table, athlete)
+                pattern = (
+                    "year=*/part-*.parquet" if table in PARTITIONED_BY_YEAR else "part-*.parquet"
+                )
+                for rel in self._fs.glob(f"{base}/{pattern}"):
+                    if _batch_of(rel) not in committed:
+                        self._fs.delete(rel)
                         removed += 1
             self._hashes.pop(athlete, None)
         return removed
@@ -366,29 +374,23 @@ class Lake:
     def cleanup_temp(self, max_age_s: float = 600) -> int:
         """Remove leftover temporary files (``.*.tmp``, ``.*.tmp.wal``) older than ``max_age_s``.
 
-        They are what a killed writer leaves behind.  Returns how many were removed.
+        They are what a killed writer leaves behind in a local lake (object storage has
+        none: an object appears whole or not at all).  Returns how many were removed.
         """
         if max_age_s < 0:
             raise ValueError(f"max_age_s must be >= 0, got {max_age_s}")
-        cutoff = time.time() - max_age_s
-        removed = 0
-        for dirpath, _dirnames, filenames in os.walk(self._root):
-            for fname in filenames:
-                if not fname.startswith(".") or not fname.endswith(_TEMP_SUFFIXES):
-                    continue
-                p = Path(dirpath) / fname
-                try:
-                    if p.stat().st_mtime < cutoff:
-                        p.unlink()
-                        removed += 1
-                except FileNotFoundError:  # another cleaner or its writer got there first
-                    continue
-        return removed
+        return self._fs.cleanup_temp(max_age_s)
+
+
+def _state_rel(name: str) -> str:
+    if _STATE_RE.fullmatch(name) is None or name.startswith("."):
+        raise LakeError(f"invalid state name {name!r}")
+    return f".state/{name}.json"
 
 
 @contextmanager
 def writer_lock(
-    root: Path,
+    location: LakeLocation | LakeFS,
     *,
     holder: str,
     timeout_s: float | None = None,
@@ -399,49 +401,10 @@ def writer_lock(
 
     ``timeout_s=None`` waits as long as it takes, ``0`` does not wait. While it waits,
     ``on_wait`` is told once who holds the lock. Raises :class:`LakeBusy` naming the
-    holder when the wait times out. The lock is an ``flock`` on ``<lake>/.writer.lock``: the
-    kernel drops it when its process dies, so a killed writer never leaves the lake locked.
+    holder when the wait times out. In a local lake the lock is an ``flock`` on
+    ``<lake>/.writer.lock``: the kernel drops it when its process dies, so a killed writer
+    never leaves the lake locked. On object storage it is a lease object renewed by a
+    heartbeat: a killed writer's lease is taken over once it expires (30 s by default).
     """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                who = _lock_holder(path)
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise LakeBusy(
-                        f"the lake {str(root)!r} is being written by {who}; "
-                        f"gave up after waiting {timeout_s:g} s"
-                    ) from None
-                if on_wait is not None and not told:
-                    on_wait(f"waiting for the lake's writer lock, held by {who}")
-                    told = True
-                time.sleep(poll_s)
-        info = json.dumps({"pid": os.getpid(), "holder": holder, "since": time.time()})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, info.encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _lock_holder(path: Path) -> str:
-    try:
-        info = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        return "another process"
-    if not isinstance(info, dict) or "pid" not in info:
-        return "another process"
-    since = time.strftime("%H:%M:%S", time.localtime(float(info.get("since", 0))))
-    return f"{info.get('holder', 'a writer')} (pid {info['pid']}, since {since})"
+    with open_fs(location).lock(holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=poll_s):
+        yield

@@ -63,7 +63,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         raise RunlakeError(f"no such file or folder: {', '.join(missing)}")
     summary = ingest_paths(
         paths,
-        lake_root=Path(args.lake) if args.lake else cfg.lake,
+        lake_root=args.lake or cfg.lake,
         athlete=args.athlete or cfg.athlete,
         progress=_Progress(sys.stderr),
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
@@ -80,7 +80,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
         query = args.query
     else:
         raise RunlakeError("give a QUERY or --file FILE")
-    table = run_query(Path(args.lake) if args.lake else cfg.lake, query)
+    table = run_query(args.lake or cfg.lake, query)
     sys.stdout.write(format_table(table, args.format))
     if not format_table(table, args.format).endswith("\n"):
         sys.stdout.write("\n")
@@ -89,7 +89,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     folder = Path(args.folder) if args.folder else cfg.demo_folder
-    lake = Path(args.lake) if args.lake else cfg.lake
+    lake = args.lake or cfg.lake
     athlete = args.athlete or cfg.athlete
     files = write_season(folder, start=cfg.demo_start, weeks=cfg.demo_weeks, seed=args.seed)
     sys.stdout.write(
@@ -164,7 +164,7 @@ def _say(message: str) -> None:
 
 
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
-    lake = Path(args.lake) if args.lake else cfg.lake
+    lake = args.lake or cfg.lake
     athlete = validate_athlete(args.athlete or cfg.athlete)
     if args.recompute:
         thresholds = load_thresholds(overrides=cfg.flags_overrides)
@@ -205,7 +205,7 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
     out = Path(args.out) if args.out else Path(default_report_name(athlete, args.run, weeks))
     path = write_report(
-        Path(args.lake) if args.lake else cfg.lake,
+        args.lake or cfg.lake,
         out,
         athlete=athlete,
         run_id=args.run,

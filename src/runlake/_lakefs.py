@@ -1,0 +1,637 @@
+"""Where a lake lives: a local folder, or a prefix on S3-compatible object storage.
+
+The store stage does all of its file work through a :class:`LakeFS`, so the commit
+protocol (parts first, the batch's manifest last) is the same on both:
+
+- :class:`LocalFS` writes each file under a temporary dot-name and renames it into place
+  (POSIX ``rename`` is atomic), fsyncs, and serialises writers with ``flock``.
+- :class:`ObjectFS` (``s3://bucket/prefix``, through s3fs) needs no temporary names: an
+  object appears whole when its upload completes, or not at all. Writers are serialised by
+  a lease object ``.writer.lock`` created with a conditional put (``If-None-Match: *``),
+  renewed by a heartbeat and taken over only when it has expired, with ``If-Match`` on the
+  ETag that was seen expired (so two waiting writers cannot both take it over).
+
+Relative paths (``"records/athlete=a/year=2024/part-x.parquet"``) name files inside the
+lake; :meth:`LakeFS.uri` turns one into what DuckDB and messages show. Credentials and the
+endpoint of an object store come from the usual AWS settings (``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` for a non-AWS server, ``~/.aws``...).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from runlake._errors import ConfigError, LakeBusy, LakeError
+
+__all__ = [
+    "LOCK_NAME",
+    "LakeFS",
+    "LakeLocation",
+    "LocalFS",
+    "ObjectFS",
+    "is_url",
+    "open_fs",
+    "write_parquet_atomic",
+]
+
+LakeLocation = str | os.PathLike[str]
+"""A lake folder (path) or an object-storage URL such as ``s3://bucket/lake``."""
+
+LOCK_NAME = ".writer.lock"
+"""The writer lock in the lake (a dot-name: no glob of the views reads it)."""
+
+_TEMP_SUFFIXES = (".tmp", ".tmp.wal")
+_URL_RE = re.compile(r"([a-z][a-z0-9+.\-]*)://(.*)", re.IGNORECASE | re.DOTALL)
+_PARQUET_COMPRESSION = "zstd"
+
+
+def is_url(location: LakeLocation) -> bool:
+    """True when ``location`` is a URL (``scheme://...``) rather than a folder path."""
+    return isinstance(location, str) and _URL_RE.fullmatch(location) is not None
+
+
+def open_fs(location: LakeLocation | LakeFS) -> LakeFS:
+    """The :class:`LakeFS` of a folder path, a ``file://`` URL or an ``s3://`` URL."""
+    if isinstance(location, LakeFS):
+        return location
+    if isinstance(location, str):
+        m = _URL_RE.fullmatch(location)
+        if m is not None:
+            scheme = m.group(1).lower()
+            if scheme == "file":
+                return LocalFS(Path(m.group(2)))
+            if scheme in ("s3", "s3a"):
+                return ObjectFS(m.group(2))
+            raise LakeError(
+                f"lake {location!r}: unsupported storage {scheme!r}:// "
+                "(a folder path, file:// or s3:// are supported)"
+            )
+    return LocalFS(Path(location))
+
+
+class LakeFS:
+    """The file operations the store needs, on paths relative to the lake."""
+
+    location: str
+    """The lake as the user would write it: an absolute folder path or ``s3://...``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+    @property
+    def local_root(self) -> Path | None:
+        """The lake folder of a local lake; None on object storage."""
+        return None
+
+    def uri(self, rel: str) -> str:
+        """The full name of ``rel``: an absolute path, or ``s3://bucket/prefix/rel``."""
+        raise NotImplementedError
+
+    def glob(self, pattern: str) -> list[str]:
+        """Sorted relative paths of the files matching ``pattern`` (``*`` within a name)."""
+        raise NotImplementedError
+
+    def exists(self, rel: str) -> bool:
+        raise NotImplementedError
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The content of ``rel``; ``FileNotFoundError`` when it is missing."""
+        raise NotImplementedError
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Replace ``rel`` with ``data`` at once: readers see the old content or the new."""
+        raise NotImplementedError
+
+    def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
+        """Write ``table`` (zstd) to ``rel`` at once; ``sync=False``: see :meth:`sync`."""
+        raise NotImplementedError
+
+    def sync(self, rels: list[str]) -> None:
+        """Make files written with ``sync=False`` durable (a no-op on object storage)."""
+
+    def delete(self, rel: str) -> None:
+        """Remove ``rel``; a missing file is fine."""
+        raise NotImplementedError
+
+    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
+        """A pyarrow dataset over ``rels``, hive partitions parsed below the folder ``base``."""
+        raise NotImplementedError
+
+    def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def lock(
+        self,
+        *,
+        holder: str,
+        timeout_s: float | None,
+        on_wait: Callable[[str], None] | None,
+        poll_s: float,
+    ) -> AbstractContextManager[None]:
+        """Hold the lake's writer lock (see :func:`runlake._store.writer_lock`)."""
+        raise NotImplementedError
+
+    def cleanup_temp(self, max_age_s: float) -> int:
+        """Remove temporary files older than ``max_age_s``; returns how many."""
+        return 0
+
+    def register(self, con: Any) -> None:
+        """Let a DuckDB connection read this lake's files (by :meth:`uri` names)."""
+
+
+# --------------------------------------------------------------------------- local
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    fd = os.open(folder, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, write: Callable[[Any], None], *, sync: bool) -> None:
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # O_EXCL: never write into someone else's file; mode 0o666 lets the umask decide.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync:
+        _fsync_dir(folder)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> None:
+    """Write ``table`` to ``path`` (zstd) so that readers see the old file or the new, never a part.
+
+    The data goes to ``.<name>.<random>.tmp`` in the same folder (created if missing),
+    is flushed and fsynced, then ``os.replace``-d over ``path`` and the folder is fsynced
+    (``sync=False`` leaves the fsyncs to the caller, who syncs a whole batch at once).
+    On any failure the temporary file is removed and the exception re-raised; an existing
+    ``path`` is left as it was.
+    """
+    _write_atomic(
+        Path(path),
+        lambda fh: pq.write_table(table, fh, compression=_PARQUET_COMPRESSION),
+        sync=sync,
+    )
+
+
+class LocalFS(LakeFS):
+    """A lake folder on a local (POSIX) file system."""
+
+    def __init__(self, root: Path) -> None:
+        root = Path(root).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise LakeError(f"lake root {str(root)!r} exists and is not a folder")
+        self._root = root
+        self.location = str(root)
+
+    @property
+    def local_root(self) -> Path:
+        return self._root
+
+    def _ensure(self) -> None:
+        try:
+            self._root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeError(f"cannot create lake root {self.location!r}: {exc}") from exc
+
+    def uri(self, rel: str) -> str:
+        return str(self._root / rel)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p.relative_to(self._root).as_posix() for p in self._root.glob(pattern))
+
+    def exists(self, rel: str) -> bool:
+        return (self._root / rel).exists()
+
+    def read_bytes(self, rel: str) -> bytes:
+        return (self._root / rel).read_bytes()
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        _write_atomic(self._root / rel, lambda fh: fh.write(data), sync=False)
+
+    def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
+        write_parquet_atomic(table, self._root / rel, sync=sync)
+
+    def sync(self, rels: list[str]) -> None:
+        folders: set[Path] = set()
+        for rel in rels:
+            path = self._root / rel
+            _fsync_file(path)
+            folders.add(path.parent)
+        for folder in folders:
+            _fsync_dir(folder)
+
+    def delete(self, rel: str) -> None:
+        (self._root / rel).unlink(missing_ok=True)
+
+    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
+        return ds.dataset(
+            [str(self._root / r) for r in rels],
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(self._root / base),
+        )
+
+    def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(self._root / rel, columns=columns)
+
+    def lock(
+        self,
+        *,
+        holder: str,
+        timeout_s: float | None,
+        on_wait: Callable[[str], None] | None,
+        poll_s: float,
+    ) -> AbstractContextManager[None]:
+        self._ensure()
+        return _flock(
+            self._root, holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=poll_s
+        )
+
+    def cleanup_temp(self, max_age_s: float) -> int:
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for dirpath, _dirnames, filenames in os.walk(self._root):
+            for fname in filenames:
+                if not fname.startswith(".") or not fname.endswith(_TEMP_SUFFIXES):
+                    continue
+                p = Path(dirpath) / fname
+                try:
+                    if p.stat().st_mtime < cutoff:
+                        p.unlink()
+                        removed += 1
+                except FileNotFoundError:  # another cleaner or its writer got there first
+                    continue
+        return removed
+
+    def register(self, con: Any) -> None:
+        # Relative names resolve against the lake folder (the catalog stores them relative).
+        quoted = "'" + str(self._root).replace("'", "''") + "'"
+        con.execute(f"set file_search_path = {quoted}")
+
+
+@contextmanager
+def _flock(
+    root: Path,
+    *,
+    holder: str,
+    timeout_s: float | None,
+    on_wait: Callable[[str], None] | None,
+    poll_s: float,
+) -> Iterator[None]:
+    path = root / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                who = _describe_holder(_read_json(path.read_bytes))
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LakeBusy(
+                        f"the lake {str(root)!r} is being written by {who}; "
+                        f"gave up after waiting {timeout_s:g} s"
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for the lake's writer lock, held by {who}")
+                    told = True
+                time.sleep(poll_s)
+        info = json.dumps({"pid": os.getpid(), "holder": holder, "since": time.time()})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, info.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _read_json(read: Callable[[], bytes]) -> dict[str, Any] | None:
+    try:
+        info = json.loads(read() or b"{}")
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _describe_holder(info: dict[str, Any] | None) -> str:
+    if not info or "pid" not in info:
+        return "another process"
+    since = time.strftime("%H:%M:%S", time.localtime(float(info.get("since", 0))))
+    host = f" on {info['host']}" if info.get("host") else ""
+    return f"{info.get('holder', 'a writer')} (pid {info['pid']}{host}, since {since})"
+
+
+# --------------------------------------------------------------------------- object storage
+
+
+LEASE_S = 30.0
+"""How long an object-storage writer lock lives without a heartbeat (a killed writer's lock
+is taken over this long after its last renewal)."""
+
+
+def _lease_from_env() -> float:
+    raw = os.environ.get("RUNLAKE_S3_LEASE_S")
+    if raw is None:
+        return LEASE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"RUNLAKE_S3_LEASE_S={raw!r}: expected a number of seconds > 0")
+    return value
+
+
+def _s3fs() -> Any:
+    try:
+        import s3fs  # noqa: PLC0415 - optional dependency, only for s3:// lakes
+    except ImportError as exc:
+        raise LakeError(
+            "an s3:// lake needs the s3 extra: pip install 'runlake[s3]' (s3fs)"
+        ) from exc
+    return s3fs
+
+
+class ObjectFS(LakeFS):
+    """A lake under ``s3://bucket/prefix`` on S3 or an S3-compatible server."""
+
+    def __init__(self, path: str, *, lease_s: float | None = None) -> None:
+        path = path.strip("/")
+        bucket, _, prefix = path.partition("/")
+        if not bucket or "," in path or any(p in ("", ".", "..") for p in path.split("/")):
+            raise LakeError(f"lake 's3://{path}': expected s3://bucket[/prefix]")
+        self._bucket = bucket
+        self._prefix = prefix
+        self._base = path
+        self.location = f"s3://{path}"
+        self.lease_s = _lease_from_env() if lease_s is None else lease_s
+        # A fresh instance: no listings cache (another writer's files must be seen) and
+        # no instance shared with code that might have cached listings.
+        self._fs: Any = _s3fs().S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+
+    @property
+    def fsspec(self) -> Any:
+        """The s3fs file system (an fsspec ``AbstractFileSystem``)."""
+        return self._fs
+
+    def _key(self, rel: str) -> str:
+        return f"{self._base}/{rel}"
+
+    def uri(self, rel: str) -> str:
+        return f"s3://{self._key(rel)}"
+
+    def _io(self, what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except (FileNotFoundError, FileExistsError):
+            raise
+        except PermissionError as exc:
+            raise LakeError(f"{self.location}: {what}: access denied ({exc})") from exc
+        except OSError as exc:
+            raise LakeError(f"{self.location}: {what}: {exc}") from exc
+
+    def check(self) -> None:
+        """Raise :class:`LakeError` unless the bucket exists and can be listed."""
+        try:
+            ok = self._io("bucket", lambda: self._fs.exists(self._bucket))
+        except FileNotFoundError:
+            ok = False
+        if not ok:
+            raise LakeError(f"{self.location}: the bucket {self._bucket!r} does not exist")
+
+    def glob(self, pattern: str) -> list[str]:
+        found = self._io(f"listing {pattern}", lambda: self._fs.glob(self._key(pattern)))
+        n = len(self._base) + 1
+        return sorted(str(k)[n:] for k in found)
+
+    def exists(self, rel: str) -> bool:
+        return bool(self._io(f"checking {rel}", lambda: self._fs.exists(self._key(rel))))
+
+    def read_bytes(self, rel: str) -> bytes:
+        return bytes(self._io(f"reading {rel}", lambda: self._fs.cat_file(self._key(rel))))
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        self._io(f"writing {rel}", lambda: self._fs.pipe_file(self._key(rel), data))
+
+    def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
+        # Serialise in memory, then one upload: the object exists whole or not at all
+        # (a writer that fails half-way must not close a partial upload into an object).
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression=_PARQUET_COMPRESSION)
+        self.write_bytes(rel, sink.getvalue().to_pybytes())
+
+    def delete(self, rel: str) -> None:
+        try:
+            self._io(f"deleting {rel}", lambda: self._fs.rm_file(self._key(rel)))
+        except FileNotFoundError:
+            return
+
+    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
+        return ds.dataset(
+            [self._key(r) for r in rels],
+            format="parquet",
+            filesystem=self._fs,
+            partitioning=partitioning,
+            partition_base_dir=self._key(base),
+        )
+
+    def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        return self._io(
+            f"reading {rel}",
+            lambda: pq.read_table(self._key(rel), columns=columns, filesystem=self._fs),
+        )
+
+    def register(self, con: Any) -> None:
+        con.register_filesystem(self._fs)
+
+    # -- the writer lock: a lease object
+
+    def _s3(self, op: str, **kw: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._fs.call_s3(op, Bucket=self._bucket, **kw)
+        return result
+
+    def _lock_key(self) -> str:
+        return f"{self._prefix}/{LOCK_NAME}" if self._prefix else LOCK_NAME
+
+    def _lease(self, holder: str) -> bytes:
+        now = time.time()
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "holder": holder,
+            "since": now,
+            "expires": now + self.lease_s,
+        }
+        return json.dumps(info).encode()
+
+    def _try_acquire(self, holder: str) -> tuple[str | None, dict[str, Any] | None]:
+        """(our ETag, None) when we got the lock, else (None, the holder's lease)."""
+        key = self._lock_key()
+        try:
+            got = self._s3("put_object", Key=key, Body=self._lease(holder), IfNoneMatch="*")
+            return str(got["ETag"]), None
+        except (FileExistsError, OSError) as exc:
+            if not _precondition_failed(exc):
+                raise LakeError(f"{self.location}: cannot take the writer lock: {exc}") from exc
+        # The ETag first, then the content: if the lease changes in between, the
+        # conditional put below fails on the older ETag and nothing is taken over.
+        try:
+            etag = str(self._s3("head_object", Key=key)["ETag"])
+            body = bytes(self._fs.cat_file(self._key(LOCK_NAME)))
+        except FileNotFoundError:
+            return None, {}  # released meanwhile: try again at once
+        info = _read_json(lambda: body) or {}
+        if float(info.get("expires", 0)) < time.time():
+            # Expired: replace exactly the lease we saw (If-Match), so of two writers that
+            # saw it expire only one wins.
+            try:
+                got = self._s3("put_object", Key=key, Body=self._lease(holder), IfMatch=etag)
+                return str(got["ETag"]), None
+            except (FileNotFoundError, FileExistsError, OSError) as exc:
+                if not _precondition_failed(exc) and not isinstance(exc, FileNotFoundError):
+                    raise LakeError(f"{self.location}: cannot take the writer lock: {exc}") from exc
+                return None, {}
+        return None, info
+
+    @contextmanager
+    def _lease_lock(
+        self,
+        *,
+        holder: str,
+        timeout_s: float | None,
+        on_wait: Callable[[str], None] | None,
+        poll_s: float,
+    ) -> Iterator[None]:
+        self.check()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        told = False
+        while True:
+            etag, info = self._try_acquire(holder)
+            if etag is not None:
+                break
+            if info:
+                who = _describe_holder(info)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LakeBusy(
+                        f"the lake {self.location!r} is being written by {who}; "
+                        f"gave up after waiting {timeout_s:g} s"
+                    )
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for the lake's writer lock, held by {who}")
+                    told = True
+                time.sleep(poll_s)
+        beat = _Heartbeat(self, holder, etag)
+        beat.start()
+        try:
+            yield
+        finally:
+            etag = beat.stop()
+            if etag is not None:
+                # Refused only when another writer took the lease over: not ours to delete.
+                with suppress(FileNotFoundError, OSError):
+                    self._s3("delete_object", Key=self._lock_key(), IfMatch=etag)
+        if beat.lost:
+            raise LakeBusy(
+                f"the lake {self.location!r}: this writer's lease on the lock lapsed "
+                "(no heartbeat for longer than the lease) and another writer took it over"
+            )
+
+    def lock(
+        self,
+        *,
+        holder: str,
+        timeout_s: float | None,
+        on_wait: Callable[[str], None] | None,
+        poll_s: float,
+    ) -> AbstractContextManager[None]:
+        return self._lease_lock(
+            holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=max(poll_s, 0.05)
+        )
+
+
+def _precondition_failed(exc: BaseException) -> bool:
+    return isinstance(exc, FileExistsError) or "pre-condition" in str(exc).lower()
+
+
+class _Heartbeat(threading.Thread):
+    """Renews an object-storage lease every third of its length while the lock is held."""
+
+    def __init__(self, fs: ObjectFS, holder: str, etag: str) -> None:
+        super().__init__(name="runlake-lease", daemon=True)
+        self._fs = fs
+        self._holder = holder
+        self._etag: str | None = etag
+        self._stop = threading.Event()
+        self._guard = threading.Lock()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self._stop.wait(self._fs.lease_s / 3):
+            with self._guard:
+                if self._etag is None or self._stop.is_set():
+                    return
+                try:
+                    got = self._fs._s3(
+                        "put_object",
+                        Key=self._fs._lock_key(),
+                        Body=self._fs._lease(self._holder),
+                        IfMatch=self._etag,
+                    )
+                    self._etag = str(got["ETag"])
+                except (FileNotFoundError, FileExistsError, OSError) as exc:
+                    if _precondition_failed(exc) or isinstance(exc, FileNotFoundError):
+                        self.lost = True
+                        self._etag = None
+                        return
+                    # A transient error: try again at the next beat (the lease is 3 beats).
+
+    def stop(self) -> str | None:
+        """Stop renewing; the current ETag (None when the lease was lost)."""
+        self._stop.set()
+        with self._guard:
+            etag = self._etag
+        self.join(timeout=5)
+        return etag
