@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,49 @@ def corpus_file(name_part: str) -> Path:
 requires_corpus = pytest.mark.skipif(
     not corpus_available(), reason="real watch files (../shared/data) are not present"
 )
+
+
+# --------------------------------------------------------------------------- object storage
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto's, in a thread), its URL in ``AWS_ENDPOINT_URL``.
+
+    Skips when moto or s3fs is not installed (they come with the dev extras).
+    """
+    pytest.importorskip("s3fs")
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    env = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield url
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def s3_lake(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the local S3 server; returns ``s3://<bucket>/lake``."""
+    import s3fs  # noqa: PLC0415 - optional (the fixture above skips without it)
+
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(bucket)
+    monkeypatch.setenv("RUNLAKE_CACHE", str(tmp_path / "cache"))
+    return f"s3://{bucket}/lake"

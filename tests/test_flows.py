@@ -49,7 +49,7 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _digest(lake: Path) -> dict[str, object]:
+def _digest(lake: Path | str) -> dict[str, object]:
     """What a lake holds, independent of when it was written."""
     q = {
         "activities": "select activity_id, n_records, distance_m from activities order by 1",
@@ -59,7 +59,8 @@ def _digest(lake: Path) -> dict[str, object]:
         "files": "select file_sha256, status, n_records from files order by 1",
     }
     out: dict[str, object] = {k: run_query(lake, v).to_pylist() for k, v in q.items()}
-    out["temp_files"] = sorted(str(p) for p in lake.rglob(".*.tmp"))
+    if isinstance(lake, Path):
+        out["temp_files"] = sorted(str(p) for p in lake.rglob(".*.tmp"))
     return out
 
 
@@ -219,3 +220,32 @@ def test_deployments_command_prints_json(
         "timezone": "UTC",
         "parameters": {"inbox": ["inbox"], "lake": "lake", "athlete": "me"},
     }
+
+
+def test_backfill_and_sync_on_an_s3_lake(
+    harness: str, s3_lake: str, season: Path, tmp_path: Path
+) -> None:
+    """Process-pool workers commit to object storage; the sync then adds one new run."""
+    env = {**os.environ, "PREFECT_API_URL": harness, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "runlake.cli", "backfill", str(season), "--lake", s3_lake]
+    cmd += ["--athlete", "anna", "--workers", "2", "--batch-size", "5"]
+    done = subprocess.run(
+        cmd, check=False, env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    n = len(list(season.glob("*.fit")))
+    assert len(Lake(s3_lake).ingested_hashes("anna")) == n
+
+    local = tmp_path / "local"
+    backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(
+        folder=str(season), lake=str(local), athlete="anna", batch_size=5
+    )
+    assert _digest(s3_lake) == {k: v for k, v in _digest(local).items() if k != "temp_files"}
+
+    inbox = tmp_path / "inbox"
+    spec = season_plan(date(2026, 3, 2), weeks=2, seed=21)[0]
+    write_run(inbox / spec.file_name, spec)
+    result = nightly_sync(inbox=[str(inbox)], lake=s3_lake, athlete="anna")
+    assert (result["files"], result["new"], result["skipped_busy"]) == (1, 1, False)
+    runs = run_query(s3_lake, "select count(*) as n from runs").column("n")[0].as_py()
+    assert runs == n + 1

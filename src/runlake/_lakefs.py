@@ -593,7 +593,21 @@ class ObjectFS(LakeFS):
 
 
 def _precondition_failed(exc: BaseException) -> bool:
-    return isinstance(exc, FileExistsError) or "pre-condition" in str(exc).lower()
+    """True for S3's 412 Precondition Failed (s3fs raises it as an ``OSError``).
+
+    AWS answers a conflicting concurrent conditional write with 409 ConditionalRequestConflict:
+    the same outcome for us (someone else's write won).
+    """
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (
+            409,
+            412,
+        )
+    return isinstance(exc, FileExistsError)
 
 
 class _Heartbeat(threading.Thread):
@@ -604,14 +618,14 @@ class _Heartbeat(threading.Thread):
         self._fs = fs
         self._holder = holder
         self._etag: str | None = etag
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._guard = threading.Lock()
         self.lost = False
 
     def run(self) -> None:
-        while not self._stop.wait(self._fs.lease_s / 3):
+        while not self._halt.wait(self._fs.lease_s / 3):
             with self._guard:
-                if self._etag is None or self._stop.is_set():
+                if self._etag is None or self._halt.is_set():
                     return
                 try:
                     got = self._fs._s3(
@@ -630,7 +644,7 @@ class _Heartbeat(threading.Thread):
 
     def stop(self) -> str | None:
         """Stop renewing; the current ETag (None when the lease was lost)."""
-        self._stop.set()
+        self._halt.set()
         with self._guard:
             etag = self._etag
         self.join(timeout=5)
