@@ -7,6 +7,10 @@ committed parts; the writer lock is a lease object. Skipped without moto and s3f
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
@@ -227,3 +231,45 @@ def test_the_cli_ingests_into_and_queries_an_s3_lake(
     open_fs(f"s3://{bucket}/other").write_bytes("x.csv", b"a\n1\n")
     assert main(["sql", f"select * from 's3://{bucket}/other/x.csv'", "--lake", s3_lake]) == 1
     assert "Permission Error" in capsys.readouterr().err
+
+
+KILLED_AT_THE_MANIFEST = """
+import os, signal
+from pathlib import Path
+from runlake import ingest_paths
+from runlake._lakefs import ObjectFS
+
+real = ObjectFS.write_parquet
+
+def write_parquet(self, table, rel, *, sync=True):
+    if rel.startswith("files/"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(self, table, rel, sync=sync)
+
+ObjectFS.write_parquet = write_parquet
+ingest_paths([Path({season!r})], lake_root={lake!r}, athlete="anna")
+"""
+
+
+def test_kill_9_mid_batch_then_resume_gives_the_uninterrupted_lake(
+    s3_lake: str, season: Path, local_digest: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer process killed (SIGKILL) with its batch's parts up and no manifest yet."""
+    monkeypatch.setenv("RUNLAKE_S3_LEASE_S", "8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    script = KILLED_AT_THE_MANIFEST.format(season=str(season), lake=s3_lake)
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    fs = open_fs(s3_lake)
+    assert fs.glob("records/athlete=anna/year=*/part-*.parquet"), "killed too late"
+    assert not fs.glob("files/athlete=anna/part-*.parquet"), "killed after the commit"
+    assert fs.exists(LOCK_NAME), "the dead writer's lease is left behind"
+    assert run_query(s3_lake, "select count(*) n from records").column("n")[0].as_py() == 0
+
+    told: list[str] = []
+    summary = ingest_paths([season], lake_root=s3_lake, athlete="anna", on_wait=told.append)
+    assert len(told) == 1, "the next writer waited for the lease to expire"
+    assert summary.counts["new"] == len(list(season.glob("*.fit")))
+    assert digest(s3_lake) == local_digest
