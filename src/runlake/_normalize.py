@@ -131,6 +131,9 @@ def _plausible_times(col: pa.Array) -> tuple[pa.Array, int]:
     """``col`` with the times a FIT date_time cannot hold set to null, and how many."""
     per_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
     raw = col.cast(pa.int64())  # the same unit: no conversion, no overflow
+    lo, hi = (v.as_py() for v in pc.min_max(raw).values())
+    if lo is None or (lo >= _TIME_MIN_S * per_s and hi < _TIME_MAX_S * per_s):
+        return col, 0  # all plausible (the usual case): one pass over the column
     bad = pc.or_(pc.less(raw, _TIME_MIN_S * per_s), pc.greater_equal(raw, _TIME_MAX_S * per_s))
     n_bad = pc.sum(bad).as_py() or 0
     if not n_bad:
@@ -275,6 +278,7 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
     )
     nulls = pa.nulls(n, pa.float64())
     lat, lon = _f64(t, "position_lat", n), _f64(t, "position_long", n)
+    hr = _f64(t, "heart_rate", n)
     # Exactly 0/0 is what some devices write before a GPS fix: no position, not a place.
     no_fix = pc.fill_null(pc.and_(pc.equal(lat, 0.0), pc.equal(lon, 0.0)), False)
     return {
@@ -282,9 +286,7 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
         "distance_m": _f64(t, "distance", n),
         "speed_mps": _coalesce(_f64(t, "enhanced_speed", n), _f64(t, "speed", n)),
         # 0 bpm is a strap that lost contact, not a heart rate.
-        "heart_rate_bpm": pc.if_else(
-            pc.equal(_f64(t, "heart_rate", n), 0.0), nulls, _f64(t, "heart_rate", n)
-        ),
+        "heart_rate_bpm": pc.if_else(pc.equal(hr, 0.0), nulls, hr),
         "cadence_spm": pc.if_else(foot_mask, pc.multiply(cadence, 2.0), nulls),
         "cadence_rpm": pc.if_else(foot_mask, nulls, cadence),
         "power_w": _coalesce(_f64(t, "power", n), _dev(t, fit, {"power"}, n, {})),
@@ -681,9 +683,7 @@ def _assemble(
     rec_start = starts[which] if n_rec else np.zeros(0)
     elapsed = rec_ts - rec_start
     record_cols: dict[str, pa.Array] = {
-        "activity_id": pa.array(
-            np.array(ids, dtype=object)[which] if n_rec else [], type=pa.string()
-        ),
+        "activity_id": pa.array(ids, type=pa.string()).take(pa.array(which, pa.int64())),
         "elapsed_s": _from_np(elapsed),
         **cols,
     }

@@ -129,7 +129,10 @@ def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> N
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+            # A small dictionary page: columns with many distinct values (times, positions,
+            # distances) fall back to plain encoding early, which writes ~25 % faster and
+            # compresses better than a 1 MB dictionary does (measured on the 5-year lake).
+            pq.write_table(table, fh, compression="zstd", dictionary_pagesize_limit=64 << 10)
             fh.flush()
             if sync:
                 os.fsync(fh.fileno())
@@ -148,6 +151,8 @@ def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Ta
     is strict), as does a cast that would lose information (``pyarrow.ArrowInvalid`` is a
     ``ValueError``) or a time-zone-naive timestamp where the schema wants UTC.
     """
+    if table.schema.equals(schema, check_metadata=True):
+        return table  # already the contract (normalize builds its tables with it)
     extra = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if extra:
         raise ValueError(f"{name}: columns not in the schema: {', '.join(extra)}")
