@@ -24,6 +24,7 @@ from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from runlake import LakeBusy, load_config, run_query
+from runlake._derive import Measured
 from runlake._flags import load_thresholds
 from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
 from runlake._store import validate_athlete, writer_lock
@@ -69,18 +70,29 @@ def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {athlete}: {files[0]}")
-def ingest_batch(files: list[str], lake: str, athlete: str) -> list[dict[str, Any]]:
-    """Ingest one batch of files (the lake's writer lock is held by the flow)."""
-    outcomes = ingest_files([Path(f) for f in files], lake_root=Path(lake), athlete=athlete)
-    return [asdict(o) for o in outcomes]
+def ingest_batch(
+    files: list[str], lake: str, athlete: str
+) -> tuple[list[dict[str, Any]], Measured]:
+    """Ingest one batch of files (the lake's writer lock is held by the flow).
+
+    Returns the outcomes and the run and lap metrics of the new runs, measured here while
+    their records are in memory (in parallel), for :func:`finish`.
+    """
+    measured = Measured()
+    outcomes = ingest_files(
+        [Path(f) for f in files], lake_root=Path(lake), athlete=athlete, measured=measured
+    )
+    return [asdict(o) for o in outcomes], measured
 
 
 @task(cache_policy=NO_CACHE)
-def finish(lake: str, athlete: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+def finish(
+    lake: str, athlete: str, outcomes: list[dict[str, Any]], measured: Measured | None = None
+) -> dict[str, Any]:
     """Metrics and flags the new runs affect, then the catalog: once per flow run."""
     cfg = load_config()
     thresholds = load_thresholds(overrides=cfg.flags_overrides)
-    return finish_batch(Path(lake), athlete, outcomes, thresholds=thresholds)
+    return finish_batch(Path(lake), athlete, outcomes, thresholds=thresholds, measured=measured)
 
 
 def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
@@ -127,8 +139,8 @@ def nightly_sync(
             if not files:
                 log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
                 return {**_summary([]), "skipped_busy": False}
-            outcomes = ingest_batch.fn([str(f) for f in files], lake, athlete)
-            done = finish.fn(lake, athlete, outcomes)
+            outcomes, measured = ingest_batch.fn([str(f) for f in files], lake, athlete)
+            done = finish.fn(lake, athlete, outcomes, measured)
     except LakeBusy as e:
         log.warning("sync skipped: %s", e)
         return {**_summary([]), "skipped_busy": True}
@@ -170,14 +182,16 @@ def backfill(
             "backfill: %d new file(s) in %d batch(es) of up to %d", len(files), len(batches), size
         )
         outcomes: list[dict[str, Any]] = []
+        measured = Measured()
         futures = ingest_batch.map(batches, lake=unmapped(lake), athlete=unmapped(athlete))
         bar = _Bar(len(files))
         for fut in as_completed(futures):
-            part = fut.result()
+            part, part_measured = fut.result()
             outcomes.extend(part)
+            measured.extend(part_measured)
             bar.advance(len(part))
             log.info("backfill: %d/%d files done", len(outcomes), len(files))
-        done = finish.fn(lake, athlete, outcomes)
+        done = finish.fn(lake, athlete, outcomes, measured)
     result = {**_summary(outcomes), **done}
     log.info(
         "backfill done: %d new, %d present, %d warnings, %d skipped, %d errors",
