@@ -89,7 +89,7 @@ def _first(col: pa.Array) -> pa.Array:
 
 def _f64(t: pa.Table | None, name: str, n: int) -> pa.Array:
     """Column ``name`` of ``t`` as float64 (all-null when absent)."""
-    if t is None or name not in t.column_names:
+    if t is None or t.schema.get_field_index(name) < 0:
         return pa.nulls(n, pa.float64())
     col = _first(t[name].combine_chunks())
     if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
@@ -200,7 +200,7 @@ def _dev(
     if t is None:
         return pa.nulls(n, pa.float64())
     for col, dev in fit.developer_fields.items():
-        if dev.name.strip().lower() in names and col in t.column_names:
+        if dev.name.strip().lower() in names and t.schema.get_field_index(col) >= 0:
             units = (dev.units or "").strip().lower()
             if units_scale and units not in units_scale:
                 continue
@@ -211,7 +211,7 @@ def _dev(
 
 
 def _strings(t: pa.Table | None, name: str, n: int) -> pa.Array:
-    if t is None or name not in t.column_names:
+    if t is None or t.schema.get_field_index(name) < 0:
         return pa.nulls(n, pa.string())
     col = t[name].combine_chunks()
     return col if pa.types.is_string(col.type) else col.cast(pa.string())
@@ -418,6 +418,36 @@ class _Samples:
             arr = self._ts if key == "t" else _np(self._cols[key])
             self._cache[key] = arr if self._mask is None else arr[self._mask]
         return self._cache[key]
+
+
+# The fields of a session or lap message that _summary_from_message reads.
+_MESSAGE_FIELDS = frozenset(
+    {
+        "start_time",
+        "timestamp",
+        "total_timer_time",
+        "total_elapsed_time",
+        "total_distance",
+        "enhanced_avg_speed",
+        "avg_speed",
+        "enhanced_max_speed",
+        "max_speed",
+        "avg_heart_rate",
+        "max_heart_rate",
+        "avg_running_cadence",
+        "avg_cadence",
+        "avg_fractional_cadence",
+        "avg_power",
+        "avg_vertical_oscillation",
+        "avg_vertical_ratio",
+        "avg_stance_time",
+        "avg_stance_time_balance",
+        "avg_step_length",
+        "total_ascent",
+        "total_descent",
+        "total_calories",
+    }
+)
 
 
 def _summary_from_message(row: dict[str, object], foot: bool) -> dict[str, object]:
@@ -738,7 +768,8 @@ def _assemble(
 
     lap_rows: list[dict[str, object]] = []
     if laps is not None and laps.num_rows:
-        lrows = laps.to_pylist()
+        used = [i for i, name in enumerate(laps.column_names) if name in _MESSAGE_FIELDS]
+        lrows = laps.select(used).to_pylist()  # the fields read below, not every one
         lstarts = np.array(
             [
                 (r["start_time"].timestamp() if r.get("start_time") is not None else np.nan)
