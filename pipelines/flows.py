@@ -8,28 +8,51 @@ kill -9) and started again skips what was committed and redoes what was not.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import sys
+import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
+from multiprocessing import forkserver
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.context import refresh_global_settings_context
 from prefect.futures import as_completed
-from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    temporary_settings,
+)
+from prefect.task_runners import (
+    ProcessPoolTaskRunner,
+    TaskRunner,
+    _initialize_process_pool_worker,
+)
 
+from pipelines._server import ApiServer
 from runlake import LakeBusy, load_config, run_query
+from runlake._derive import Measured
 from runlake._flags import load_thresholds
 from runlake._ingest import finish_batch, ingest_files, new_files, prepare_writer
 from runlake._lakefs import is_url
 from runlake._store import validate_athlete, writer_lock
 
-__all__ = ["backfill", "batch_size_for", "ingest_batch", "nightly_sync", "shared_api_server"]
+__all__ = [
+    "ForkServerTaskRunner",
+    "backfill",
+    "batch_size_for",
+    "ingest_batch",
+    "nightly_sync",
+    "shared_api_server",
+    "start_fork_server",
+]
 
 # Prefect costs about 0.25 s per task run with a process pool here (stack notes): with
 # ~5-20 ms of work per file, a batch must hold tens of files for the work to dominate.
@@ -38,26 +61,125 @@ TASKS_PER_WORKER = 4
 
 
 @contextmanager
-def shared_api_server(startup_timeout_s: int = 120) -> Iterator[str | None]:
+def shared_api_server(
+    server: ApiServer | None = None,
+    *,
+    startup_timeout_s: int = 120,
+    while_booting: Callable[[], None] | None = None,
+    flow_heartbeats: bool = True,
+) -> Iterator[str | None]:
     """Give worker processes this process's Prefect API.
 
     With no ``PREFECT_API_URL``, Prefect starts a temporary server per process: every
     process-pool worker would start (and migrate) one of its own, 20-30 s each. Starting one
     here and exporting its URL lets the workers share it. Yields the URL (None when an API
-    was configured already).
+    was configured already; ``server`` is then stopped unused).
+
+    ``server``: one started already (:class:`pipelines._server.ApiServer`, which the CLI
+    starts before it imports Prefect, so that both boot at once). ``while_booting`` runs
+    once the URL is exported and before the server answers (the CLI starts its worker
+    processes there). ``flow_heartbeats=False`` turns off flow-run heartbeats, which let a
+    server that outlives a run tell that it crashed: this server stops with the run (and a
+    run's end waits up to a second for its heartbeat thread).
     """
     if os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value():
+        if server is not None:
+            server.stop()
         yield None
         return
-    server = SubprocessASGIServer()
-    server.start(timeout=startup_timeout_s)
-    os.environ["PREFECT_API_URL"] = server.api_url
+    if server is None:
+        server = ApiServer()
+        server.start()
+    _export_api_url(server.api_url)
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
+        if while_booting is not None:
+            while_booting()
+        url = server.wait(startup_timeout_s)
+        _export_api_url(url)  # another port if the first was taken meanwhile
+        settings: dict[Any, Any] = {PREFECT_API_URL: url}
+        if not flow_heartbeats:
+            settings[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+        with temporary_settings(settings):
+            yield url
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
+        _export_api_url(None)
         server.stop()
+
+
+def _export_api_url(url: str | None) -> None:
+    """Set (None: remove) ``PREFECT_API_URL`` for child processes and for every thread here.
+
+    Threads that Prefect starts (the process pool's log and event forwarding, heartbeats)
+    read the process-global settings, not the caller's context: with no URL there they
+    would start a server of their own.
+    """
+    if url is None:
+        os.environ.pop("PREFECT_API_URL", None)
+    else:
+        os.environ["PREFECT_API_URL"] = url
+    refresh_global_settings_context()
+
+
+# What every task's process needs: imported once by the fork server, inherited by each worker.
+_WORKER_MODULES = ["pipelines.flows", "prefect.engine", "prefect.task_engine"]
+
+
+def start_fork_server() -> None:
+    """Start the fork server of :class:`ForkServerTaskRunner` now (returns at once).
+
+    It imports Prefect and runlake while this process goes on (the CLI starts it while the
+    API server boots), so that the workers forked later start ready.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_WORKER_MODULES)
+    forkserver.ensure_running()
+
+
+class ForkServerTaskRunner(ProcessPoolTaskRunner):
+    """Prefect's ProcessPoolTaskRunner, its worker processes forked from a fork server.
+
+    Prefect spawns each worker as a new interpreter that imports Prefect and runlake again
+    (2-4 s of CPU each, on a 2-core machine as long as a quarter of the backfill). Here a
+    fork server imports them once (:func:`start_fork_server`, ``multiprocessing``'s
+    "forkserver" start method: the server is single-threaded when it forks, so this is as
+    safe as spawning) and every worker is a copy of it. All else is Prefect's runner: the
+    tasks run in these processes through Prefect's task engine, their logs and events are
+    forwarded to this process the same way.
+    """
+
+    def __enter__(self) -> Self:
+        # ProcessPoolTaskRunner.__enter__ (prefect 3.8), with another multiprocessing context.
+        # Not start_fork_server(): Prefect also enters a copy of this runner in each worker
+        # (to rebuild the flow's context there), where no process is ever started.
+        TaskRunner.__enter__(self)
+        mp_context = multiprocessing.get_context("forkserver")
+        mp_context.set_forkserver_preload(_WORKER_MODULES)
+        self._subprocess_message_queue = mp_context.Queue()
+        self._message_forwarding_thread = threading.Thread(
+            target=self._forward_subprocess_messages,
+            name="ProcessPoolTaskRunnerMessageForwarder",
+            daemon=True,
+        )
+        self._message_forwarding_thread.start()
+        try:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._max_workers,
+                mp_context=mp_context,
+                initializer=_initialize_process_pool_worker,
+                initargs=(
+                    self._subprocess_message_queue,
+                    getattr(self, "_initializer", None),
+                    getattr(self, "_initargs", ()),
+                ),
+            )
+            self._resolver_executor = ThreadPoolExecutor(max_workers=self._max_workers)
+        except Exception:
+            if self._executor is not None:
+                self._executor.shutdown(cancel_futures=True, wait=True)
+                self._executor = None
+            self._stop_message_forwarding()
+            raise
+        return self
 
 
 def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
@@ -70,18 +192,29 @@ def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {athlete}: {files[0]}")
-def ingest_batch(files: list[str], lake: str, athlete: str) -> list[dict[str, Any]]:
-    """Ingest one batch of files (the lake's writer lock is held by the flow)."""
-    outcomes = ingest_files([Path(f) for f in files], lake_root=lake, athlete=athlete)
-    return [asdict(o) for o in outcomes]
+def ingest_batch(
+    files: list[str], lake: str, athlete: str
+) -> tuple[list[dict[str, Any]], Measured]:
+    """Ingest one batch of files (the lake's writer lock is held by the flow).
+
+    Returns the outcomes and the run and lap metrics of the new runs, measured here while
+    their records are in memory (in parallel), for :func:`finish`.
+    """
+    measured = Measured()
+    outcomes = ingest_files(
+        [Path(f) for f in files], lake_root=lake, athlete=athlete, measured=measured
+    )
+    return [asdict(o) for o in outcomes], measured
 
 
 @task(cache_policy=NO_CACHE)
-def finish(lake: str, athlete: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+def finish(
+    lake: str, athlete: str, outcomes: list[dict[str, Any]], measured: Measured | None = None
+) -> dict[str, Any]:
     """Metrics and flags the new runs affect, then the catalog: once per flow run."""
     cfg = load_config()
     thresholds = load_thresholds(overrides=cfg.flags_overrides)
-    return finish_batch(lake, athlete, outcomes, thresholds=thresholds)
+    return finish_batch(lake, athlete, outcomes, thresholds=thresholds, measured=measured)
 
 
 def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
@@ -131,8 +264,8 @@ def nightly_sync(
             if not files:
                 log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
                 return {**_summary([]), "skipped_busy": False}
-            outcomes = ingest_batch.fn([str(f) for f in files], lake, athlete)
-            done = finish.fn(lake, athlete, outcomes)
+            outcomes, measured = ingest_batch.fn([str(f) for f in files], lake, athlete)
+            done = finish.fn(lake, athlete, outcomes, measured)
     except LakeBusy as e:
         log.warning("sync skipped: %s", e)
         return {**_summary([]), "skipped_busy": True}
@@ -174,14 +307,16 @@ def backfill(
             "backfill: %d new file(s) in %d batch(es) of up to %d", len(files), len(batches), size
         )
         outcomes: list[dict[str, Any]] = []
+        measured = Measured()
         futures = ingest_batch.map(batches, lake=unmapped(lake), athlete=unmapped(athlete))
         bar = _Bar(len(files))
         for fut in as_completed(futures):
-            part = fut.result()
+            part, part_measured = fut.result()
             outcomes.extend(part)
+            measured.extend(part_measured)
             bar.advance(len(part))
             log.info("backfill: %d/%d files done", len(outcomes), len(files))
-        done = finish.fn(lake, athlete, outcomes)
+        done = finish.fn(lake, athlete, outcomes, measured)
     result = {**_summary(outcomes), **done}
     log.info(
         "backfill done: %d new, %d present, %d warnings, %d skipped, %d errors",

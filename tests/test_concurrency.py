@@ -26,6 +26,7 @@ import pytest
 from fuzz._crash import check_lake, ingest_command, lake_digest, subprocess_env
 
 try:
+    import pipelines.flows
     from pipelines.flows import backfill, nightly_sync
     from prefect.settings import PREFECT_API_URL
     from prefect.task_runners import ThreadPoolTaskRunner
@@ -305,11 +306,23 @@ def harness() -> Iterator[str]:
 
 
 @pytest.mark.xdist_group("prefect")
-def test_sync_during_a_backfill_skips_then_catches_up(harness: str, tmp_path: Path) -> None:
+def test_sync_during_a_backfill_skips_then_catches_up(
+    harness: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     history, inbox, lake = tmp_path / "history", tmp_path / "inbox", tmp_path / "lake"
     n = len(write_season(history, start=date(2025, 9, 1), weeks=4, seed=8))
     for spec in season_plan(date(2026, 2, 2), weeks=2, seed=9)[:3]:
         write_run(inbox / spec.file_name, spec)
+    # The backfill's tasks wait until the first sync has tried: it must find the lake busy
+    # (a backfill this small could otherwise end before the sync's flow run starts).
+    tried = threading.Event()
+    ingest = pipelines.flows.ingest_files
+
+    def ingest_once_tried(*args: Any, **kwargs: Any) -> Any:
+        tried.wait(120)
+        return ingest(*args, **kwargs)
+
+    monkeypatch.setattr(pipelines.flows, "ingest_files", ingest_once_tried)
     runner: Any = ThreadPoolTaskRunner(max_workers=2)  # typed for process futures
     flow = backfill.with_options(task_runner=runner)
     result: dict[str, object] = {}
@@ -327,6 +340,7 @@ def test_sync_during_a_backfill_skips_then_catches_up(harness: str, tmp_path: Pa
         time.sleep(0.01)
     assert thread.is_alive(), "the backfill ended before the sync could fire"
     busy = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna", lock_wait_s=0.2)
+    tried.set()
     assert busy["skipped_busy"] is True
     # the same sync, willing to wait, runs once the backfill is done
     waited = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna", lock_wait_s=300)

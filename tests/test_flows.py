@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,9 +21,10 @@ import pytest
 
 pytest.importorskip("prefect")
 
+from pipelines._server import ApiServer
 from pipelines.deployments import deployment_specs, to_deployments
-from pipelines.flows import backfill, batch_size_for, nightly_sync
-from prefect.settings import PREFECT_API_URL
+from pipelines.flows import backfill, batch_size_for, nightly_sync, shared_api_server
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.testing.utilities import prefect_test_harness
 
@@ -161,6 +163,30 @@ def test_backfill_killed_then_resumed_equals_uninterrupted(
     resumed = flow(folder=str(season), lake=str(killed), athlete="anna", batch_size=5)
     assert resumed["files"] == n_files - done
     assert _digest(killed) == _digest(clean)
+
+
+def test_the_early_api_server_is_prefects_and_stops(
+    harness: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server the CLI starts before it imports Prefect (here on the harness's database,
+    migrated already): it answers, it stops, and it is not used when an API is configured."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    db = str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value())
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", db)
+    server = ApiServer()
+    server.start()
+    try:
+        url = server.wait(180)
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        server.stop()
+    assert server.process is None
+    unused = ApiServer()
+    unused.start()
+    with shared_api_server(unused) as got:  # the harness's API is configured
+        assert got is None
+    assert unused.process is None
 
 
 def test_backfill_on_a_local_dask_cluster(harness: str, tmp_path: Path) -> None:

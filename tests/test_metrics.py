@@ -21,8 +21,11 @@ from runlake._metrics import (
     WARMUP_S,
     RunMetrics,
     estimate_hr_max,
+    hr_histogram,
     lap_metrics,
+    measure_run,
     metrics_table,
+    rezone,
     run_metrics,
 )
 from runlake._normalize import SourceInfo, normalize_fit
@@ -397,6 +400,98 @@ def test_estimate_hr_max() -> None:
     assert estimate_hr_max([183.0, 179.0]) == 183.0
     assert estimate_hr_max([None, 250.0]) is None
     assert estimate_hr_max([]) is None
+
+
+# -- the heart-rate histogram: zones again without the records -----------------------------
+
+
+def _hr_cases() -> dict[str, tuple[pa.Table, dict[str, object]]]:
+    workout = simulate(spec(kind="workout", duration_s=3300, intervals=(6, 180, 120)))
+    easy = simulate(spec(seed=5))
+    patchy = records_of(easy, "a-0")  # heart rate on a third of the run: a duration load
+    hr = patchy["heart_rate_bpm"].to_numpy(zero_copy_only=False).copy()
+    hr[: 2 * hr.size // 3] = np.nan
+    patchy = patchy.set_column(
+        patchy.schema.get_field_index("heart_rate_bpm"),
+        RECORDS.field("heart_rate_bpm"),
+        pa.array(hr, pa.float64(), from_pandas=True),
+    )
+    beats = 130.0 + 50.0 * np.sin(np.arange(1800) / 97.0)  # GPX: fractional heart rates
+    return {
+        "workout": (records_of(workout, "a-0"), activity_of(workout, "a-0")),
+        "easy": (records_of(easy, "a-0"), activity_of(easy, "a-0")),
+        "no heart rate": (records_of(easy, "a-0", hr=False), activity_of(easy, "a-0")),
+        "patchy heart rate": (patchy, activity_of(easy, "a-0")),
+        "fractional": (
+            hand_records(1800, speed_mps=3.0, heart_rate_bpm=beats),
+            {**HAND_ACTIVITY, "duration_s": 1799.0},
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_hr_cases()))
+@pytest.mark.parametrize("hr_max", [None, 160.0, 183.0, 200.0])
+def test_rezone_gives_exactly_what_the_records_give(case: str, hr_max: float | None) -> None:
+    """Zones, easy time and load from the stored histogram, bit for bit (what _derive uses
+    when the maximum heart rate moves, and for runs measured at ingest)."""
+    rec, act = _hr_cases()[case]
+    direct = metrics_table([run_metrics(rec, act, hr_max_bpm=hr_max, easy_hr_fraction=0.75)])
+    if case == "patchy heart rate" and hr_max is not None:
+        assert direct["load_source"].to_pylist() == ["duration"]  # coverage under 80 %
+    for first in (None, 191.0):
+        measured = metrics_table([run_metrics(rec, act, hr_max_bpm=first, easy_hr_fraction=0.6)])
+        again = rezone(measured, hr_max_bpm=hr_max, easy_hr_fraction=0.75)
+        assert again.schema == RUN_METRICS
+        assert again.to_pylist() == direct.to_pylist()
+    # many runs at once (as refresh_derived does): each row as if alone
+    cases = _hr_cases()
+    measured_all = metrics_table(
+        [run_metrics(r, a, hr_max_bpm=None, easy_hr_fraction=0.6) for r, a in cases.values()]
+    )
+    several = rezone(measured_all, hr_max_bpm=hr_max, easy_hr_fraction=0.75)
+    assert several.slice(list(cases).index(case), 1).to_pylist() == direct.to_pylist()
+
+
+def test_heart_rate_histogram() -> None:
+    hr = np.array([150.0, 151.0, np.nan, 150.0, 149.0, np.nan, 151.0])
+    w = np.array([0.0, 1.0, 1.0, 2.0, 1.0, 0.5, 1.0])  # the first sample stands for no time
+    values, secs = hr_histogram(hr, w)
+    assert values[:3].tolist() == [149.0, 150.0, 151.0]
+    assert math.isnan(values[3])
+    assert secs.tolist() == [1.0, 2.0, 2.0, 1.5]
+    # whole beats take a fast path; the same values as the general one
+    frac = hr + 0.25
+    values_f, secs_f = hr_histogram(frac, w)
+    assert (values_f[:3] - 0.25).tolist() == values[:3].tolist()
+    assert secs_f.tolist() == secs.tolist()
+    m = run_metrics(
+        hand_records(5, speed_mps=3.0, heart_rate_bpm=np.array([140.0, 141, 141, np.nan, 140])),
+        HAND_ACTIVITY,
+        hr_max_bpm=None,
+        easy_hr_fraction=EASY,
+    )
+    assert m.hr_histogram_bpm == (140.0, 141.0, None)
+    assert m.hr_histogram_s == (1.0, 2.0, 1.0)
+    assert m.hr_s == 3.0
+
+
+def test_measure_run_is_run_and_lap_metrics() -> None:
+    s = simulate(spec(kind="workout", duration_s=3300, intervals=(6, 180, 120)))
+    rec, act = records_of(s, "a-0"), activity_of(s, "a-0")
+    laps = pa.table(
+        {
+            "activity_id": pa.array(["a-0"] * 2),
+            "lap_index": pa.array([0, 1], pa.int16()),
+            "start_time": pa.array(s.timestamp[[0, 900]] * 1000, pa.int64()).cast(
+                LAPS.field("start_time").type
+            ),
+        }
+    )
+    m, lap_table = measure_run(rec, act, laps, hr_max_bpm=HR_MAX, easy_hr_fraction=EASY)
+    assert m == run_metrics(rec, act, hr_max_bpm=HR_MAX, easy_hr_fraction=EASY)
+    assert lap_table is not None
+    assert lap_table.equals(lap_metrics(rec, laps))
+    assert measure_run(rec, act, None, hr_max_bpm=HR_MAX, easy_hr_fraction=EASY)[1] is None
 
 
 # -- edge cases ----------------------------------------------------------------------------

@@ -6,7 +6,12 @@ stages on what changed, and stores the results with the store's atomic writes.
 What is recomputed after a batch:
 - the metrics of every run that has none yet, or whose heart-rate zones were computed with
   another maximum heart rate than the one in force (configured, or estimated from the
-  athlete's runs: the estimate moves while a history is being loaded);
+  athlete's runs: the estimate moves while a history is being loaded). Runs measured at
+  ingest (:class:`Measured`: the ingest tasks compute run and lap metrics while the
+  records are in memory, in parallel) and runs whose only change is the maximum heart rate
+  get their zones, easy time and load from their heart-rate histogram
+  (:func:`runlake._metrics.rezone`), without reading records; the others (runs stored
+  before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
 - the week- and day-level flags of the weeks those runs can affect
   (:func:`runlake._flags.affected_weeks`), over the athlete's whole metrics history.
@@ -19,7 +24,8 @@ leaves the note, and the next refresh redoes that window.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -36,11 +42,18 @@ from runlake._flags import (
     run_flags,
     week_start,
 )
-from runlake._metrics import RunMetrics, estimate_hr_max, lap_metrics, metrics_table, run_metrics
+from runlake._metrics import (
+    ACTIVITY_COLUMNS,
+    RunMetrics,
+    estimate_hr_max,
+    measure_run,
+    metrics_table,
+    rezone,
+)
 from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
 from runlake._store import Lake, LakeLocation, conform, validate_athlete
 
-__all__ = ["DERIVED_TABLES", "refresh_derived"]
+__all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
 
 DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags")
 _HR_MAX_TOLERANCE_BPM = 0.5
@@ -99,6 +112,8 @@ def _slices(
     ids = table["activity_id"].combine_chunks()
     if len(ids) == 0:
         return table, {}
+    if ids.null_count == 0 and pc.all(pc.equal(ids, ids[0])).as_py():  # one activity
+        return table, {str(ids[0].as_py()): (0, len(ids))}
     codes = pc.dictionary_encode(ids)
     idx = codes.indices.to_numpy(zero_copy_only=False)
     starts = np.concatenate(([0], np.flatnonzero(np.diff(idx)) + 1))
@@ -108,6 +123,92 @@ def _slices(
     ends = [*starts[1:].tolist(), len(idx)]
     names = [str(n) for n in codes.dictionary.to_pylist()]
     return table, dict(zip(names, zip(starts.tolist(), ends, strict=True), strict=True))
+
+
+_RECORD_ORDER = [("activity_id", "ascending"), ("timestamp", "ascending")]
+_LAP_ORDER = [("activity_id", "ascending"), ("lap_index", "ascending")]
+
+
+def _measure(
+    acts: pa.Table,
+    records: pa.Table,
+    laps: pa.Table | None,
+    hr_max: float | None,
+    easy_hr_fraction: float,
+) -> tuple[list[RunMetrics], list[pa.Table]]:
+    """Metrics of the runs in ``acts`` (activity rows) from their records and laps."""
+    metrics: list[RunMetrics] = []
+    laps_out: list[pa.Table] = []
+    records, rec_at = _slices(records, _RECORD_ORDER)
+    laps, lap_at = _slices(laps, _LAP_ORDER) if laps is not None else (None, {})
+    have = set(acts.column_names)
+    for act in acts.select([c for c in ACTIVITY_COLUMNS if c in have]).to_pylist():
+        aid = str(act["activity_id"])
+        lo, hi = rec_at.get(aid, (0, 0))
+        llo, lhi = lap_at.get(aid, (0, 0))
+        m, lap_table = measure_run(
+            records.slice(lo, hi - lo),
+            act,
+            laps.slice(llo, lhi - llo) if laps is not None and aid in lap_at else None,
+            hr_max_bpm=hr_max,
+            easy_hr_fraction=easy_hr_fraction,
+        )
+        metrics.append(m)
+        if lap_table is not None:
+            laps_out.append(lap_table)
+    return metrics, laps_out
+
+
+@dataclass(slots=True)
+class Measured:
+    """Run and lap metrics measured at ingest, while each file's records are in memory.
+
+    The ingest tasks :meth:`add` every file they commit (in parallel in a backfill) and hand
+    this to :func:`refresh_derived`, which then reads no records for these runs. Their
+    zones, easy time and load wait for the maximum heart rate, known only once the batch is
+    in the lake: refresh_derived recomputes them from each run's heart-rate histogram.
+    Picklable (it travels back from the flows' worker processes); a few kB per run.
+    """
+
+    run_metrics: list[pa.Table] = field(default_factory=list)
+    lap_metrics: list[pa.Table] = field(default_factory=list)
+    _runs: list[RunMetrics] = field(default_factory=list)
+    _laps: list[pa.Table] = field(default_factory=list)
+
+    def add(self, tables: Mapping[str, pa.Table]) -> None:
+        """Measure the running activities of one file's ``activities``, ``records``, ``laps``."""
+        acts = tables.get("activities")
+        records = tables.get("records")
+        if acts is None or records is None or acts.num_rows == 0:
+            return
+        sports = acts["sport"].to_pylist()
+        if "running" not in sports:
+            return
+        if sports.count("running") < len(sports):
+            acts = acts.filter(pc.fill_null(pc.equal(acts["sport"], "running"), False))
+        runs, laps = _measure(acts, records, tables.get("laps"), None, 0.0)
+        self._runs.extend(runs)
+        self._laps.extend(laps)
+
+    def seal(self) -> None:
+        """Turn what was added since the last call into tables (compact, quick to pickle)."""
+        if self._runs:
+            self.run_metrics.append(metrics_table(self._runs))
+        if self._laps:
+            self.lap_metrics.append(pa.concat_tables([conform(x, LAP_METRICS) for x in self._laps]))
+        self._runs, self._laps = [], []
+
+    def extend(self, other: Measured) -> None:
+        other.seal()
+        self.run_metrics.extend(other.run_metrics)
+        self.lap_metrics.extend(other.lap_metrics)
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """All run metrics (RUN_METRICS, zones not computed yet) and lap metrics."""
+        self.seal()
+        runs = pa.concat_tables([RUN_METRICS.empty_table(), *self.run_metrics])
+        laps = pa.concat_tables([LAP_METRICS.empty_table(), *self.lap_metrics])
+        return runs, laps
 
 
 def _compute(
@@ -132,33 +233,28 @@ def _compute(
         if records is None:
             continue
         laps = lake.read("laps", athlete, filter=flt)
-        records, rec_at = _slices(
-            records, [("activity_id", "ascending"), ("timestamp", "ascending")]
-        )
-        laps, lap_at = (
-            _slices(laps, [("activity_id", "ascending"), ("lap_index", "ascending")])
-            if laps is not None
-            else (None, {})
-        )
-        for act in acts.to_pylist():
-            aid = str(act["activity_id"])
-            lo, hi = rec_at.get(aid, (0, 0))
-            rec = records.slice(lo, hi - lo)
-            metrics.append(
-                run_metrics(rec, act, hr_max_bpm=hr_max, easy_hr_fraction=t.easy_hr_fraction)
-            )
-            if laps is not None and aid in lap_at:
-                llo, lhi = lap_at[aid]
-                laps_out.append(lap_metrics(rec, laps.slice(llo, lhi - llo)))
+        runs, laps_of = _measure(acts, records, laps, hr_max, t.easy_hr_fraction)
+        metrics += runs
+        laps_out += laps_of
     return metrics, laps_out
 
 
+def _ids(ids: Iterable[str]) -> pa.Array:
+    return pa.array(sorted(ids), pa.string())
+
+
 def refresh_derived(
-    location: LakeLocation | Lake, athlete: str, t: Thresholds, *, full: bool = False
+    location: LakeLocation | Lake,
+    athlete: str,
+    t: Thresholds,
+    *,
+    full: bool = False,
+    measured: Measured | None = None,
 ) -> dict[str, object]:
     """Bring run metrics, lap metrics and flags of ``athlete`` up to date. Hold the lock.
 
-    ``full=True`` recomputes every run and every week (after changing thresholds).
+    ``full=True`` recomputes every run and every week (after changing thresholds), from the
+    records. ``measured``: metrics of the new runs computed at ingest (no records read).
     """
     athlete = validate_athlete(athlete)
     lake = location if isinstance(location, Lake) else Lake(location)
@@ -167,7 +263,7 @@ def refresh_derived(
     if acts is None or acts.num_rows == 0:
         return {"metrics_computed": 0, "flag_window": None}
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
-    old = lake.read("run_metrics", athlete)
+    old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
     stored: dict[str, float | None] = {}
     if old is not None and not full:
         stored = dict(
@@ -188,11 +284,47 @@ def refresh_derived(
     if todo.num_rows == 0 and dirty is None:
         return {"metrics_computed": 0, "flag_window": None}
 
-    per_year = dict(zip(*np.unique(acts["year"].to_numpy(), return_counts=True), strict=True))
-    new_metrics, new_laps = _compute(
-        lake, athlete, todo, t, hr_max, runs_per_year={int(k): int(v) for k, v in per_year.items()}
-    )
-    new_table = metrics_table(new_metrics)
+    todo_ids = set(todo["activity_id"].to_pylist())
+    parts: list[pa.Table] = []  # new RUN_METRICS rows
+    lap_parts: list[pa.Table] = []  # new LAP_METRICS rows
+    lap_ids: set[str] = set()  # runs whose lap metrics are replaced
+    if measured is not None and not full:
+        # measured at ingest: only zones, easy time and load are left to compute
+        pre_runs, pre_laps = measured.tables()
+        pre_runs = pre_runs.filter(pc.is_in(pre_runs["activity_id"], _ids(todo_ids)))
+        if pre_runs.num_rows:
+            parts.append(pre_runs)
+            lap_ids |= set(pre_runs["activity_id"].to_pylist())
+            lap_parts.append(pre_laps.filter(pc.is_in(pre_laps["activity_id"], _ids(lap_ids))))
+    if old is not None and not full:
+        # stored runs whose zones used another maximum heart rate: their histogram will do
+        have_hist = pc.is_valid(old["hr_histogram_bpm"])
+        left = _ids(todo_ids - lap_ids)
+        again = old.filter(pc.and_(pc.is_in(old["activity_id"], left), have_hist))
+        if again.num_rows:
+            parts.append(conform(again.drop_columns(["year"]), RUN_METRICS))
+    rezoned = {a for p in parts for a in p["activity_id"].to_pylist()}
+    rest = todo.filter(pc.invert(pc.is_in(todo["activity_id"], _ids(rezoned))))
+    new_metrics: list[RunMetrics] = []
+    if rest.num_rows:
+        per_year = dict(zip(*np.unique(acts["year"].to_numpy(), return_counts=True), strict=True))
+        new_metrics, new_laps = _compute(
+            lake,
+            athlete,
+            rest,
+            t,
+            hr_max,
+            runs_per_year={int(k): int(v) for k, v in per_year.items()},
+        )
+        lap_ids |= {m.activity_id for m in new_metrics}
+        lap_parts += [conform(x, LAP_METRICS) for x in new_laps]
+    if parts:
+        zoned = rezone(
+            pa.concat_tables(parts), hr_max_bpm=hr_max, easy_hr_fraction=t.easy_hr_fraction
+        )
+        new_table = pa.concat_tables([zoned, metrics_table(new_metrics)])
+    else:
+        new_table = metrics_table(new_metrics)
     new_ids = set(new_table["activity_id"].to_pylist())
     run_dates = new_table["date"].to_pylist()
     window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
@@ -201,14 +333,16 @@ def refresh_derived(
         window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
     _write_dirty(lake, athlete, window)
 
-    # run metrics: keep the others, replace the recomputed
+    # run metrics: keep the others, replace the recomputed; in time order (the sums of the
+    # week flags then do not depend on the order the runs came in)
     kept = (
-        old.filter(pc.invert(pc.is_in(old["activity_id"], pa.array(sorted(new_ids), pa.string()))))
+        old.filter(pc.invert(pc.is_in(old["activity_id"], _ids(new_ids))))
         if old is not None
         else None
     )
     kept = conform(kept.drop_columns(["year"]), RUN_METRICS) if kept is not None else None
     merged = pa.concat_tables([x for x in (kept, new_table) if x is not None])
+    merged = merged.sort_by([("start_time", "ascending"), ("activity_id", "ascending")])
     touched_years = set(pc.year(new_table["start_time"]).to_pylist())
     _write_years(
         lake,
@@ -219,13 +353,11 @@ def refresh_derived(
         year_of=pc.year(merged["start_time"]).cast(pa.int32()),
     )
 
-    # lap metrics: same, by the run's year
+    # lap metrics: same, by the run's year (a run whose zones alone changed keeps its laps)
     old_laps = lake.read("lap_metrics", athlete)
-    lap_parts = []
     if old_laps is not None:
-        keep = pc.invert(pc.is_in(old_laps["activity_id"], pa.array(sorted(new_ids), pa.string())))
-        lap_parts.append(conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
-    lap_parts += [conform(x, LAP_METRICS) for x in new_laps]
+        keep = pc.invert(pc.is_in(old_laps["activity_id"], _ids(lap_ids)))
+        lap_parts.insert(0, conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
     if lap_parts:
         laps_all = pa.concat_tables(lap_parts)
         year_by_id = dict(
@@ -242,16 +374,13 @@ def refresh_derived(
 
     # flags: every run flag and every week- and day-level flag of the window (the new runs
     # are in it), plus the new runs' own wherever they fall
-    in_window: list[RunMetrics] = list(new_metrics)
-    if window is not None:
-        for row in merged.to_pylist():
-            d = row["date"]
-            if (
-                d is not None
-                and row["activity_id"] not in new_ids
-                and (window[0] <= week_start(d) <= window[1])
-            ):
-                in_window.append(RunMetrics(**row))
+    in_window: list[RunMetrics] = []
+    for row in merged.drop_columns(["hr_histogram_bpm", "hr_histogram_s"]).to_pylist():
+        d = row["date"]
+        if row["activity_id"] in new_ids or (
+            window is not None and d is not None and window[0] <= week_start(d) <= window[1]
+        ):
+            in_window.append(RunMetrics(**row))
     fresh: list[Flag] = [f for m in in_window for f in run_flags(m, athlete, t)]
     if window is not None:
         fresh += history_flags(merged, athlete, t, weeks=window)
@@ -286,7 +415,7 @@ def refresh_derived(
     )
     _write_dirty(lake, athlete, None)
     return {
-        "metrics_computed": len(new_metrics),
+        "metrics_computed": new_table.num_rows,
         "hr_max_bpm": hr_max,
         "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
         "flags_written": len(fresh),

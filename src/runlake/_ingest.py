@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from runlake._derive import refresh_derived
+from runlake._derive import Measured, refresh_derived
 from runlake._errors import (
     DecodeError,
     FitCRCError,
@@ -324,11 +324,14 @@ def ingest_files(
     lake_root: LakeLocation | Lake,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
+    measured: Measured | None = None,
 ) -> list[FileOutcome]:
     """Ingest these files in committed batches; no lock, no catalog refresh (a task's body).
 
     The caller holds the writer lock (:func:`ingest_paths` does, and so do the flows).
     Memory stays bounded: a batch is committed every ``BATCH_MAX_RECORDS`` records.
+    ``measured``: the run and lap metrics of the committed runs are added to it (computed
+    here while the records are in memory), for :func:`finish_batch`.
     """
     athlete = validate_athlete(athlete)
     lake = _lake(lake_root)
@@ -342,14 +345,20 @@ def ingest_files(
             pending.append(commit)
             pending_shas.add(commit.sha256)
             rows += outcome.n_records
+            if measured is not None:
+                measured.add(commit.tables)
         outcomes.append(outcome)
         if pending and (rows >= BATCH_MAX_RECORDS or len(pending) >= BATCH_MAX_FILES):
             lake.commit_batch(athlete, pending)
             pending, pending_shas, rows = [], set(), 0
+            if measured is not None:
+                measured.seal()
         if progress is not None:
             progress(i, len(files), outcome)
     if pending:
         lake.commit_batch(athlete, pending)
+    if measured is not None:
+        measured.seal()
     return outcomes
 
 
@@ -385,11 +394,16 @@ def ingest_paths(
     with writer_lock(lake.fs, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
         prepare_writer(lake)
         files = find_input_files(paths)
+        measured = Measured() if rebuild_catalog else None
         summary = IngestSummary(
-            ingest_files(files, lake_root=lake, athlete=athlete, progress=progress)
+            ingest_files(
+                files, lake_root=lake, athlete=athlete, progress=progress, measured=measured
+            )
         )
         if rebuild_catalog:
-            summary.derived = finish_batch(lake, athlete, summary.outcomes, thresholds=thresholds)
+            summary.derived = finish_batch(
+                lake, athlete, summary.outcomes, thresholds=thresholds, measured=measured
+            )
     return summary
 
 
@@ -399,11 +413,13 @@ def finish_batch(
     outcomes: Sequence[FileOutcome | Mapping[str, object]],
     *,
     thresholds: Thresholds | None = None,
+    measured: Measured | None = None,
 ) -> dict[str, object]:
     """What follows a batch (hold the lock): derived tables of what changed, then the catalog.
 
     Run metrics and flags are recomputed only for the new runs and the weeks they affect
-    (:func:`runlake._derive.refresh_derived`).
+    (:func:`runlake._derive.refresh_derived`); ``measured``: the new runs' metrics computed
+    at ingest (:func:`ingest_files`), so that their records are not read again.
     """
     validate_athlete(athlete)
     n_new = sum(
@@ -412,7 +428,7 @@ def finish_batch(
         if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
     )
     lake = _lake(lake_root)
-    derived = refresh_derived(lake, athlete, thresholds or load_thresholds())
+    derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
     build_catalog(lake.fs)
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
 

@@ -59,6 +59,10 @@ LOCK_NAME = ".writer.lock"
 _TEMP_SUFFIXES = (".tmp", ".tmp.wal")
 _URL_RE = re.compile(r"([a-z][a-z0-9+.\-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 _PARQUET_COMPRESSION = "zstd"
+# A small dictionary page: columns with many distinct values (times, positions, distances)
+# fall back to plain encoding early, which writes ~25 % faster and compresses better than a
+# 1 MB dictionary does (measured on the 5-year lake).
+_DICTIONARY_PAGESIZE = 64 << 10
 
 
 def is_url(location: LakeLocation) -> bool:
@@ -129,8 +133,18 @@ class LakeFS:
         """Remove ``rel``; a missing file is fine."""
         raise NotImplementedError
 
-    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
-        """A pyarrow dataset over ``rels``, hive partitions parsed below the folder ``base``."""
+    def dataset(
+        self,
+        rels: list[str],
+        *,
+        partitioning: ds.Partitioning,
+        base: str,
+        schema: pa.Schema | None = None,
+    ) -> ds.Dataset:
+        """A pyarrow dataset over ``rels``, hive partitions parsed below the folder ``base``.
+
+        ``schema``: read with it (columns a file lacks are null) instead of the first file's.
+        """
         raise NotImplementedError
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
@@ -206,7 +220,12 @@ def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> N
     """
     _write_atomic(
         Path(path),
-        lambda fh: pq.write_table(table, fh, compression=_PARQUET_COMPRESSION),
+        lambda fh: pq.write_table(
+            table,
+            fh,
+            compression=_PARQUET_COMPRESSION,
+            dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
+        ),
         sync=sync,
     )
 
@@ -261,10 +280,18 @@ class LocalFS(LakeFS):
     def delete(self, rel: str) -> None:
         (self._root / rel).unlink(missing_ok=True)
 
-    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
+    def dataset(
+        self,
+        rels: list[str],
+        *,
+        partitioning: ds.Partitioning,
+        base: str,
+        schema: pa.Schema | None = None,
+    ) -> ds.Dataset:
         return ds.dataset(
             [str(self._root / r) for r in rels],
             format="parquet",
+            schema=schema,
             partitioning=partitioning,
             partition_base_dir=str(self._root / base),
         )
@@ -460,7 +487,12 @@ class ObjectFS(LakeFS):
         # Serialise in memory, then one upload: the object exists whole or not at all
         # (a writer that fails half-way must not close a partial upload into an object).
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression=_PARQUET_COMPRESSION)
+        pq.write_table(
+            table,
+            sink,
+            compression=_PARQUET_COMPRESSION,
+            dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
+        )
         self.write_bytes(rel, sink.getvalue().to_pybytes())
 
     def delete(self, rel: str) -> None:
@@ -469,10 +501,18 @@ class ObjectFS(LakeFS):
         except FileNotFoundError:
             return
 
-    def dataset(self, rels: list[str], *, partitioning: ds.Partitioning, base: str) -> ds.Dataset:
+    def dataset(
+        self,
+        rels: list[str],
+        *,
+        partitioning: ds.Partitioning,
+        base: str,
+        schema: pa.Schema | None = None,
+    ) -> ds.Dataset:
         return ds.dataset(
             [self._key(r) for r in rels],
             format="parquet",
+            schema=schema,
             filesystem=self._fs,
             partitioning=partitioning,
             partition_base_dir=self._key(base),

@@ -79,6 +79,12 @@ known (``load_source = 'hr'``). Otherwise the run is assumed easy: timer minutes
 ``DURATION_LOAD_PER_MIN`` (2.5, between Edwards' zones 2 and 3; ``load_source =
 'duration'``), so loads of runs with and without heart rate stay comparable.
 
+Zones, easy time and load are computed from the run's heart-rate histogram (seconds at each
+heart rate, ``hr_histogram_bpm`` / ``hr_histogram_s``; a last null bucket holds the time
+without a heart rate, so the coverage is known too), and :func:`rezone` recomputes them from
+the stored histogram alone when the maximum heart rate changes: the same arithmetic as
+``run_metrics``, so the values are exactly those of a recompute from the records.
+
 **Maximum heart rate.** Configured, else ``estimate_hr_max`` over the athlete's runs: the
 second-highest per-run maximum (so one strap spike cannot set it) among plausible values.
 """
@@ -88,17 +94,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from runlake._schemas import LAP_METRICS, RUN_METRICS
 
 __all__ = [
+    "ACTIVITY_COLUMNS",
     "DECOUPLING_MAX_GRADE_DIFF",
     "DECOUPLING_MIN_S",
     "DURATION_LOAD_PER_MIN",
@@ -118,8 +126,11 @@ __all__ = [
     "WARMUP_S",
     "RunMetrics",
     "estimate_hr_max",
+    "hr_histogram",
     "lap_metrics",
+    "measure_run",
     "metrics_table",
+    "rezone",
     "run_metrics",
 ]
 
@@ -184,6 +195,15 @@ _FORM = (
 )
 # Activity summary columns used when the records have none of a form value.
 _ACTIVITY_AVG = {name: f"avg_{name}" for name in (*_FORM, "step_length_mm")}
+ACTIVITY_COLUMNS: Final = (
+    "activity_id",
+    "start_time",
+    "duration_s",
+    "distance_m",
+    "device_product",
+    *_ACTIVITY_AVG.values(),
+)
+"""The ACTIVITIES columns ``run_metrics`` reads (the rest of the row is not needed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +244,11 @@ class RunMetrics:
     hr_zone5_s: float | None
     load: float | None
     load_source: str | None
+    hr_histogram_bpm: tuple[float | None, ...] | None = None
+    hr_histogram_s: tuple[float, ...] | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return dict(zip(_RUN_FIELDS, astuple(self), strict=True))
+        return {name: getattr(self, name) for name in _RUN_FIELDS}
 
 
 _RUN_FIELDS = tuple(f.name for f in fields(RunMetrics))
@@ -243,9 +265,10 @@ def metrics_table(rows: Sequence[RunMetrics]) -> pa.Table:
 
 def _col(t: pa.Table, name: str) -> F64:
     """Column as float64 numpy (NaN for null; all-NaN when absent)."""
-    if name not in t.column_names:
+    i = t.schema.get_field_index(name)
+    if i < 0:
         return np.full(t.num_rows, np.nan)
-    col = t.column(name)
+    col = t.column(i)
     if pa.types.is_timestamp(col.type):
         col = col.cast(pa.int64())
     return np.asarray(col.to_numpy(), dtype=np.float64)
@@ -456,7 +479,10 @@ def _peak_hr(hr: F64) -> float | None:
         return None
     if hr.size < PEAK_HR_SAMPLES:
         return float(ok.max())
-    held = np.lib.stride_tricks.sliding_window_view(hr, PEAK_HR_SAMPLES).min(axis=1)
+    n = hr.size - PEAK_HR_SAMPLES + 1
+    held = hr[:n].copy()
+    for k in range(1, PEAK_HR_SAMPLES):
+        np.minimum(held, hr[k : k + n], out=held)
     held = held[~np.isnan(held)]
     return float(held.max()) if held.size else None
 
@@ -499,7 +525,37 @@ def run_metrics(
     zones, and the load comes from the duration). ``easy_hr_fraction``: the easy ceiling as a
     fraction of it. ``dynamics_sensor``: "chest" or "pod" to override what the device says.
     """
+    return _run_metrics(
+        _prepare(records),
+        activity,
+        hr_max_bpm=hr_max_bpm,
+        easy_hr_fraction=easy_hr_fraction,
+        dynamics_sensor=dynamics_sensor,
+    )
+
+
+def measure_run(
+    records: pa.Table,
+    activity: Mapping[str, object],
+    laps: pa.Table | None,
+    *,
+    hr_max_bpm: float | None,
+    easy_hr_fraction: float,
+) -> tuple[RunMetrics, pa.Table | None]:
+    """``run_metrics`` and ``lap_metrics`` (None without laps) of one run, in one pass."""
     s = _prepare(records)
+    m = _run_metrics(s, activity, hr_max_bpm=hr_max_bpm, easy_hr_fraction=easy_hr_fraction)
+    return m, (_lap_metrics(s, laps) if laps is not None else None)
+
+
+def _run_metrics(
+    s: _Samples,
+    activity: Mapping[str, object],
+    *,
+    hr_max_bpm: float | None,
+    easy_hr_fraction: float,
+    dynamics_sensor: str | None = None,
+) -> RunMetrics:
     n = s.t.size
     zero = np.zeros(n, dtype=np.int64)
     form = _form(s, zero, 1)
@@ -564,30 +620,26 @@ def run_metrics(
         cum = np.cumsum(sw)
         decoupling = _decoupling(s, steady, steady & (cum <= steady_s / 2.0))
 
-    # -- heart rate, zones, load
+    # -- heart rate, zones, load: from the histogram, exactly as rezone() recomputes them
     timed = float(s.w.sum())
     has_hr = ~np.isnan(s.hr) & (s.w > 0)
     hr_s = float(s.w[has_hr].sum())
-    zones: list[float | None] = [None] * 5
-    easy_s: float | None = None
-    trimp: float | None = None
-    if hr_max_bpm is not None and hr_max_bpm > 0 and hr_s > 0:
-        frac = s.hr / hr_max_bpm
-        zone = np.searchsorted(np.asarray(EDWARDS_ZONES), np.where(has_hr, frac, 0.0), "right")
-        per_zone = np.bincount(zone[has_hr], weights=s.w[has_hr], minlength=6)
-        zones = [float(z) for z in per_zone[1:6]]
-        easy_s = float(s.w[has_hr & (s.hr <= easy_hr_fraction * hr_max_bpm)].sum())
-        trimp = float((per_zone[1:6] * np.arange(1, 6)).sum()) / 60.0
     start = _start(activity, s)
     duration = _num(activity.get("duration_s"))
     if duration is None and timed > 0:
         duration = timed
-    load: float | None = None
-    load_source: str | None = None
-    if trimp is not None and hr_s >= HR_COVERAGE_MIN * timed and duration is not None:
-        load, load_source = trimp / hr_s * duration, "hr"
-    elif duration is not None:
-        load, load_source = duration / 60.0 * DURATION_LOAD_PER_MIN, "duration"
+    bpm, secs = hr_histogram(s.hr, s.w)
+    heart = _heart_rate(
+        bpm,
+        secs,
+        np.zeros(bpm.size, dtype=np.int64),
+        1,
+        hr_max_bpm=hr_max_bpm,
+        easy_hr_fraction=easy_hr_fraction,
+        hr_s=np.array([hr_s if hr_s > 0 else math.nan]),
+        duration_s=np.array([math.nan if duration is None else duration]),
+    )
+    zones = [_opt(float(z)) for z in heart.zones[0]]
 
     return RunMetrics(
         activity_id=str(activity.get("activity_id", "")),
@@ -616,15 +668,141 @@ def run_metrics(
         peak_hr_bpm=_peak_hr(s.hr[s.w > 0]) if hr_s > 0 else None,
         hr_max_bpm=hr_max_bpm if hr_max_bpm is not None and hr_max_bpm > 0 else None,
         hr_s=hr_s if hr_s > 0 else None,
-        easy_s=easy_s,
+        easy_s=_opt(float(heart.easy_s[0])),
         hr_zone1_s=zones[0],
         hr_zone2_s=zones[1],
         hr_zone3_s=zones[2],
         hr_zone4_s=zones[3],
         hr_zone5_s=zones[4],
-        load=load,
-        load_source=load_source,
+        load=_opt(float(heart.load[0])),
+        load_source=heart.load_source[0],
+        hr_histogram_bpm=tuple(None if math.isnan(b) else b for b in bpm.tolist()),
+        hr_histogram_s=tuple(secs.tolist()),
     )
+
+
+# -- heart rate: histogram, zones, load ------------------------------------------------------
+
+
+def hr_histogram(hr: F64, w: F64) -> tuple[F64, F64]:
+    """Seconds at each heart rate: the distinct values ascending (NaN last: no heart rate).
+
+    ``hr``: heart rate per sample (NaN: none); ``w``: the seconds each sample stands for.
+    Samples that stand for no time are left out.
+    """
+    timed = w > 0
+    x, wt = hr[timed], w[timed]
+    known = ~np.isnan(x)
+    xk = x[known]
+    if xk.size and xk.min() >= 0 and xk.max() < 1024 and (xk == np.floor(xk)).all():
+        # whole beats per minute (FIT): count by value; the same sums, in sample order
+        bpm = xk.astype(np.int64)
+        present = np.bincount(bpm) > 0
+        values = np.flatnonzero(present).astype(np.float64)
+        secs = np.asarray(np.bincount(bpm, weights=wt[known])[present], dtype=np.float64)
+        if not known.all():
+            no_hr = np.bincount(np.zeros(x.size - xk.size, np.int64), weights=wt[~known])
+            values = np.append(values, np.nan)
+            secs = np.asarray(np.append(secs, no_hr), dtype=np.float64)
+        return values, secs
+    distinct, which = np.unique(x, return_inverse=True)
+    per_value = np.bincount(which.reshape(-1), weights=wt, minlength=distinct.size)
+    return np.asarray(distinct, dtype=np.float64), np.asarray(per_value, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeartRate:
+    zones: F64  # (runs, 5) seconds in Edwards' zones 1-5 (NaN: not computable)
+    easy_s: F64
+    load: F64
+    load_source: list[str | None]
+
+
+def _heart_rate(
+    bpm: F64,
+    secs: F64,
+    run: I64,
+    n: int,
+    *,
+    hr_max_bpm: float | None,
+    easy_hr_fraction: float,
+    hr_s: F64,
+    duration_s: F64,
+) -> _HeartRate:
+    """Zones, easy time and load of ``n`` runs from their heart-rate histograms.
+
+    ``bpm``/``secs``: the histogram buckets of all runs, each run's together and in order;
+    ``run``: the run of each bucket; ``hr_s``/``duration_s``: per run (NaN: null). One code
+    path for run_metrics and rezone, so both give the same floating-point values.
+    """
+    known = ~np.isnan(bpm)
+    timed = np.bincount(run, weights=secs, minlength=n)
+    zones = np.full((n, 5), np.nan)
+    easy = np.full(n, np.nan)
+    trimp = np.full(n, np.nan)
+    if hr_max_bpm is not None and hr_max_bpm > 0:
+        with_hr = hr_s > 0
+        frac = np.where(known, bpm / hr_max_bpm, 0.0)
+        zone = np.searchsorted(np.asarray(EDWARDS_ZONES), frac, "right")
+        per = np.bincount(run[known] * 6 + zone[known], weights=secs[known], minlength=6 * n)
+        per = per.reshape(n, 6)[:, 1:]
+        below = np.where(bpm[known] <= easy_hr_fraction * hr_max_bpm, secs[known], 0.0)
+        easy_all = np.bincount(run[known], weights=below, minlength=n)
+        zones[with_hr] = per[with_hr]
+        easy[with_hr] = easy_all[with_hr]
+        points = per[:, 0] + per[:, 1] * 2 + per[:, 2] * 3 + per[:, 3] * 4 + per[:, 4] * 5
+        trimp = np.where(with_hr, points / 60.0, np.nan)
+    with np.errstate(invalid="ignore"):
+        by_hr = ~np.isnan(trimp) & (hr_s >= HR_COVERAGE_MIN * timed) & ~np.isnan(duration_s)
+        load = np.where(by_hr, trimp / hr_s * duration_s, duration_s / 60.0 * DURATION_LOAD_PER_MIN)
+    source: list[str | None] = [
+        "hr" if h else (None if math.isnan(d) else "duration")
+        for h, d in zip(by_hr.tolist(), duration_s.tolist(), strict=True)
+    ]
+    return _HeartRate(zones, easy, load, source)
+
+
+def rezone(table: pa.Table, *, hr_max_bpm: float | None, easy_hr_fraction: float) -> pa.Table:
+    """RUN_METRICS rows with zones, easy time and load recomputed for ``hr_max_bpm``.
+
+    Only the stored heart-rate histogram, ``hr_s`` and ``duration_s`` are read: no records.
+    Every row must have its histogram (rows written before it existed need their records).
+    """
+    bpm_lists = table["hr_histogram_bpm"].combine_chunks()
+    if bpm_lists.null_count:
+        raise ValueError("rezone needs the heart-rate histogram of every run")
+    n = table.num_rows
+    lengths = np.asarray(pc.list_value_length(bpm_lists).to_numpy(zero_copy_only=False))
+    run = np.repeat(np.arange(n, dtype=np.int64), lengths.astype(np.int64))
+    heart = _heart_rate(
+        np.asarray(bpm_lists.flatten().to_numpy(zero_copy_only=False), dtype=np.float64),
+        _col_values(table["hr_histogram_s"]),
+        run,
+        n,
+        hr_max_bpm=hr_max_bpm,
+        easy_hr_fraction=easy_hr_fraction,
+        hr_s=_col(table, "hr_s"),
+        duration_s=_col(table, "duration_s"),
+    )
+    valid = hr_max_bpm is not None and hr_max_bpm > 0
+    new: dict[str, pa.Array] = {
+        "hr_max_bpm": pa.array([hr_max_bpm if valid else None] * n, pa.float64()),
+        "easy_s": pa.array(heart.easy_s, pa.float64(), from_pandas=True),
+        "load": pa.array(heart.load, pa.float64(), from_pandas=True),
+        "load_source": pa.array(heart.load_source, pa.string()),
+    }
+    for i in range(5):
+        new[f"hr_zone{i + 1}_s"] = pa.array(heart.zones[:, i], pa.float64(), from_pandas=True)
+    for name, values in new.items():
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i), values)
+    return table
+
+
+def _col_values(col: pa.ChunkedArray) -> F64:
+    """The values of a list<double> column, flattened (NaN for null)."""
+    flat = col.combine_chunks().flatten()
+    return np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 # -- laps ---------------------------------------------------------------------------------
@@ -636,10 +814,15 @@ def lap_metrics(records: pa.Table, laps: pa.Table) -> pa.Table:
     ``laps``: the LAPS rows of the activity (``activity_id``, ``lap_index``, ``start_time``).
     A sample belongs to the last lap starting at or before its time.
     """
+    if laps.num_rows == 0:
+        return LAP_METRICS.empty_table()
+    return _lap_metrics(_prepare(records), laps)
+
+
+def _lap_metrics(s: _Samples, laps: pa.Table) -> pa.Table:
     n_laps = laps.num_rows
     if n_laps == 0:
         return LAP_METRICS.empty_table()
-    s = _prepare(records)
     lap_start = _col(laps, "start_time")
     order = np.argsort(np.where(np.isnan(lap_start), -np.inf, lap_start), kind="stable")
     starts = lap_start[order]

@@ -89,7 +89,7 @@ def _first(col: pa.Array) -> pa.Array:
 
 def _f64(t: pa.Table | None, name: str, n: int) -> pa.Array:
     """Column ``name`` of ``t`` as float64 (all-null when absent)."""
-    if t is None or name not in t.column_names:
+    if t is None or t.schema.get_field_index(name) < 0:
         return pa.nulls(n, pa.float64())
     col = _first(t[name].combine_chunks())
     if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
@@ -131,6 +131,9 @@ def _plausible_times(col: pa.Array) -> tuple[pa.Array, int]:
     """``col`` with the times a FIT date_time cannot hold set to null, and how many."""
     per_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
     raw = col.cast(pa.int64())  # the same unit: no conversion, no overflow
+    lo, hi = (v.as_py() for v in pc.min_max(raw).values())
+    if lo is None or (lo >= _TIME_MIN_S * per_s and hi < _TIME_MAX_S * per_s):
+        return col, 0  # all plausible (the usual case): one pass over the column
     bad = pc.or_(pc.less(raw, _TIME_MIN_S * per_s), pc.greater_equal(raw, _TIME_MAX_S * per_s))
     n_bad = pc.sum(bad).as_py() or 0
     if not n_bad:
@@ -197,7 +200,7 @@ def _dev(
     if t is None:
         return pa.nulls(n, pa.float64())
     for col, dev in fit.developer_fields.items():
-        if dev.name.strip().lower() in names and col in t.column_names:
+        if dev.name.strip().lower() in names and t.schema.get_field_index(col) >= 0:
             units = (dev.units or "").strip().lower()
             if units_scale and units not in units_scale:
                 continue
@@ -208,7 +211,7 @@ def _dev(
 
 
 def _strings(t: pa.Table | None, name: str, n: int) -> pa.Array:
-    if t is None or name not in t.column_names:
+    if t is None or t.schema.get_field_index(name) < 0:
         return pa.nulls(n, pa.string())
     col = t[name].combine_chunks()
     return col if pa.types.is_string(col.type) else col.cast(pa.string())
@@ -275,6 +278,7 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
     )
     nulls = pa.nulls(n, pa.float64())
     lat, lon = _f64(t, "position_lat", n), _f64(t, "position_long", n)
+    hr = _f64(t, "heart_rate", n)
     # Exactly 0/0 is what some devices write before a GPS fix: no position, not a place.
     no_fix = pc.fill_null(pc.and_(pc.equal(lat, 0.0), pc.equal(lon, 0.0)), False)
     return {
@@ -282,9 +286,7 @@ def _fit_records(fit: FitFile, foot: np.ndarray | None) -> dict[str, pa.Array]:
         "distance_m": _f64(t, "distance", n),
         "speed_mps": _coalesce(_f64(t, "enhanced_speed", n), _f64(t, "speed", n)),
         # 0 bpm is a strap that lost contact, not a heart rate.
-        "heart_rate_bpm": pc.if_else(
-            pc.equal(_f64(t, "heart_rate", n), 0.0), nulls, _f64(t, "heart_rate", n)
-        ),
+        "heart_rate_bpm": pc.if_else(pc.equal(hr, 0.0), nulls, hr),
         "cadence_spm": pc.if_else(foot_mask, pc.multiply(cadence, 2.0), nulls),
         "cadence_rpm": pc.if_else(foot_mask, nulls, cadence),
         "power_w": _coalesce(_f64(t, "power", n), _dev(t, fit, {"power"}, n, {})),
@@ -416,6 +418,36 @@ class _Samples:
             arr = self._ts if key == "t" else _np(self._cols[key])
             self._cache[key] = arr if self._mask is None else arr[self._mask]
         return self._cache[key]
+
+
+# The fields of a session or lap message that _summary_from_message reads.
+_MESSAGE_FIELDS = frozenset(
+    {
+        "start_time",
+        "timestamp",
+        "total_timer_time",
+        "total_elapsed_time",
+        "total_distance",
+        "enhanced_avg_speed",
+        "avg_speed",
+        "enhanced_max_speed",
+        "max_speed",
+        "avg_heart_rate",
+        "max_heart_rate",
+        "avg_running_cadence",
+        "avg_cadence",
+        "avg_fractional_cadence",
+        "avg_power",
+        "avg_vertical_oscillation",
+        "avg_vertical_ratio",
+        "avg_stance_time",
+        "avg_stance_time_balance",
+        "avg_step_length",
+        "total_ascent",
+        "total_descent",
+        "total_calories",
+    }
+)
 
 
 def _summary_from_message(row: dict[str, object], foot: bool) -> dict[str, object]:
@@ -681,9 +713,7 @@ def _assemble(
     rec_start = starts[which] if n_rec else np.zeros(0)
     elapsed = rec_ts - rec_start
     record_cols: dict[str, pa.Array] = {
-        "activity_id": pa.array(
-            np.array(ids, dtype=object)[which] if n_rec else [], type=pa.string()
-        ),
+        "activity_id": pa.array(ids, type=pa.string()).take(pa.array(which, pa.int64())),
         "elapsed_s": _from_np(elapsed),
         **cols,
     }
@@ -738,7 +768,8 @@ def _assemble(
 
     lap_rows: list[dict[str, object]] = []
     if laps is not None and laps.num_rows:
-        lrows = laps.to_pylist()
+        used = [i for i, name in enumerate(laps.column_names) if name in _MESSAGE_FIELDS]
+        lrows = laps.select(used).to_pylist()  # the fields read below, not every one
         lstarts = np.array(
             [
                 (r["start_time"].timestamp() if r.get("start_time") is not None else np.nan)

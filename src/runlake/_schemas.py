@@ -207,6 +207,12 @@ RUN_METRICS = pa.schema(
             ("hr_zone5_s", F64, "seconds at 90 % of hr max or more"),
             ("load", F64, "training load, Edwards TRIMP units"),
             ("load_source", STR, "hr (Edwards TRIMP) or duration (minutes x 2.5, no heart rate)"),
+            (
+                "hr_histogram_bpm",
+                pa.list_(F64),
+                "heart rates recorded, ascending; a last null: time without one",
+            ),
+            ("hr_histogram_s", pa.list_(F64), "seconds at each of hr_histogram_bpm"),
         ]
     )
 )

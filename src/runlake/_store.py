@@ -108,6 +108,8 @@ def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Ta
     is strict), as does a cast that would lose information (``pyarrow.ArrowInvalid`` is a
     ``ValueError``) or a time-zone-naive timestamp where the schema wants UTC.
     """
+    if table.schema.equals(schema, check_metadata=True):
+        return table  # already the contract (normalize builds its tables with it)
     extra = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if extra:
         raise ValueError(f"{name}: columns not in the schema: {', '.join(extra)}")
@@ -257,11 +259,13 @@ class Lake:
         *,
         columns: list[str] | None = None,
         filter: ds.Expression | None = None,
+        schema: pa.Schema | None = None,
     ) -> pa.Table | None:
         """Rows of one athlete's year-partitioned table (with ``year`` from the folders).
 
-        Reads every file of the table: for the derived tables, which are rewritten whole.
-        None when the athlete has none.
+        None when the athlete has none. ``schema``: read with it (columns a file lacks,
+        such as one written before a column was added, are null) instead of the first
+        file's.
         """
         if table not in PARTITIONED_BY_YEAR:
             raise ValueError(f"{table} is not partitioned by year")
@@ -269,7 +273,8 @@ class Lake:
         rels = self._fs.glob(f"{base}/year=*/*.parquet")
         if not rels:
             return None
-        dataset = self._fs.dataset(rels, partitioning=_YEAR_PARTITIONING, base=base)
+        full = None if schema is None else schema.append(pa.field("year", pa.int32()))
+        dataset = self._fs.dataset(rels, partitioning=_YEAR_PARTITIONING, base=base, schema=full)
         return dataset.to_table(columns=columns, filter=filter)
 
     def write_year(self, table: str, athlete: str, year: int, rows: pa.Table | None) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from runlake._config import Config, load_config
 from runlake._derive import refresh_derived
@@ -25,6 +26,9 @@ from runlake._ingest import FileOutcome, IngestSummary, ingest_paths
 from runlake._query import build_catalog, format_table, run_query, sql_dir
 from runlake._store import validate_athlete, writer_lock
 from runlake.synth import write_season
+
+if TYPE_CHECKING:
+    from pipelines._server import ApiServer
 
 __all__ = ["main"]
 
@@ -236,12 +240,32 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines.flows import backfill, shared_api_server
-
     folder = Path(args.folder)
     if not folder.is_dir():
         raise RunlakeError(f"no such folder: {folder}")
+    # The local API server boots (seconds) while Prefect is imported here and in the workers.
+    from pipelines._server import ApiServer
+
+    server = None if os.environ.get("PREFECT_API_URL") else ApiServer()
+    if server is not None:
+        server.start()
+    try:
+        return _backfill(args, cfg, folder, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _backfill(args: argparse.Namespace, cfg: Config, folder: Path, server: ApiServer | None) -> int:
+    from pipelines.flows import (
+        ForkServerTaskRunner,
+        backfill,
+        shared_api_server,
+        start_fork_server,
+    )
+
     flow = backfill
+    warm = None
     if args.dask_address or args.dask_local:
         from prefect_dask.task_runners import DaskTaskRunner
 
@@ -259,12 +283,11 @@ def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
         )
         flow = backfill.with_options(task_runner=runner)
     else:
-        from prefect.task_runners import ProcessPoolTaskRunner
-
         workers = args.workers or cfg.backfill_workers
-        pool: Any = ProcessPoolTaskRunner(max_workers=workers)  # typed for thread futures
+        pool: Any = ForkServerTaskRunner(max_workers=workers)  # typed for thread futures
         flow = backfill.with_options(task_runner=pool)
-    with shared_api_server():
+        warm = start_fork_server  # the workers' imports, while the API server boots
+    with shared_api_server(server, while_booting=warm, flow_heartbeats=False):
         result = flow(
             folder=str(folder),
             lake=args.lake or str(cfg.lake),
