@@ -133,6 +133,13 @@ class LakeFS:
         """Remove ``rel``; a missing file is fine."""
         raise NotImplementedError
 
+    _arrow_fs: Any = None
+    """The file system pyarrow reads through (None: local paths)."""
+
+    def _path(self, rel: str) -> str:
+        """``rel`` as pyarrow names it on :attr:`_arrow_fs`."""
+        raise NotImplementedError
+
     def dataset(
         self,
         rels: list[str],
@@ -145,10 +152,17 @@ class LakeFS:
 
         ``schema``: read with it (columns a file lacks are null) instead of the first file's.
         """
-        raise NotImplementedError
+        return ds.dataset(
+            [self._path(r) for r in rels],
+            format="parquet",
+            schema=schema,
+            filesystem=self._arrow_fs,
+            partitioning=partitioning,
+            partition_base_dir=self._path(base),
+        )
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
-        raise NotImplementedError
+        return pq.read_table(self._path(rel), columns=columns, filesystem=self._arrow_fs)
 
     def lock(
         self,
@@ -280,24 +294,8 @@ class LocalFS(LakeFS):
     def delete(self, rel: str) -> None:
         (self._root / rel).unlink(missing_ok=True)
 
-    def dataset(
-        self,
-        rels: list[str],
-        *,
-        partitioning: ds.Partitioning,
-        base: str,
-        schema: pa.Schema | None = None,
-    ) -> ds.Dataset:
-        return ds.dataset(
-            [str(self._root / r) for r in rels],
-            format="parquet",
-            schema=schema,
-            partitioning=partitioning,
-            partition_base_dir=str(self._root / base),
-        )
-
-    def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
-        return pq.read_table(self._root / rel, columns=columns)
+    def _path(self, rel: str) -> str:
+        return str(self._root / rel)
 
     def lock(
         self,
@@ -346,23 +344,15 @@ def _flock(
     path = root / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        told = False
-        while True:
+
+        def try_once() -> dict[str, Any] | None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                who = _describe_holder(_read_json(path.read_bytes))
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise LakeBusy(
-                        f"the lake {str(root)!r} is being written by {who}; "
-                        f"gave up after waiting {timeout_s:g} s"
-                    ) from None
-                if on_wait is not None and not told:
-                    on_wait(f"waiting for the lake's writer lock, held by {who}")
-                    told = True
-                time.sleep(poll_s)
+                return _read_json(path.read_bytes) or {"holder": "another process"}
+            return None
+
+        _wait_for_lock(try_once, str(root), timeout_s=timeout_s, on_wait=on_wait, poll_s=poll_s)
         info = json.dumps({"pid": os.getpid(), "holder": holder, "since": time.time()})
         os.ftruncate(fd, 0)
         os.pwrite(fd, info.encode(), 0)
@@ -373,6 +363,36 @@ def _flock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _wait_for_lock(
+    try_once: Callable[[], dict[str, Any] | None],
+    where: str,
+    *,
+    timeout_s: float | None,
+    on_wait: Callable[[str], None] | None,
+    poll_s: float,
+) -> None:
+    """Call ``try_once`` until it returns None (got the lock) or ``timeout_s`` passes.
+
+    ``try_once`` returns the holder's note when the lock is taken (``{}``: try again at
+    once, it was just released). ``on_wait`` is told once who holds it.
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    told = False
+    while (info := try_once()) is not None:
+        if not info:
+            continue
+        who = _describe_holder(info)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LakeBusy(
+                f"the lake {where!r} is being written by {who}; "
+                f"gave up after waiting {timeout_s:g} s"
+            )
+        if on_wait is not None and not told:
+            on_wait(f"waiting for the lake's writer lock, held by {who}")
+            told = True
+        time.sleep(poll_s)
 
 
 def _read_json(read: Callable[[], bytes]) -> dict[str, Any] | None:
@@ -438,6 +458,7 @@ class ObjectFS(LakeFS):
         # A fresh instance: no listings cache (another writer's files must be seen) and
         # no instance shared with code that might have cached listings.
         self._fs: Any = _s3fs().S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+        self._arrow_fs = self._fs
 
     @property
     def fsspec(self) -> Any:
@@ -501,28 +522,11 @@ class ObjectFS(LakeFS):
         except FileNotFoundError:
             return
 
-    def dataset(
-        self,
-        rels: list[str],
-        *,
-        partitioning: ds.Partitioning,
-        base: str,
-        schema: pa.Schema | None = None,
-    ) -> ds.Dataset:
-        return ds.dataset(
-            [self._key(r) for r in rels],
-            format="parquet",
-            schema=schema,
-            filesystem=self._fs,
-            partitioning=partitioning,
-            partition_base_dir=self._key(base),
-        )
+    def _path(self, rel: str) -> str:
+        return self._key(rel)
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
-        return self._io(
-            f"reading {rel}",
-            lambda: pq.read_table(self._key(rel), columns=columns, filesystem=self._fs),
-        )
+        return self._io(f"reading {rel}", lambda: super(ObjectFS, self).read_parquet(rel, columns))
 
     def register(self, con: Any) -> None:
         con.register_filesystem(self._fs)
@@ -577,7 +581,7 @@ class ObjectFS(LakeFS):
         return None, info
 
     @contextmanager
-    def _lease_lock(
+    def lock(
         self,
         *,
         holder: str,
@@ -586,24 +590,20 @@ class ObjectFS(LakeFS):
         poll_s: float,
     ) -> Iterator[None]:
         self.check()
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        told = False
-        while True:
+        got: list[str] = []
+
+        def try_once() -> dict[str, Any] | None:
             etag, info = self._try_acquire(holder)
-            if etag is not None:
-                break
-            if info:
-                who = _describe_holder(info)
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise LakeBusy(
-                        f"the lake {self.location!r} is being written by {who}; "
-                        f"gave up after waiting {timeout_s:g} s"
-                    )
-                if on_wait is not None and not told:
-                    on_wait(f"waiting for the lake's writer lock, held by {who}")
-                    told = True
-                time.sleep(poll_s)
-        beat = _Heartbeat(self, holder, etag)
+            if etag is None:
+                return info
+            got.append(etag)
+            return None
+
+        # Each try is a request or two: not more often than every 50 ms.
+        _wait_for_lock(
+            try_once, self.location, timeout_s=timeout_s, on_wait=on_wait, poll_s=max(poll_s, 0.05)
+        )
+        beat = _Heartbeat(self, holder, got[0])
         beat.start()
         try:
             yield
@@ -618,18 +618,6 @@ class ObjectFS(LakeFS):
                 f"the lake {self.location!r}: this writer's lease on the lock lapsed "
                 "(no heartbeat for longer than the lease) and another writer took it over"
             )
-
-    def lock(
-        self,
-        *,
-        holder: str,
-        timeout_s: float | None,
-        on_wait: Callable[[str], None] | None,
-        poll_s: float,
-    ) -> AbstractContextManager[None]:
-        return self._lease_lock(
-            holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=max(poll_s, 0.05)
-        )
 
 
 def _precondition_failed(exc: BaseException) -> bool:
