@@ -459,11 +459,7 @@ class ObjectFS(LakeFS):
         # no instance shared with code that might have cached listings.
         self._fs: Any = _s3fs().S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
         self._arrow_fs = self._fs
-
-    @property
-    def fsspec(self) -> Any:
-        """The s3fs file system (an fsspec ``AbstractFileSystem``)."""
-        return self._fs
+        self._checked = False
 
     def _key(self, rel: str) -> str:
         return f"{self._base}/{rel}"
@@ -482,13 +478,16 @@ class ObjectFS(LakeFS):
             raise LakeError(f"{self.location}: {what}: {exc}") from exc
 
     def check(self) -> None:
-        """Raise :class:`LakeError` unless the bucket exists and can be listed."""
+        """Raise :class:`LakeError` unless the bucket exists and can be listed (asked once)."""
+        if self._checked:
+            return
         try:
             ok = self._io("bucket", lambda: self._fs.exists(self._bucket))
         except FileNotFoundError:
             ok = False
         if not ok:
             raise LakeError(f"{self.location}: the bucket {self._bucket!r} does not exist")
+        self._checked = True
 
     def glob(self, pattern: str) -> list[str]:
         found = self._io(f"listing {pattern}", lambda: self._fs.glob(self._key(pattern)))
@@ -540,6 +539,14 @@ class ObjectFS(LakeFS):
     def _lock_key(self) -> str:
         return f"{self._prefix}/{LOCK_NAME}" if self._prefix else LOCK_NAME
 
+    def put_lease(self, holder: str, **condition: str) -> str:
+        """Write ``holder``'s lease on the lock under ``condition`` (``IfNoneMatch="*"``
+        or ``IfMatch=<etag>``); returns its ETag. An ``OSError`` when refused
+        (:func:`_lost_race` tells) or failed."""
+        body = self._lease(holder)
+        got = self._s3("put_object", Key=self._lock_key(), Body=body, **condition)
+        return str(got["ETag"])
+
     def _lease(self, holder: str) -> bytes:
         now = time.time()
         info = {
@@ -553,17 +560,15 @@ class ObjectFS(LakeFS):
 
     def _try_acquire(self, holder: str) -> tuple[str | None, dict[str, Any] | None]:
         """(our ETag, None) when we got the lock, else (None, the holder's lease)."""
-        key = self._lock_key()
         try:
-            got = self._s3("put_object", Key=key, Body=self._lease(holder), IfNoneMatch="*")
-            return str(got["ETag"]), None
-        except (FileExistsError, OSError) as exc:
-            if not _precondition_failed(exc):
+            return self.put_lease(holder, IfNoneMatch="*"), None
+        except OSError as exc:
+            if not _lost_race(exc):
                 raise LakeError(f"{self.location}: cannot take the writer lock: {exc}") from exc
         # The ETag first, then the content: if the lease changes in between, the
         # conditional put below fails on the older ETag and nothing is taken over.
         try:
-            etag = str(self._s3("head_object", Key=key)["ETag"])
+            etag = str(self._s3("head_object", Key=self._lock_key())["ETag"])
             body = bytes(self._fs.cat_file(self._key(LOCK_NAME)))
         except FileNotFoundError:
             return None, {}  # released meanwhile: try again at once
@@ -572,10 +577,9 @@ class ObjectFS(LakeFS):
             # Expired: replace exactly the lease we saw (If-Match), so of two writers that
             # saw it expire only one wins.
             try:
-                got = self._s3("put_object", Key=key, Body=self._lease(holder), IfMatch=etag)
-                return str(got["ETag"]), None
-            except (FileNotFoundError, FileExistsError, OSError) as exc:
-                if not _precondition_failed(exc) and not isinstance(exc, FileNotFoundError):
+                return self.put_lease(holder, IfMatch=etag), None
+            except OSError as exc:
+                if not _lost_race(exc):
                     raise LakeError(f"{self.location}: cannot take the writer lock: {exc}") from exc
                 return None, {}
         return None, info
@@ -611,7 +615,7 @@ class ObjectFS(LakeFS):
             etag = beat.stop()
             if etag is not None:
                 # Refused only when another writer took the lease over: not ours to delete.
-                with suppress(FileNotFoundError, OSError):
+                with suppress(OSError):
                     self._s3("delete_object", Key=self._lock_key(), IfMatch=etag)
         if beat.lost:
             raise LakeBusy(
@@ -620,12 +624,15 @@ class ObjectFS(LakeFS):
             )
 
 
-def _precondition_failed(exc: BaseException) -> bool:
-    """True for S3's 412 Precondition Failed (s3fs raises it as an ``OSError``).
+def _lost_race(exc: BaseException) -> bool:
+    """True when a conditional write on the lock lost to another writer's.
 
-    AWS answers a conflicting concurrent conditional write with 409 ConditionalRequestConflict:
-    the same outcome for us (someone else's write won).
+    S3 answers 412 Precondition Failed (s3fs raises an ``OSError``), or 409
+    ConditionalRequestConflict for two conditional writes at once; a lock deleted
+    meanwhile is a ``FileNotFoundError``.
     """
+    if isinstance(exc, FileNotFoundError):
+        return True
     cause = exc.__cause__
     response = getattr(cause, "response", None)
     if isinstance(response, dict):
@@ -656,15 +663,9 @@ class _Heartbeat(threading.Thread):
                 if self._etag is None or self._halt.is_set():
                     return
                 try:
-                    got = self._fs._s3(
-                        "put_object",
-                        Key=self._fs._lock_key(),
-                        Body=self._fs._lease(self._holder),
-                        IfMatch=self._etag,
-                    )
-                    self._etag = str(got["ETag"])
-                except (FileNotFoundError, FileExistsError, OSError) as exc:
-                    if _precondition_failed(exc) or isinstance(exc, FileNotFoundError):
+                    self._etag = self._fs.put_lease(self._holder, IfMatch=self._etag)
+                except OSError as exc:
+                    if _lost_race(exc):
                         self.lost = True
                         self._etag = None
                         return
