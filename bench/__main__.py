@@ -354,19 +354,8 @@ def corpus_figures(args: argparse.Namespace, rows: list[Row]) -> None:
         if not available(name):
             print(f"  {name} is not installed: skipped")
             continue
-        ours, theirs = measure_pair(
-            lambda: decode_runlake(sample),
-            functools.partial(fn, sample),
-            args.repeat,
-            args.baseline_repeat,
-        )
-        res = theirs.result
-        assert isinstance(res, Decoded)
-        print(f"  {where}: runlake {ours.describe()}")
-        print(
-            f"  {where}: {name} {theirs.describe()}; {res.records} records, "
-            f"{res.failed} files failed, {theirs.median / sample_mb:.2f} s/MB"
-        )
+        ours, theirs, _ = decode_pair(args, name, fn, sample, where)
+        print(f"    {name}: {theirs.median / sample_mb:.2f} s/MB")
         rows.append(
             ratio_row(f"FIT decode, corpus, {where}", ours.median, theirs.median, name, target)
         )
@@ -398,6 +387,29 @@ def corpus_figures(args: argparse.Namespace, rows: list[Row]) -> None:
     )
 
 
+def decode_pair(
+    args: argparse.Namespace,
+    name: str,
+    fn: Callable[[Files], Decoded],
+    sample: Files,
+    where: str,
+) -> tuple[Timing, Timing, Decoded]:
+    """runlake and the baseline ``name`` on ``sample``, alternately; prints both."""
+    ours, theirs = measure_pair(
+        lambda: decode_runlake(sample),
+        functools.partial(fn, sample),
+        args.repeat,
+        args.baseline_repeat,
+    )
+    res = theirs.result
+    assert isinstance(res, Decoded)
+    print(f"  {where}: runlake {ours.describe()}")
+    print(
+        f"  {where}: {name} {theirs.describe()}; {res.records} records, {res.failed} files failed"
+    )
+    return ours, theirs, res
+
+
 def history_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -> None:
     files = load(paths)
     total_mb = megabytes(files)
@@ -409,19 +421,7 @@ def history_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]
     for name, fn, target in BASELINES:
         if not available(name):
             continue
-        ours, theirs = measure_pair(
-            lambda: decode_runlake(sample),
-            functools.partial(fn, sample),
-            args.repeat,
-            args.baseline_repeat,
-        )
-        res = theirs.result
-        assert isinstance(res, Decoded)
-        print(f"  {where}: runlake {ours.describe()}")
-        print(
-            f"  {where}: {name} {theirs.describe()}; {res.records} records, "
-            f"{res.failed} files failed"
-        )
+        ours, theirs, _ = decode_pair(args, name, fn, sample, where)
         rows.append(
             ratio_row(f"FIT decode, history, {where}", ours.median, theirs.median, name, target)
         )
