@@ -53,3 +53,10 @@ def test_bad_values_name_the_key(tmp_path: Path, text: str, message: str) -> Non
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+def test_an_object_storage_lake_stays_a_url() -> None:
+    assert load_config(env={"RUNLAKE_LAKE": "s3://bucket/lake"}).lake == "s3://bucket/lake"
+    assert load_config(env={"RUNLAKE_LAKE": "/data/lake"}).lake == Path("/data/lake")
+    with pytest.raises(ConfigError, match=re.escape("lake.path 'gs://bucket/lake'")):
+        load_config(env={"RUNLAKE_LAKE": "gs://bucket/lake"})

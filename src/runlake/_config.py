@@ -7,6 +7,7 @@ Every key is known and typed; an unknown key, a wrong type or a bad value raises
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runlake._errors import ConfigError
-from runlake._lakefs import is_url
 
 __all__ = ["Config", "default_config_path", "default_file", "load_config", "read_toml"]
 
@@ -137,7 +137,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     lake = str(get("lake", "path"))
     if not lake:
         raise ConfigError("lake.path must not be empty")
-    if is_url(lake) and not lake.lower().startswith(("s3://", "s3a://", "file://")):
+    # A URL stays a string (the store opens it); checked here by shape only, because the
+    # flags stage reads this module and must not import the store's.
+    is_url = re.fullmatch(r"[a-z][a-z0-9+.\-]*://.*", lake, re.IGNORECASE | re.DOTALL) is not None
+    if is_url and not lake.lower().startswith(("s3://", "s3a://", "file://")):
         raise ConfigError(f"lake.path {lake!r}: a folder path, file:// or s3:// URL expected")
     cron = str(get("sync", "cron"))
     if len(cron.split()) != 5:
@@ -160,7 +163,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if batch < 0:
         raise ConfigError(f"backfill.batch_size must be 0 (automatic) or more, not {batch}")
     return Config(
-        lake=lake if is_url(lake) else Path(lake),
+        lake=lake if is_url else Path(lake),
         athlete=str(get("ingest", "athlete")),
         inbox=tuple(Path(str(p)) for p in inbox),
         demo_folder=Path(str(get("demo", "folder"))),
