@@ -131,7 +131,7 @@ def test_a_killed_s3_batch_is_invisible_and_redone(
 
 
 def test_the_s3_writer_lock_is_a_lease(s3_lake: str) -> None:
-    fs = ObjectFS(s3_lake.removeprefix("s3://"), lease_s=0.9)
+    fs = ObjectFS(s3_lake.removeprefix("s3://"), lease_s=2.0)
     with writer_lock(fs, holder="first writer"):
         info = json.loads(fs.read_bytes(LOCK_NAME))
         assert info["holder"] == "first writer"
@@ -141,7 +141,7 @@ def test_the_s3_writer_lock_is_a_lease(s3_lake: str) -> None:
         ):
             pass
         # the heartbeat renews the lease: still held after several lease lengths
-        time.sleep(2.0)
+        time.sleep(4.5)
         assert json.loads(fs.read_bytes(LOCK_NAME))["expires"] > time.time()
         with pytest.raises(LakeBusy), writer_lock(s3_lake, holder="second", timeout_s=0):
             pass

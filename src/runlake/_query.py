@@ -31,7 +31,7 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -191,27 +191,31 @@ def _glob(table: str) -> str:
     return f"{table}/athlete=*/*.parquet"
 
 
-def _has_files(fs: LakeFS, table: str) -> bool:
-    # The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
-    return bool(fs.glob(_glob(table)))
+def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
+    """Every table's files (relative to the lake): the manifests first, the parts after.
+
+    The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
+    """
+    order = ["files", *(t for t in TABLES if t != "files")]
+    return {t: tuple(fs.glob(_glob(t))) for t in order}
 
 
 def _athlete_dir(rel: str) -> str:
     return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
 
 
-def _committed_parts(fs: LakeFS, manifests: tuple[str, ...]) -> dict[str, list[str]]:
+def _committed_parts(state: _State) -> dict[str, list[str]]:
     """The parts of committed batches, per batched table (paths relative to the lake).
 
-    A batch's parts are all renamed into place before its manifest is written, and
-    ``manifests`` was listed before this looks for parts: so every batch listed is
+    A batch's parts are all renamed into place before its manifest is written, and the
+    manifests were listed before the parts (:func:`_list_files`): so every batch listed is
     complete, and parts of batches without a manifest (a killed writer's leftovers, a batch
     in flight) are left out.
     """
-    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in manifests}
-    out: dict[str, list[str]] = {"files": list(manifests)}
+    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in state.manifests}
+    out: dict[str, list[str]] = {"files": list(state.manifests)}
     for table in sorted(COMMITTED_BY_MANIFEST):
-        rels = fs.glob(_glob(table))
+        rels = state.files.get(table, ())
         out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
     return out
 
@@ -254,6 +258,7 @@ class _State:
     committed: str
     """sha256 of the committed manifests' names: a new commit makes the catalog stale."""
     manifests: tuple[str, ...] = field(default=(), compare=False)
+    files: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 
 def _lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
@@ -308,13 +313,11 @@ def _current_state(fs: LakeFS, models: list[_Model]) -> _State:
         h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
-    # The manifests first, the parts after (see _committed_parts).
-    manifests = tuple(
-        r for r in fs.glob(_glob("files")) if r.rsplit("/", 1)[-1].startswith("part-")
-    )
+    files = _list_files(fs)
+    manifests = tuple(r for r in files["files"] if r.rsplit("/", 1)[-1].startswith("part-"))
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
-    with_files = tuple(t for t in TABLES if _has_files(fs, t))
-    return _State(h.hexdigest(), with_files, committed, manifests)
+    with_files = tuple(t for t in TABLES if files[t])
+    return _State(h.hexdigest(), with_files, committed, manifests, files)
 
 
 def _setup(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
@@ -341,7 +344,7 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         raise LakeError(f"cannot create a catalog in {str(folder)!r}: {exc}") from exc
     try:
         _setup(con, fs)
-        parts = _committed_parts(fs, state.manifests)
+        parts = _committed_parts(state)
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
