@@ -1,9 +1,11 @@
 """Prefect flows for runlake: a scheduled nightly sync and a resumable parallel backfill.
 
 Thin wiring over runlake's functions; the runlake package itself never imports Prefect.
-The names below are imported on first use, so that ``pipelines._server`` (standard library
-only) can start Prefect's API server before Prefect is imported, and the backfill's worker
-processes import only the flows, not the deployments.
+Importing this package sets runlake's Prefect defaults (telemetry off: see
+:mod:`pipelines._settings`) unless the user set them. The names below are imported on
+first use, so that the flow commands (:mod:`pipelines.commands`) can start Prefect's
+local server and the worker pool before Prefect is imported, and the worker processes
+never import it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pipelines import _settings
+
 if TYPE_CHECKING:
-    from pipelines.deployments import DeploymentSpec, deployment_specs, serve_deployments
+    from pipelines._specs import DeploymentSpec, deployment_specs
+    from pipelines.deployments import deploy_to_pool, serve_deployments
     from pipelines.flows import backfill, batch_size_for, ingest_batch, nightly_sync
+
+_settings.apply(_settings.OFFLINE_DEFAULTS)
 
 __all__ = [
     "DeploymentSpec",
     "backfill",
     "batch_size_for",
+    "deploy_to_pool",
     "deployment_specs",
     "ingest_batch",
     "nightly_sync",
@@ -26,8 +34,9 @@ __all__ = [
 ]
 
 _WHERE = {
-    "DeploymentSpec": "pipelines.deployments",
-    "deployment_specs": "pipelines.deployments",
+    "DeploymentSpec": "pipelines._specs",
+    "deployment_specs": "pipelines._specs",
+    "deploy_to_pool": "pipelines.deployments",
     "serve_deployments": "pipelines.deployments",
     "backfill": "pipelines.flows",
     "batch_size_for": "pipelines.flows",

@@ -1,35 +1,39 @@
-"""Prefect's local API server, started before Prefect is imported (standard library only).
+"""A temporary local Prefect server for one command (standard library only).
 
-With no ``PREFECT_API_URL``, the flows need a local API server that the process-pool
-workers share (see :func:`pipelines.flows.shared_api_server`). The server takes seconds to
-boot (it imports Prefect's whole server, then opens its database), and so does importing
-Prefect in this process and in the workers. :class:`ApiServer` starts the same server
-Prefect's ``SubprocessASGIServer`` starts (Prefect's ``create_app`` under uvicorn, UI off,
-in ephemeral mode), but without importing Prefect first, so that the server boots while
-this process and the workers import Prefect.
+With no ``PREFECT_API_URL``, the flow commands start Prefect's own server with Prefect's
+public command, ``prefect server start`` (no UI), on a free port of 127.0.0.1, and point
+this process at it. It is started before Prefect is imported here, so that it boots
+(seconds: it imports Prefect's whole server, then opens its database in ``PREFECT_HOME``)
+while this process imports Prefect and the worker pool imports runlake.
+
+The server:
+- ends with this process, however it ends: it runs under :mod:`pipelines._lifeline`, in a
+  session of its own (a terminal's Ctrl-C goes to the command, which stops it);
+- is stopped by :meth:`LocalServer.stop`, which the command registers with ``atexit``
+  when it starts the server (before it imports Prefect), so that it runs after Prefect's
+  own exit hooks have sent the last logs and events to it;
+- writes its output to a temporary file, shown when it fails to start.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
+from collections.abc import Callable
+from typing import IO
 
-__all__ = ["ApiServer"]
+__all__ = ["LocalServer", "ServerError"]
 
-# What Prefect's SubprocessASGIServer sets for its server (prefect 3.8, server/api/server.py).
-_SERVER_ENV = {
-    "PREFECT_UI_ENABLED": "0",
-    "PREFECT__SERVER_EPHEMERAL": "1",
-    "PREFECT__SERVER_FINAL": "1",
-}
-_PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
+
+class ServerError(RuntimeError):
+    """Prefect's local server did not start (the message says why)."""
 
 
 def _free_port() -> int:
@@ -38,80 +42,99 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _site_dir() -> str:
-    """The folder Prefect is installed in, found without importing it."""
-    spec = importlib.util.find_spec("prefect")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("Prefect is not installed: pip install 'runlake[flows]'")
-    return str(Path(spec.origin).parent.parent)
-
-
-class ApiServer:
-    """A local Prefect API server in a child process: :meth:`start`, :meth:`wait`, :meth:`stop`."""
+class LocalServer:
+    """``prefect server start`` in a child process: :meth:`start`, :meth:`wait`, :meth:`stop`."""
 
     def __init__(self) -> None:
-        self.port = 0
+        self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    def start(self) -> None:
-        """Launch the server (returns at once; :meth:`wait` waits until it answers)."""
-        self.port = _free_port()
+    def start(self) -> str:
+        """Launch the server (returns at once with its API URL; :meth:`wait` waits for it)."""
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        self._log = tempfile.TemporaryFile(prefix="runlake-prefect-server-")  # noqa: SIM115 -- open while the server runs
+        command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                _site_dir(),
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
-            ],
-            env={**env, **_SERVER_ENV},
+            [sys.executable, "-m", "pipelines._lifeline", str(os.getpid()), "--", *command],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        return self.api_url
 
-    def wait(self, timeout_s: float) -> str:
-        """Wait until the server answers its health check; return its API URL."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+    def wait(
+        self,
+        timeout_s: float,
+        *,
+        slow_after_s: float = 10.0,
+        on_slow: Callable[[], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> str:
+        """Wait until the server answers; return its API URL.
+
+        ``on_slow`` is called once if that takes more than ``slow_after_s`` (Prefect's first
+        run on a machine creates its database). ``stop``: give up (ServerError) when it
+        returns True. Raises ServerError when the server exits or does not answer in time.
+        """
+        started = time.monotonic()
+        warned = False
+        while True:
             if self.process is None:
-                raise RuntimeError("the Prefect API server was not started")
+                raise ServerError("Prefect's local server was not started")
             code = self.process.poll()
-            if code == _PORT_IN_USE:  # someone took the port between our check and its bind
-                self.start()
-                continue
             if code is not None:
-                raise RuntimeError(f"the Prefect API server exited with code {code}")
+                detail = self._output_tail()
+                self.stop()
+                raise ServerError(
+                    f"Prefect's local server exited with code {code}"
+                    + (f": {detail}" if detail else "")
+                )
             try:
                 with urllib.request.urlopen(f"{self.api_url}/health", timeout=1) as resp:  # noqa: S310 -- our own http://127.0.0.1 URL
                     if resp.status == 200:
                         return self.api_url
             except (urllib.error.URLError, OSError):
                 pass
+            waited = time.monotonic() - started
+            if stop is not None and stop():
+                raise ServerError("interrupted while Prefect's local server was starting")
+            if waited > timeout_s:
+                self.stop()
+                raise ServerError(
+                    f"Prefect's local server did not answer within {timeout_s:g} s "
+                    "(a busy machine? PREFECT_HOME on a slow disk?)"
+                )
+            if not warned and waited > slow_after_s and on_slow is not None:
+                on_slow()
+                warned = True
             time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the Prefect API server did not answer within {timeout_s:g} s")
 
-    def stop(self) -> None:
-        """Stop the server (terminate, then kill after 5 s)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+    def _output_tail(self, lines: int = 5) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace")
+        kept = [line.strip() for line in text.splitlines() if line.strip()]
+        return " | ".join(kept[-lines:])
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout_s``). Safe to call twice."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,91 +1,76 @@
-"""Deployments: what `runlake serve` schedules, described as plain data first."""
+"""Deployments: the specs of :mod:`pipelines._specs` handed to Prefect.
+
+`runlake serve` serves them with Prefect's runner (no server of the user's needed);
+`runlake deploy` registers them on the user's Prefect server for a work pool.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from prefect import serve
-from prefect.schedules import Cron
+from prefect import Flow, serve
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron, Schedule
+from prefect.types.entrypoint import EntrypointType
 
+from pipelines._specs import DeploymentSpec, deployment_specs, local_timezone
 from pipelines.flows import backfill, nightly_sync
-from runlake import Config
 
-__all__ = ["DeploymentSpec", "deployment_specs", "local_timezone", "serve_deployments"]
+__all__ = [
+    "DeploymentSpec",
+    "deploy_to_pool",
+    "deployment_specs",
+    "local_timezone",
+    "serve_deployments",
+    "to_deployments",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class DeploymentSpec:
-    name: str
-    flow: str
-    cron: str | None
-    timezone: str | None
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-
-def local_timezone() -> str:
-    """This machine's IANA time zone name ("UTC" when it cannot be told)."""
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    with contextlib.suppress(OSError):
-        candidates.append(Path("/etc/timezone").read_text().strip())
-    try:
-        target = os.readlink("/etc/localtime")
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    except OSError:
-        pass
-    for name in candidates:
-        if name:
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-            return name
-    return "UTC"
+_FLOWS: dict[str, Flow[..., Any]] = {"nightly-sync": nightly_sync, "backfill": backfill}
 
 
-def deployment_specs(cfg: Config) -> list[DeploymentSpec]:
-    """The deployments `runlake serve` starts, from the configuration."""
+def _schedules(spec: DeploymentSpec) -> list[Schedule]:
+    return [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else []
+
+
+def to_deployments(specs: Sequence[DeploymentSpec]) -> list[Any]:
+    """Prefect RunnerDeployments for ``runlake serve`` (nothing is started)."""
     return [
-        DeploymentSpec(
-            name="nightly-sync",
-            flow="nightly-sync",
-            cron=cfg.sync_cron,
-            timezone=cfg.sync_timezone or local_timezone(),
-            parameters={
-                "inbox": [str(p) for p in cfg.inbox],
-                "lake": str(cfg.lake),
-                "athlete": cfg.athlete,
-            },
-        ),
-        DeploymentSpec(
-            name="backfill",
-            flow="backfill",
-            cron=None,
-            timezone=None,
-            parameters={"lake": str(cfg.lake), "athlete": cfg.athlete},
-        ),
+        _FLOWS[s.flow].to_deployment(name=s.name, schedules=_schedules(s), parameters=s.parameters)
+        for s in specs
     ]
 
 
-def to_deployments(cfg: Config) -> list[Any]:
-    """Prefect RunnerDeployments for the specs (nothing is started)."""
-    flows: dict[str, Any] = {"nightly-sync": nightly_sync, "backfill": backfill}
-    out = []
-    for spec in deployment_specs(cfg):
-        schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else None
-        out.append(
-            flows[spec.flow].to_deployment(
-                name=spec.name, schedules=schedules, parameters=spec.parameters
-            )
+def serve_deployments(specs: Sequence[DeploymentSpec]) -> None:
+    """Serve the deployments with their schedules until stopped (Prefect's own runner)."""
+    serve(*to_deployments(specs), print_starting_message=False)
+
+
+def deploy_to_pool(specs: Sequence[DeploymentSpec], pool: str) -> list[str]:
+    """Register the deployments on the Prefect server for work pool ``pool``; their names.
+
+    The pool is created (type "process") when it does not exist. A worker started on a
+    machine where runlake is installed runs them: ``prefect worker start --pool POOL``.
+    The flows are found by module path (``pipelines.flows``), so no code is uploaded.
+    """
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+    names = []
+    for s in specs:
+        _FLOWS[s.flow].deploy(
+            name=s.name,
+            work_pool_name=pool,
+            schedules=_schedules(s),
+            parameters=s.parameters,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            build=False,
+            push=False,
+            print_next_steps=False,
         )
-    return out
-
-
-def serve_deployments(cfg: Config) -> None:
-    """Serve every deployment with its schedule until interrupted (Prefect's own runner)."""
-    serve(*to_deployments(cfg))
+        names.append(f"{_FLOWS[s.flow].name}/{s.name}")
+    return names

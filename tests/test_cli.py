@@ -120,22 +120,6 @@ def test_lake_defaults_to_the_environment(
     assert (lake / "catalog.duckdb").is_file()
 
 
-def test_demo_writes_ingests_and_queries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cfg = tmp_path / "demo.toml"
-    cfg.write_text('[demo]\nweeks = 3\nstart = "2026-01-05"\n')
-    lake = tmp_path / "lake"
-    rc = main(["--config", str(cfg), "demo", str(tmp_path / "season"), "--lake", str(lake)])
-    assert rc == 0
-    out = capsys.readouterr().out
-    n_files = len(list((tmp_path / "season").glob("*.fit")))
-    assert f"wrote {n_files} FIT files of a 3-week season" in out
-    assert f"{n_files} files: {n_files} new" in out
-    assert "Example analyst query (weekly_distance.sql)" in out
-    assert "2026-01-05" in out
-
-
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -22,19 +22,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pipelines._pool
 import pytest
 from fuzz._crash import check_lake, ingest_command, lake_digest, subprocess_env
+from pipelines.flows import backfill, nightly_sync
+from prefect.settings import PREFECT_API_URL
+from prefect.testing.utilities import prefect_test_harness
 
-try:
-    import pipelines.flows
-    from pipelines.flows import backfill, nightly_sync
-    from prefect.settings import PREFECT_API_URL
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect.testing.utilities import prefect_test_harness
-
-    HAVE_PREFECT = True
-except ImportError:  # the flows extra is not installed: the Prefect test is skipped
-    HAVE_PREFECT = False
 from runlake import ingest_paths, run_query
 from runlake._store import LOCK_NAME, writer_lock
 from runlake.synth import RunSpec, season_plan, write_run, write_season
@@ -299,8 +293,6 @@ def test_readers_answer_while_a_writer_runs(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[str]:
-    if not HAVE_PREFECT:
-        pytest.skip("Prefect is not installed (pip install -e .[flows])")
     with prefect_test_harness(server_startup_timeout=180):
         yield str(PREFECT_API_URL.value())
 
@@ -315,20 +307,23 @@ def test_sync_during_a_backfill_skips_then_catches_up(
         write_run(inbox / spec.file_name, spec)
     # The backfill's tasks wait until the first sync has tried: it must find the lake busy
     # (a backfill this small could otherwise end before the sync's flow run starts).
+    # (in this process's task threads, processes=False, so that the patch applies)
     tried = threading.Event()
-    ingest = pipelines.flows.ingest_files
+    ingest = pipelines._pool.ingest_files
 
     def ingest_once_tried(*args: Any, **kwargs: Any) -> Any:
         tried.wait(120)
         return ingest(*args, **kwargs)
 
-    monkeypatch.setattr(pipelines.flows, "ingest_files", ingest_once_tried)
-    runner: Any = ThreadPoolTaskRunner(max_workers=2)  # typed for process futures
-    flow = backfill.with_options(task_runner=runner)
+    monkeypatch.setattr(pipelines._pool, "ingest_files", ingest_once_tried)
     result: dict[str, object] = {}
 
     def run_backfill() -> None:
-        result.update(flow(folder=str(history), lake=str(lake), athlete="anna", batch_size=3))
+        result.update(
+            backfill(
+                folder=str(history), lake=str(lake), athlete="anna", batch_size=3, processes=False
+            )
+        )
 
     thread = threading.Thread(target=run_backfill, daemon=True)
     thread.start()

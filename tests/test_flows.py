@@ -1,7 +1,9 @@
-"""Prefect flows: nightly sync, resumable parallel backfill, deployments.
+"""Prefect flows: nightly sync, resumable parallel backfill, deployments (in this process).
 
 All tests here share one Prefect test harness (started once per test run, hermetic:
-PREFECT_HOME in a temp folder) and run on one xdist worker (group "prefect").
+PREFECT_HOME in a temp folder) and run on one xdist worker (group "prefect"). The flow
+commands as a user runs them (their own local server, the default environment, signals)
+are in test_flow_commands.py.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,11 +22,19 @@ import pytest
 
 pytest.importorskip("prefect")
 
-from pipelines._server import ApiServer
-from pipelines.deployments import deployment_specs, to_deployments
-from pipelines.flows import backfill, batch_size_for, nightly_sync, shared_api_server
-from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
-from prefect.task_runners import ThreadPoolTaskRunner
+from pipelines._specs import deployment_specs
+from pipelines.deployments import to_deployments
+from pipelines.flows import backfill, batch_size_for, nightly_sync
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from runlake import load_config, run_query
@@ -105,18 +114,42 @@ def test_sync_skips_when_another_writer_holds_the_lake(harness: str, tmp_path: P
 
 def test_backfill_in_parallel_batches(harness: str, season: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    flow = backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
-    result = flow(folder=str(season), lake=str(lake), athlete="anna", batch_size=7)
+    result = backfill(folder=str(season), lake=str(lake), athlete="anna", batch_size=7)
     n = len(list(season.glob("*.fit")))
     assert (result["files"], result["new"], result["error"]) == (n, n, 0)
-    again = flow(folder=str(season), lake=str(lake), athlete="anna", batch_size=7)
+    assert result["committed"] == n
+    again = backfill(folder=str(season), lake=str(lake), athlete="anna", batch_size=7)
     assert again["files"] == 0
+    assert _task_names(harness, "backfill") >= {
+        f"batch {i}/{-(-n // 7)}: 7 files" for i in range(1, n // 7 + 1)
+    }
+
+
+def _task_names(api: str, flow_name: str) -> set[str]:
+    """The task-run names of the last run of ``flow_name`` on the harness's server."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=2,
+        )
+        # the last run found nothing new; the one before did the work
+        deadline = time.monotonic() + 30  # task runs are recorded from events, shortly after
+        while True:
+            tasks = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[runs[-1].id]))
+            )
+            names = {t.name for t in tasks}
+            if any(n.startswith("batch ") for n in names) or time.monotonic() > deadline:
+                return names
+            time.sleep(0.5)
 
 
 def test_backfill_killed_then_resumed_equals_uninterrupted(
     harness: str, season: Path, tmp_path: Path
 ) -> None:
-    flow = backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    """The whole process group killed (a machine's crash): the next run resumes."""
+    flow = backfill
     clean = tmp_path / "clean"
     flow(folder=str(season), lake=str(clean), athlete="anna", batch_size=5)
     n_files = len(list(season.glob("*.fit")))
@@ -161,32 +194,9 @@ def test_backfill_killed_then_resumed_equals_uninterrupted(
     assert 3 <= done < n_files, f"killed after {done} of {n_files} files"
 
     resumed = flow(folder=str(season), lake=str(killed), athlete="anna", batch_size=5)
+    assert resumed["committed"] == n_files - done
     assert resumed["files"] == n_files - done
     assert _digest(killed) == _digest(clean)
-
-
-def test_the_early_api_server_is_prefects_and_stops(
-    harness: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The server the CLI starts before it imports Prefect (here on the harness's database,
-    migrated already): it answers, it stops, and it is not used when an API is configured."""
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    db = str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value())
-    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", db)
-    server = ApiServer()
-    server.start()
-    try:
-        url = server.wait(180)
-        with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
-            assert resp.status == 200
-    finally:
-        server.stop()
-    assert server.process is None
-    unused = ApiServer()
-    unused.start()
-    with shared_api_server(unused) as got:  # the harness's API is configured
-        assert got is None
-    assert unused.process is None
 
 
 def test_backfill_on_a_local_dask_cluster(harness: str, tmp_path: Path) -> None:
@@ -206,7 +216,11 @@ def test_backfill_on_a_local_dask_cluster(harness: str, tmp_path: Path) -> None:
         },
     )
     result = backfill.with_options(task_runner=runner)(
-        folder=str(folder), lake=str(tmp_path / "lake"), athlete="anna", batch_size=2
+        folder=str(folder),
+        lake=str(tmp_path / "lake"),
+        athlete="anna",
+        batch_size=2,
+        processes=False,
     )
     assert (result["files"], result["new"]) == (6, 6)
 
@@ -224,7 +238,7 @@ def test_deployment_schedule_is_what_config_says(tmp_path: Path) -> None:
     assert sync.parameters["athlete"] == "anna"
     assert sync.parameters["inbox"] == ["/mnt/watch"]
     assert specs["backfill"].cron is None
-    deployments = {d.name: d for d in to_deployments(cfg)}
+    deployments = {d.name: d for d in to_deployments(deployment_specs(cfg))}
     schedule = deployments["nightly-sync"].schedules[0].schedule
     assert schedule.cron == "30 4 * * 1-5"
     assert schedule.timezone == "Europe/Berlin"
@@ -232,19 +246,29 @@ def test_deployment_schedule_is_what_config_says(tmp_path: Path) -> None:
 
 
 def test_deployments_command_prints_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg_file = tmp_path / "c.toml"
     cfg_file.write_text('[sync]\ncron = "0 3 * * *"\ntimezone = "UTC"\n')
+    monkeypatch.chdir(tmp_path)  # relative folders become absolute: runs start anywhere
     assert main(["--config", str(cfg_file), "deployments", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [d["name"] for d in out] == ["nightly-sync", "backfill"]
+    here = tmp_path.resolve()
     assert out[0] == {
         "name": "nightly-sync",
         "flow": "nightly-sync",
         "cron": "0 3 * * *",
         "timezone": "UTC",
-        "parameters": {"inbox": ["inbox"], "lake": "lake", "athlete": "me"},
+        "parameters": {"inbox": [str(here / "inbox")], "lake": str(here / "lake"), "athlete": "me"},
+    }
+    # the same flags as `runlake sync`
+    args = ["--config", str(cfg_file), "deployments", "--format", "json", "--inbox", "/w/in"]
+    assert main([*args, "--inbox", "/w/in2", "--lake", "/w/lake", "--athlete", "bo"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["parameters"] == {
+        "inbox": ["/w/in", "/w/in2"],
+        "lake": "/w/lake",
+        "athlete": "bo",
     }
 
 
@@ -263,9 +287,7 @@ def test_backfill_and_sync_on_an_s3_lake(
     assert len(Lake(s3_lake).ingested_hashes("anna")) == n
 
     local = tmp_path / "local"
-    backfill.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))(
-        folder=str(season), lake=str(local), athlete="anna", batch_size=5
-    )
+    backfill(folder=str(season), lake=str(local), athlete="anna", batch_size=5)
     assert _digest(s3_lake) == {k: v for k, v in _digest(local).items() if k != "temp_files"}
 
     inbox = tmp_path / "inbox"
@@ -275,3 +297,56 @@ def test_backfill_and_sync_on_an_s3_lake(
     assert (result["files"], result["new"], result["skipped_busy"]) == (1, 1, False)
     runs = run_query(s3_lake, "select count(*) as n from runs").column("n")[0].as_py()
     assert runs == n + 1
+
+
+def test_deploy_registers_both_flows_and_a_worker_runs_the_sync(
+    harness: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runlake deploy` on a real server (the harness's); a process worker runs the sync."""
+    inbox, lake = tmp_path / "inbox", tmp_path / "lake"
+    for spec in season_plan(date(2026, 2, 2), weeks=2, seed=9)[:2]:
+        write_run(inbox / spec.file_name, spec)
+    cfg_file = tmp_path / "c.toml"
+    cfg_file.write_text('[sync]\ncron = "15 4 * * *"\ntimezone = "Europe/Berlin"\n')
+    pool = f"runlake-{tmp_path.name[-12:]}"
+    args = ["--config", str(cfg_file), "deploy", "--pool", pool, "--inbox", str(inbox)]
+    assert main([*args, "--lake", str(lake), "--athlete", "anna"]) == 0
+    out = capsys.readouterr().out
+    assert "deployed nightly-sync/nightly-sync: cron '15 4 * * *' (Europe/Berlin)" in out
+    assert "deployed backfill/backfill: on demand" in out
+    with get_client(sync_client=True) as client:
+        sync = client.read_deployment_by_name("nightly-sync/nightly-sync")
+        assert sync.work_pool_name == pool
+        assert sync.entrypoint == "pipelines.flows.nightly_sync"
+        schedule = sync.schedules[0].schedule
+        assert (schedule.cron, schedule.timezone) == ("15 4 * * *", "Europe/Berlin")
+        assert sync.parameters == {"inbox": [str(inbox)], "lake": str(lake), "athlete": "anna"}
+        bf = client.read_deployment_by_name("backfill/backfill")
+        assert (bf.work_pool_name, bf.schedules) == (pool, [])
+    run = run_deployment("nightly-sync/nightly-sync", timeout=0)
+    env = {**os.environ, "PREFECT_API_URL": harness}
+    worker = subprocess.run(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--run-once"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run.id).state
+    assert state is not None
+    assert state.is_completed(), (state, worker.stdout, worker.stderr)
+    assert len(Lake(lake).ingested_hashes("anna")) == 2
+
+
+def test_deploy_needs_a_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        monkeypatch.delenv("PREFECT_API_URL", raising=False)
+        assert main(["deploy", "--pool", "p"]) == 1
+    assert "set PREFECT_API_URL" in capsys.readouterr().err

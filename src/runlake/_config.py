@@ -27,7 +27,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "flags": {"overrides": str},
     "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
     "backfill": {"workers": int, "batch_size": int},
-    "demo": {"folder": str, "weeks": int, "start": str},
+    "demo": {"folder": str, "athlete": str, "weeks": int, "start": str},
 }
 _ENV = {
     "RUNLAKE_FLAGS": ("flags", "overrides"),
@@ -46,6 +46,7 @@ class Config:
     demo_folder: Path
     demo_weeks: int
     demo_start: date
+    demo_athlete: str = "demo"
     sync_cron: str = "0 3 * * *"
     sync_timezone: str = ""
     sync_lock_wait_s: float = 60.0
@@ -169,6 +170,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         demo_folder=Path(str(get("demo", "folder"))),
         demo_weeks=weeks,
         demo_start=start_date,
+        demo_athlete=str(get("demo", "athlete")),
         sync_cron=cron,
         sync_timezone=tz,
         sync_lock_wait_s=lock_wait,

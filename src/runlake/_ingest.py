@@ -325,6 +325,7 @@ def ingest_files(
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
     measured: Measured | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[FileOutcome]:
     """Ingest these files in committed batches; no lock, no catalog refresh (a task's body).
 
@@ -332,6 +333,8 @@ def ingest_files(
     Memory stays bounded: a batch is committed every ``BATCH_MAX_RECORDS`` records.
     ``measured``: the run and lap metrics of the committed runs are added to it (computed
     here while the records are in memory), for :func:`finish_batch`.
+    ``should_stop``: asked before each file; once it returns True, what was prepared is
+    committed and the rest is left (the outcomes cover only the files handled).
     """
     athlete = validate_athlete(athlete)
     lake = _lake(lake_root)
@@ -340,6 +343,8 @@ def ingest_files(
     pending_shas: set[str] = set()
     rows = 0
     for i, f in enumerate(files, 1):
+        if should_stop is not None and should_stop():
+            break
         outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas)
         if commit is not None:
             pending.append(commit)

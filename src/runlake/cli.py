@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TextIO
 
 from runlake._config import Config, load_config
 from runlake._derive import refresh_derived
@@ -26,9 +25,6 @@ from runlake._ingest import FileOutcome, IngestSummary, ingest_paths
 from runlake._query import build_catalog, format_table, run_query, sql_dir
 from runlake._store import validate_athlete, writer_lock
 from runlake.synth import write_season
-
-if TYPE_CHECKING:
-    from pipelines._server import ApiServer
 
 __all__ = ["main"]
 
@@ -92,28 +88,30 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
+    """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
     folder = Path(args.folder) if args.folder else cfg.demo_folder
-    lake = args.lake or cfg.lake
-    athlete = args.athlete or cfg.athlete
-    files = write_season(folder, start=cfg.demo_start, weeks=cfg.demo_weeks, seed=args.seed)
+    inbox = folder / "inbox"
+    lake = str(args.lake or folder / "lake")
+    athlete = validate_athlete(args.athlete or cfg.demo_athlete)
+    files = write_season(inbox, start=cfg.demo_start, weeks=cfg.demo_weeks, seed=args.seed)
     sys.stdout.write(
-        f"wrote {len(files)} FIT files of a {cfg.demo_weeks}-week season to {folder}\n"
+        f"wrote {len(files)} FIT files of a {cfg.demo_weeks}-week season to {inbox}\n"
+        f"running the nightly-sync flow (Prefect) on {inbox} into {lake}, athlete {athlete}\n"
     )
-    summary = ingest_paths(
-        [folder],
-        lake_root=lake,
-        athlete=athlete,
-        progress=_Progress(sys.stderr),
-        thresholds=load_thresholds(overrides=cfg.flags_overrides),
-    )
-    _print_summary(summary, sys.stdout)
+    sys.stdout.flush()
+    from pipelines import commands
+
+    code = commands.sync([str(inbox)], lake, athlete, name="demo sync")
+    if code:
+        return code
     overview = run_query(
         lake,
         "select athlete, count(*) as runs, round(sum(distance_m) / 1000, 1) as km, "
         "round(sum(duration_s) / 3600, 1) as hours, "
         "sum(case when has_running_dynamics then 1 else 0 end) as with_running_dynamics, "
         "min(start_time) as first_run, max(start_time) as last_run "
-        "from runs group by athlete order by athlete",
+        "from runs where athlete = ? group by athlete",
+        params=[athlete],
     )
     sys.stdout.write(f"\nThe lake at {lake}:\n")
     sys.stdout.write(format_table(overview, "table") + "\n")
@@ -121,9 +119,13 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     sys.stdout.write(f"\nExample analyst query ({analysis.name}):\n")
     table = run_query(lake, analysis.read_text(encoding="utf-8"))
     sys.stdout.write(format_table(table, "table") + "\n")
-    flags = run_query(lake, _FLAGS_SQL, params=[validate_athlete(athlete), date(1900, 1, 1)])
-    sys.stdout.write(f"\nFlags ({flags.num_rows}; `runlake flags` shows them again):\n")
+    flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
+    sys.stdout.write(
+        f"\nFlags ({flags.num_rows}; `runlake flags --lake {lake} --athlete {athlete}` "
+        "shows them again):\n"
+    )
     sys.stdout.write(format_flags(flags.to_pylist()))
+    sys.stdout.write(f'\nYour turn: runlake sql --lake {lake} "select * from weekly_training"\n')
     return 0
 
 
@@ -220,7 +222,8 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-# The flow commands import Prefect (pipelines/) lazily: ingest, sql and demo never pay for it.
+# The flow commands (pipelines/) import Prefect lazily, once their local Prefect server is
+# booting: ingest, sql, flags and report never pay for it.
 
 
 def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
@@ -228,104 +231,51 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
     if not any(Path(p).is_dir() for p in inbox):
         where = "--inbox" if args.inbox else "ingest.inbox"
         raise RunlakeError(f"{where}: no such folder: {', '.join(inbox)}")
-    from pipelines.flows import nightly_sync
+    from pipelines import commands
 
-    result = nightly_sync(
-        inbox=args.inbox or None,
-        lake=args.lake or str(cfg.lake),
-        athlete=args.athlete or cfg.athlete,
+    return commands.sync(
+        args.inbox or None, str(args.lake or cfg.lake), args.athlete or cfg.athlete
     )
-    sys.stdout.write(_flow_summary("sync", result))
-    return 0
 
 
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise RunlakeError(f"no such folder: {folder}")
-    # The local API server boots (seconds) while Prefect is imported here and in the workers.
-    from pipelines._server import ApiServer
+    from pipelines import commands
 
-    server = None if os.environ.get("PREFECT_API_URL") else ApiServer()
-    if server is not None:
-        server.start()
-    try:
-        return _backfill(args, cfg, folder, server)
-    finally:
-        if server is not None:
-            server.stop()
-
-
-def _backfill(args: argparse.Namespace, cfg: Config, folder: Path, server: ApiServer | None) -> int:
-    from pipelines.flows import (
-        ForkServerTaskRunner,
-        backfill,
-        shared_api_server,
-        start_fork_server,
+    return commands.backfill(
+        str(folder),
+        str(args.lake or cfg.lake),
+        args.athlete or cfg.athlete,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        dask_address=args.dask_address,
+        dask_local=args.dask_local,
     )
-
-    flow = backfill
-    warm = None
-    if args.dask_address or args.dask_local:
-        from prefect_dask.task_runners import DaskTaskRunner
-
-        runner: Any = (
-            DaskTaskRunner(address=args.dask_address)
-            if args.dask_address
-            else DaskTaskRunner(
-                cluster_class="distributed.LocalCluster",
-                cluster_kwargs={
-                    "n_workers": args.workers or cfg.backfill_workers,
-                    "threads_per_worker": 1,
-                    "processes": True,
-                },
-            )
-        )
-        flow = backfill.with_options(task_runner=runner)
-    else:
-        workers = args.workers or cfg.backfill_workers
-        pool: Any = ForkServerTaskRunner(max_workers=workers)  # typed for thread futures
-        flow = backfill.with_options(task_runner=pool)
-        warm = start_fork_server  # the workers' imports, while the API server boots
-    with shared_api_server(server, while_booting=warm, flow_heartbeats=False):
-        result = flow(
-            folder=str(folder),
-            lake=args.lake or str(cfg.lake),
-            athlete=args.athlete or cfg.athlete,
-            batch_size=args.batch_size,
-            workers=args.workers,
-        )
-    sys.stdout.write(_flow_summary("backfill", result))
-    return 0
-
-
-def _flow_summary(name: str, result: dict[str, object]) -> str:
-    if result.get("skipped_busy"):
-        return f"{name}: skipped, another writer holds the lake (see the log)\n"
-    lines = [
-        f"{name}: {result['files']} files: {result['new']} new ({result['activities']} "
-        f"activities), {result['present']} already present, {result['skipped']} skipped, "
-        f"{result['warning']} with warnings, {result['error']} errors"
-    ]
-    errors = result.get("errors")
-    if isinstance(errors, list):
-        lines += [f"   error  {e}" for e in errors]
-    return "\n".join(lines) + "\n"
 
 
 def _cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines.deployments import serve_deployments
-    from pipelines.flows import shared_api_server
+    from pipelines import commands
 
-    with shared_api_server():
-        serve_deployments(cfg)
-    return 0
+    return commands.serve(cfg, inbox=args.inbox, lake=args.lake, athlete=args.athlete)
+
+
+def _cmd_deploy(args: argparse.Namespace, cfg: Config) -> int:
+    from pipelines import commands
+
+    return commands.deploy(
+        cfg, pool=args.pool, inbox=args.inbox, lake=args.lake, athlete=args.athlete
+    )
 
 
 def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines.deployments import deployment_specs
+    from pipelines._specs import deployment_specs
 
-    specs = [asdict(s) for s in deployment_specs(cfg)]
+    specs = [
+        asdict(s)
+        for s in deployment_specs(cfg, inbox=args.inbox, lake=args.lake, athlete=args.athlete)
+    ]
     if args.format == "json":
         sys.stdout.write(json.dumps(specs, indent=2) + "\n")
     else:
@@ -358,24 +308,62 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--lake")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
-    sync = sub.add_parser("sync", help="run the nightly sync once, now (Prefect flow)")
-    sync.add_argument("--inbox", action="append", help="inbox folder (repeatable)")
-    sync.add_argument("--lake")
-    sync.add_argument("--athlete")
+    flow_note = (
+        "A Prefect flow: it uses PREFECT_API_URL when set, else a temporary local Prefect "
+        "server that ends with the command. Ctrl-C or SIGTERM stops it cleanly (exit 130 or "
+        "143): what was committed stays, and the same command resumes."
+    )
 
-    bf = sub.add_parser("backfill", help="ingest a history folder in parallel (Prefect flow)")
+    def where(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--inbox",
+            action="append",
+            metavar="DIR",
+            help="inbox folder (repeatable; default: config ingest.inbox)",
+        )
+        cmd.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+        cmd.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
+
+    sync = sub.add_parser(
+        "sync", help="run the nightly sync once, now (Prefect flow)", description=flow_note
+    )
+    where(sync)
+
+    bf = sub.add_parser(
+        "backfill",
+        help="ingest a history folder in parallel (Prefect flow)",
+        description=flow_note,
+    )
     bf.add_argument("folder", metavar="DIR")
-    bf.add_argument("--lake")
-    bf.add_argument("--athlete")
+    bf.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+    bf.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
     bf.add_argument("--workers", type=int, help="worker processes (default: config)")
     bf.add_argument("--batch-size", type=int, help="files per task (default: automatic)")
     bf.add_argument("--dask-address", help="run the tasks on a Dask cluster (tcp://host:port)")
     bf.add_argument("--dask-local", action="store_true", help="on a local Dask cluster")
 
-    sub.add_parser("serve", help="serve the deployments with their schedules (Prefect)")
+    srv = sub.add_parser(
+        "serve",
+        help="run the nightly sync on its schedule until stopped (Prefect)",
+        description="Serve the nightly-sync (config sync.cron, sync.timezone) and backfill "
+        "deployments with Prefect's runner. " + flow_note,
+    )
+    where(srv)
+
+    dpl = sub.add_parser(
+        "deploy",
+        help="register both flows on your Prefect server, for a work pool",
+        description="Register the nightly-sync (with its cron schedule) and backfill "
+        "deployments on the Prefect server of PREFECT_API_URL, for a work pool of type "
+        "'process' (created if missing); then run `prefect worker start --pool POOL` where "
+        "runlake is installed.",
+    )
+    dpl.add_argument("--pool", default="runlake", help="work pool name (default: runlake)")
+    where(dpl)
 
     dep = sub.add_parser("deployments", help="list the deployments and their schedules")
     dep.add_argument("--format", choices=["table", "json"], default="table")
+    where(dep)
 
     fl = sub.add_parser("flags", help="show the form and fatigue flags")
     fl.add_argument("--lake")
@@ -398,10 +386,17 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--weeks", type=int, metavar="N", help="the last N weeks (default 12)")
     rep.add_argument("--out", metavar="FILE", help="HTML file (default: report-<athlete>-...)")
 
-    demo = sub.add_parser("demo", help="write a sample season and ingest it")
-    demo.add_argument("folder", nargs="?", metavar="DIR")
-    demo.add_argument("--lake")
-    demo.add_argument("--athlete")
+    demo = sub.add_parser(
+        "demo",
+        help="write a sample season into an inbox and run the nightly sync on it",
+        description="Write a sample season (FIT files) into DIR/inbox, run the nightly-sync "
+        "flow once on it (Prefect), then print an overview, an example query and the flags. "
+        "The sample has its own lake (DIR/lake) and athlete (config demo.athlete): it never "
+        "mixes with your own runs.",
+    )
+    demo.add_argument("folder", nargs="?", metavar="DIR", help="default: config demo.folder")
+    demo.add_argument("--lake", help="default: DIR/lake")
+    demo.add_argument("--athlete", help="default: config demo.athlete")
     demo.add_argument("--seed", type=int, default=0)
     return p
 
@@ -417,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sync": _cmd_sync,
             "backfill": _cmd_backfill,
             "serve": _cmd_serve,
+            "deploy": _cmd_deploy,
             "deployments": _cmd_deployments,
             "flags": _cmd_flags,
             "report": _cmd_report,

@@ -1,0 +1,165 @@
+"""The backfill's worker processes: a standard-library process pool that knows only runlake.
+
+Prefect runs the per-batch tasks on threads (its public ``ThreadPoolTaskRunner``: retries,
+states and names as usual); each task hands its batch to one :class:`WorkerPool`, a
+``concurrent.futures.ProcessPoolExecutor`` whose workers are forked from a fork server
+(``multiprocessing``'s "forkserver" start method) that imported runlake once. The workers
+never import Prefect or talk to its API, so they start in a fraction of a second.
+
+Helper processes end with the command: the fork server and each worker ask for SIGKILL
+when their parent dies (:mod:`pipelines._lifeline`), and they ignore Ctrl-C and SIGTERM
+meant for the command: a stop reaches them through an event, and they finish the file
+they are on and commit what they have (:func:`runlake._ingest.ingest_files`).
+
+Standard library and runlake only: the fork server is started before Prefect is imported.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
+from multiprocessing import forkserver
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any, Self
+
+from pipelines._lifeline import die_with_parent
+from runlake._derive import Measured
+from runlake._ingest import ingest_files
+
+__all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
+
+BatchResult = tuple[list[dict[str, Any]], Measured]
+"""A batch's outcomes (as dicts) and the metrics of its new runs."""
+
+_PRELOAD = "pipelines._poolserver"
+_PARENT_ENV = "RUNLAKE_POOL_PARENT"
+_CTX = multiprocessing.get_context("forkserver")
+
+
+def start_pool_server() -> None:
+    """Start the fork server now, from the main thread (returns at once; idempotent).
+
+    It imports runlake while this process goes on (the CLI calls this while Prefect's
+    server boots), so the workers forked later start ready.
+    """
+    os.environ[_PARENT_ENV] = str(os.getpid())
+    _CTX.set_forkserver_preload([_PRELOAD])
+    forkserver.ensure_running()
+
+
+# -- in the worker processes -----------------------------------------------------------------
+
+_stop_event: Event | None = None
+
+
+def _init_worker(stop: Event) -> None:
+    global _stop_event  # noqa: PLW0603 -- one per worker process
+    _stop_event = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    server = sys.modules.get(_PRELOAD)
+    die_with_parent(getattr(server, "SERVER_PID", None) or os.getppid())
+
+
+def _stopped() -> bool:
+    return _stop_event is not None and _stop_event.is_set()
+
+
+def ingest_batch_here(
+    files: list[str],
+    lake: str,
+    athlete: str,
+    should_stop: Callable[[], bool] = _stopped,
+) -> BatchResult:
+    """Ingest one batch in this process (a worker's job; also the inline path)."""
+    measured = Measured()
+    outcomes = ingest_files(
+        [Path(f) for f in files],
+        lake_root=lake,
+        athlete=athlete,
+        measured=measured,
+        should_stop=should_stop,
+    )
+    return [asdict(o) for o in outcomes], measured
+
+
+# -- in the command's process ----------------------------------------------------------------
+
+
+class WorkerPool:
+    """``workers`` processes for the ingest tasks; :meth:`run` a batch, :meth:`stop` them."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._stop = _CTX.Event()
+        self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0  # which executor: one replacement per broken one
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        global _active  # noqa: PLW0603 -- the tasks (threads of this process) find it here
+        start_pool_server()
+        self._executor = self._new_executor()
+        _active = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _active  # noqa: PLW0603
+        _active = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_CTX,
+            initializer=_init_worker,
+            initargs=(self._stop,),
+        )
+
+    def stop(self) -> None:
+        """Ask every worker to commit what it has and return (thread-safe)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, files: list[str], lake: str, athlete: str) -> BatchResult:
+        """Ingest a batch in a worker process; a broken pool (a worker killed) is replaced."""
+        generation, future = self._submit(files, lake, athlete)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            if self.stopping:
+                return [], Measured()
+            with self._lock:  # one new executor for all the tasks that met the broken one
+                if self._executor is not None and self._generation == generation:
+                    self._executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = self._new_executor()
+                    self._generation += 1
+            return self._submit(files, lake, athlete)[1].result()
+
+    def _submit(self, files: list[str], lake: str, athlete: str) -> tuple[int, Future[BatchResult]]:
+        with self._lock:
+            if self._executor is None:
+                raise RuntimeError("the worker pool is not running")
+            future = self._executor.submit(ingest_batch_here, files, lake, athlete)
+            return self._generation, future
+
+
+_active: WorkerPool | None = None
+
+
+def active_pool() -> WorkerPool | None:
+    """The pool of the flow running in this process (None: run batches inline)."""
+    return _active

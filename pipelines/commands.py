@@ -1,0 +1,278 @@
+"""The flow commands (`runlake sync`, `backfill`, `serve`, `deploy`, `demo`) as a user meets them.
+
+Each runs a flow of :mod:`pipelines.flows` through :func:`flow_session`, which
+- takes Ctrl-C and SIGTERM (:mod:`pipelines._interrupt`): one line saying what was
+  committed and how to resume, exit code 130 or 143, no traceback;
+- finds the Prefect API: ``PREFECT_API_URL`` (environment or Prefect profile) when the user
+  has a server, else a temporary local server for this command (:mod:`pipelines._server`),
+  booted while this process imports Prefect, gone when the command ends;
+- starts the worker pool's fork server early, for a backfill (:mod:`pipelines._pool`).
+
+This module imports Prefect only inside its functions, after the server was started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines import _settings
+from pipelines._interrupt import INTERRUPT
+from pipelines._lifeline import SERVE_PID_ENV, child_pids
+from pipelines._pool import start_pool_server
+from pipelines._server import LocalServer, ServerError
+from runlake import Config, RunlakeError
+
+__all__ = [
+    "FlowCommandError",
+    "Session",
+    "backfill",
+    "deploy",
+    "flow_session",
+    "serve",
+    "summary_text",
+    "sync",
+]
+
+_STARTUP_TIMEOUT_S = 180.0
+
+
+class FlowCommandError(RunlakeError):
+    """A flow command could not run (no Prefect API, a failed flow run...)."""
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _startup_timeout() -> float:
+    # Prefect's own setting for how long its temporary server may take to start.
+    raw = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "")
+    try:
+        return max(float(raw), 10.0) if raw else _STARTUP_TIMEOUT_S
+    except ValueError:
+        return _STARTUP_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    api_url: str
+    server_pid: int | None  # the temporary local server's process (None: the user's server)
+
+
+@contextmanager
+def flow_session(command: str, *, pool: bool = False) -> Iterator[Session]:
+    """Signals, the Prefect API and (``pool``) the worker pool for one flow command.
+
+    Call it before anything imports Prefect: the local server and the fork server are
+    started first, and Prefect is imported while they boot.
+    """
+    INTERRUPT.command = f"runlake {command}"
+    with INTERRUPT.handling():
+        server: LocalServer | None = None
+        if not os.environ.get("PREFECT_API_URL"):
+            server = LocalServer()
+            server.start()
+            atexit.register(server.stop)  # after Prefect's exit hooks: its last logs arrive
+            INTERRUPT.on_hard_exit(server.stop)
+        if pool:
+            start_pool_server()
+        url = _connect(server)
+        process = server.process if server is not None else None
+        with _local_settings(local=process is not None):
+            yield Session(url, process.pid if process is not None else None)
+
+
+@contextmanager
+def _local_settings(*, local: bool) -> Iterator[None]:
+    """With the temporary server: no flow-run heartbeats (they tell a server that outlives
+    a run that it crashed; this one ends with the run, and a run's end waits up to a
+    second for its heartbeat thread)."""
+    if not local:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def _connect(server: LocalServer | None) -> str:
+    """Point Prefect at the configured API, else at ``server`` once it answers."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import PREFECT_API_URL
+
+    configured = PREFECT_API_URL.value()
+    if server is None or configured:  # the environment, or the user's Prefect profile
+        if server is not None:
+            server.stop()
+        return str(configured)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    _settings.apply(_settings.LOCAL_SERVER)
+    refresh_global_settings_context()  # Prefect's threads read the global settings
+    try:
+        return server.wait(
+            _startup_timeout(),
+            on_slow=lambda: _say(
+                "runlake: starting Prefect's local server (its first start on a machine "
+                "creates its database: up to a minute)..."
+            ),
+            stop=INTERRUPT.requested,
+        )
+    except ServerError as e:
+        if INTERRUPT.requested():
+            INTERRUPT.hard_exit()
+        raise FlowCommandError(str(e)) from None
+
+
+def _outcome(state: Any, name: str) -> dict[str, Any]:
+    """The flow's summary from its final state; FlowCommandError if it failed."""
+    if state.is_completed() or state.is_cancelled():
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, dict):
+            return result
+    message = state.message or state.name
+    raise FlowCommandError(f"the {name} flow run ended {state.name}: {message}")
+
+
+def _finished(name: str, result: dict[str, Any]) -> int:
+    """Print the flow's summary (and the stop line); the command's exit code."""
+    sys.stdout.write(summary_text(name, result))
+    sys.stdout.flush()
+    if result.get("interrupted"):
+        sys.stderr.write(INTERRUPT.line())
+        return INTERRUPT.exit_code
+    return 0
+
+
+def summary_text(name: str, result: dict[str, Any]) -> str:
+    """What a flow command prints when its flow has run."""
+    if result.get("skipped_busy"):
+        return f"{name}: skipped, another writer holds the lake (see the log)\n"
+    lines = [
+        f"{name}: {result['files']} files: {result['new']} new ({result['activities']} "
+        f"activities), {result['present']} already present, {result['skipped']} skipped, "
+        f"{result['warning']} with warnings, {result['error']} errors"
+    ]
+    errors = result.get("errors")
+    if isinstance(errors, list):
+        lines += [f"   error  {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+def sync(inbox: Sequence[str] | None, lake: str, athlete: str, *, name: str = "sync") -> int:
+    """`runlake sync`: the nightly-sync flow once, now."""
+    with flow_session(name):
+        from pipelines.flows import nightly_sync
+
+        state = nightly_sync(
+            inbox=list(inbox) if inbox else None, lake=lake, athlete=athlete, return_state=True
+        )
+        return _finished(name, _outcome(state, "nightly-sync"))
+
+
+def backfill(
+    folder: str,
+    lake: str,
+    athlete: str,
+    *,
+    workers: int | None,
+    batch_size: int | None,
+    dask_address: str | None = None,
+    dask_local: bool = False,
+) -> int:
+    """`runlake backfill`: the backfill flow, on this machine's worker pool or on Dask."""
+    on_dask = bool(dask_address or dask_local)
+    with flow_session("backfill", pool=not on_dask):
+        from pipelines.flows import backfill as flow
+
+        if on_dask:
+            flow = flow.with_options(task_runner=_dask_runner(dask_address, workers))
+        state = flow(
+            folder=folder,
+            lake=lake,
+            athlete=athlete,
+            batch_size=batch_size,
+            workers=workers,
+            processes=not on_dask,
+            return_state=True,
+        )
+        return _finished("backfill", _outcome(state, "backfill"))
+
+
+def _dask_runner(address: str | None, workers: int | None) -> Any:
+    try:
+        from prefect_dask.task_runners import DaskTaskRunner
+    except ImportError:
+        raise FlowCommandError(
+            "--dask-address/--dask-local need prefect-dask: pip install 'runlake[dask]'"
+        ) from None
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={"n_workers": workers or 2, "threads_per_worker": 1, "processes": True},
+    )
+
+
+def serve(
+    cfg: Config, *, inbox: Sequence[str] | None, lake: str | None, athlete: str | None
+) -> int:
+    """`runlake serve`: run the schedules until Ctrl-C or SIGTERM (exit 130 or 143)."""
+    with flow_session("serve") as session:
+        from pipelines.deployments import deployment_specs, serve_deployments
+
+        specs = deployment_specs(cfg, inbox=inbox, lake=lake, athlete=athlete)
+        # The flow runs are this process's children; they end with it (flows._started).
+        os.environ[SERVE_PID_ENV] = str(os.getpid())
+
+        def running() -> list[int]:
+            return [p for p in child_pids(os.getpid()) if p != session.server_pid]
+
+        def forward() -> None:  # a flow run stops cleanly on SIGTERM, committing what it has
+            for pid in running():
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+        INTERRUPT.describe(
+            lambda: "every run that finished is in the lake, a running one committed what it had",
+            hint="start it again to resume the schedules",
+        )
+        INTERRUPT.on_stop(forward)
+        INTERRUPT.busy_while(lambda: bool(running()))
+        for s in specs:
+            when = f"cron '{s.cron}' ({s.timezone})" if s.cron else "on demand"
+            _say(f"runlake serve: {s.name}: {when}, lake {s.parameters['lake']}")
+        _say(f"runlake serve: Prefect API {session.api_url}; Ctrl-C stops")
+        serve_deployments(specs)
+    INTERRUPT.hard_exit()  # serve returned: only a stop ends it
+    return INTERRUPT.exit_code
+
+
+def deploy(cfg: Config, *, pool: str, **overrides: Any) -> int:
+    """`runlake deploy`: register both flows on the user's Prefect server for ``pool``."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise FlowCommandError(
+            "runlake deploy registers the flows on a Prefect server: set PREFECT_API_URL "
+            "(for example http://127.0.0.1:4200/api after `prefect server start`), or use "
+            "`runlake serve`, which needs no server"
+        )
+    from pipelines.deployments import deploy_to_pool, deployment_specs
+
+    specs = deployment_specs(cfg, **overrides)
+    for name, s in zip(deploy_to_pool(specs, pool), specs, strict=True):
+        when = f"cron '{s.cron}' ({s.timezone})" if s.cron else "on demand"
+        sys.stdout.write(f"deployed {name}: {when}, work pool {pool!r}\n")
+    sys.stdout.write(
+        f"start a worker where runlake is installed: prefect worker start --pool {pool}\n"
+    )
+    return 0
