@@ -26,6 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from multiprocessing import forkserver
+from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any, Self
@@ -58,11 +59,12 @@ def start_pool_server() -> None:
 # -- in the worker processes -----------------------------------------------------------------
 
 _stop_event: Event | None = None
+_files_done: Synchronized[int] | None = None
 
 
-def _init_worker(stop: Event) -> None:
-    global _stop_event  # noqa: PLW0603 -- one per worker process
-    _stop_event = stop
+def _init_worker(stop: Event, files_done: Synchronized[int]) -> None:
+    global _stop_event, _files_done
+    _stop_event, _files_done = stop, files_done
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server = sys.modules.get(_PRELOAD)
@@ -71,6 +73,12 @@ def _init_worker(stop: Event) -> None:
 
 def _stopped() -> bool:
     return _stop_event is not None and _stop_event.is_set()
+
+
+def _count_file(done: int, total: int, outcome: object) -> None:
+    if _files_done is not None:
+        with _files_done.get_lock():
+            _files_done.value += 1
 
 
 def ingest_batch_here(
@@ -87,6 +95,7 @@ def ingest_batch_here(
         athlete=athlete,
         measured=measured,
         should_stop=should_stop,
+        progress=_count_file,
     )
     return [asdict(o) for o in outcomes], measured
 
@@ -100,6 +109,7 @@ class WorkerPool:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self._stop = _CTX.Event()
+        self._files_done: Synchronized[int] = _CTX.Value("q", 0)
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0  # which executor: one replacement per broken one
         self._lock = threading.Lock()
@@ -123,12 +133,17 @@ class WorkerPool:
             max_workers=self.workers,
             mp_context=_CTX,
             initializer=_init_worker,
-            initargs=(self._stop,),
+            initargs=(self._stop, self._files_done),
         )
 
     def stop(self) -> None:
         """Ask every worker to commit what it has and return (thread-safe)."""
         self._stop.set()
+
+    @property
+    def files_done(self) -> int:
+        """Files the workers have handled so far (for a progress bar)."""
+        return int(self._files_done.value)
 
     @property
     def stopping(self) -> bool:

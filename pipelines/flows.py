@@ -81,7 +81,7 @@ def ingest_batch(
     return ingest_batch_here(files, lake, athlete, should_stop=stop_requested)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="finish: metrics, flags, catalog")
 def finish(
     lake: str, athlete: str, outcomes: list[dict[str, Any]], measured: Measured | None = None
 ) -> dict[str, Any]:
@@ -216,15 +216,21 @@ def backfill(
         note = f"{{}} of {len(files)} new file(s) committed"
         with _stoppable(lambda: note.format(len(outcomes))), _pool(processes, n_workers):
             with Progress(len(files), "files") as bar:
-                for part, part_measured in _run_batches(batches, lake, athlete, n_workers):
+                pool = active_pool()
+
+                def tick() -> None:  # between two batches: the files the workers handled
+                    bar.update(pool.files_done if pool is not None else len(outcomes))
+
+                for part, part_measured in _run_batches(batches, lake, athlete, n_workers, tick):
                     outcomes.extend(part)
                     measured.extend(part_measured)
-                    bar.advance(len(part))
+                    tick()
                     log.info("backfill: %d/%d files done", len(outcomes), len(files))
             done = finish(lake, athlete, outcomes, measured)
     result = {**_summary(outcomes), **done, "committed": len(outcomes), "to_do": len(files)}
     log.info(
-        "backfill done: %d new, %d present, %d warnings, %d skipped, %d errors",
+        "backfill %s: %d new, %d present, %d warnings, %d skipped, %d errors",
+        "stopped" if INTERRUPT.requested() else "done",
         result["new"],
         result["present"],
         result["warning"],
@@ -245,11 +251,16 @@ def _pool(processes: bool, workers: int) -> Iterator[None]:
 
 
 def _run_batches(
-    batches: list[list[str]], lake: str, athlete: str, in_flight: int
+    batches: list[list[str]],
+    lake: str,
+    athlete: str,
+    in_flight: int,
+    tick: Callable[[], None],
 ) -> Iterator[BatchResult]:
     """Run the batches as tasks, ``in_flight`` at a time; yield each result as it is done.
 
-    After a stop, no new batch starts; the running ones commit what they have.
+    ``tick`` is called about 5 times a second while waiting. After a stop, no new batch
+    starts; the running ones commit what they have.
     """
     finished: queue.SimpleQueue[PrefectFuture[BatchResult]] = queue.SimpleQueue()
     todo = list(enumerate(batches, 1))
@@ -265,7 +276,11 @@ def _run_batches(
         submit()
         running += 1
     while running:
-        future = finished.get()
+        try:
+            future = finished.get(timeout=0.2)
+        except queue.Empty:
+            tick()
+            continue
         running -= 1
         yield future.result()
         if todo and not INTERRUPT.requested():
