@@ -26,7 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO
 
 __all__ = ["LocalServer", "ServerError"]
@@ -45,7 +45,9 @@ def _free_port() -> int:
 class LocalServer:
     """``prefect server start`` in a child process: :meth:`start`, :meth:`wait`, :meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+        """``settings``: Prefect settings for the server, unless the user set them."""
+        self.settings = dict(settings or {})
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -56,7 +58,8 @@ class LocalServer:
 
     def start(self) -> str:
         """Launch the server (returns at once with its API URL; :meth:`wait` waits for it)."""
-        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        env = {**self.settings, **os.environ}
+        env.pop("PREFECT_API_URL", None)
         self._log = tempfile.TemporaryFile(prefix="runlake-prefect-server-")  # noqa: SIM115 -- open while the server runs
         command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]

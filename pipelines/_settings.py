@@ -8,7 +8,8 @@ a value in the user's environment or Prefect profile always wins.
   ``Failed to send telemetry`` and the first one prints a banner.
 - With the temporary local server (:data:`LOCAL_SERVER`, no ``PREFECT_API_URL`` given),
   Prefect prints no ``View at http://127.0.0.1:...`` links: that server has no UI and is
-  gone when the command ends.
+  gone when the command ends. For one flow run it runs fewer services
+  (:data:`ONE_RUN_SERVER`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 
-__all__ = ["LOCAL_SERVER", "OFFLINE_DEFAULTS", "apply"]
+__all__ = ["LOCAL_SERVER", "OFFLINE_DEFAULTS", "ONE_RUN_SERVER", "apply"]
 
 OFFLINE_DEFAULTS: Mapping[str, str] = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # the server's telemetry
@@ -25,6 +26,23 @@ OFFLINE_DEFAULTS: Mapping[str, str] = {
 
 LOCAL_SERVER: Mapping[str, str] = {
     "PREFECT_UI_URL": "",  # no UI: no links to it
+}
+
+
+ONE_RUN_SERVER: Mapping[str, str] = {
+    # The temporary server of `sync`, `backfill` and `demo` lives for one flow run: it
+    # needs no scheduling and none of the services that watch runs over time (`serve`
+    # keeps them all). It still records the runs, their task runs and logs in PREFECT_HOME.
+    f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+    for name in (
+        "SCHEDULER",
+        "LATE_RUNS",
+        "FOREMAN",
+        "CANCELLATION_CLEANUP",
+        "PAUSE_EXPIRATIONS",
+        "REPOSSESSOR",
+        "DB_VACUUM",
+    )
 }
 
 

@@ -17,7 +17,7 @@ import atexit
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +25,9 @@ from typing import Any
 from pipelines import _settings
 from pipelines._interrupt import INTERRUPT
 from pipelines._lifeline import SERVE_PID_ENV, child_pids
-from pipelines._pool import start_pool_server
 from pipelines._server import LocalServer, ServerError
-from runlake import Config, RunlakeError
+from runlake._config import Config
+from runlake._errors import RunlakeError
 
 __all__ = [
     "FlowCommandError",
@@ -68,8 +68,10 @@ class Session:
 
 
 @contextmanager
-def flow_session(command: str, *, pool: bool = False) -> Iterator[Session]:
+def flow_session(command: str, *, pool: bool = False, one_run: bool = True) -> Iterator[Session]:
     """Signals, the Prefect API and (``pool``) the worker pool for one flow command.
+
+    ``one_run``: the command runs one flow run (not `serve`): its server needs fewer services.
 
     Call it before anything imports Prefect: the local server and the fork server are
     started first, and Prefect is imported while they boot.
@@ -78,13 +80,11 @@ def flow_session(command: str, *, pool: bool = False) -> Iterator[Session]:
     with INTERRUPT.handling():
         server: LocalServer | None = None
         if not os.environ.get("PREFECT_API_URL"):
-            server = LocalServer()
+            server = LocalServer(_settings.ONE_RUN_SERVER if one_run else None)
             server.start()
             atexit.register(server.stop)  # after Prefect's exit hooks: its last logs arrive
             INTERRUPT.on_hard_exit(server.stop)
-        if pool:
-            start_pool_server()
-        url = _connect(server)
+        url = _connect(server, before_wait=_start_pool if pool else None)
         process = server.process if server is not None else None
         with _local_settings(local=process is not None):
             yield Session(url, process.pid if process is not None else None)
@@ -104,12 +104,25 @@ def _local_settings(*, local: bool) -> Iterator[None]:
         yield
 
 
-def _connect(server: LocalServer | None) -> str:
-    """Point Prefect at the configured API, else at ``server`` once it answers."""
+def _start_pool() -> None:
+    # After Prefect's import here, so the two do not compete with the booting server
+    # for the same two cores; ready long before the first batch.
+    from pipelines._pool import start_pool_server
+
+    start_pool_server()
+
+
+def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | None) -> str:
+    """Point Prefect at the configured API, else at ``server`` once it answers.
+
+    ``before_wait`` runs once Prefect is imported, before waiting for the server.
+    """
     from prefect.context import refresh_global_settings_context
     from prefect.settings import PREFECT_API_URL
 
     configured = PREFECT_API_URL.value()
+    if before_wait is not None:
+        before_wait()
     if server is None or configured:  # the environment, or the user's Prefect profile
         if server is not None:
             server.stop()
@@ -226,7 +239,7 @@ def serve(
     cfg: Config, *, inbox: Sequence[str] | None, lake: str | None, athlete: str | None
 ) -> int:
     """`runlake serve`: run the schedules until Ctrl-C or SIGTERM (exit 130 or 143)."""
-    with flow_session("serve") as session:
+    with flow_session("serve", one_run=False) as session:
         from pipelines.deployments import deployment_specs, serve_deployments
 
         specs = deployment_specs(cfg, inbox=inbox, lake=lake, athlete=athlete)

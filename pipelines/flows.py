@@ -127,10 +127,14 @@ def _stoppable(note: Callable[[], str]) -> Iterator[None]:
 
 def _ended(result: dict[str, Any]) -> dict[str, Any] | State[Any]:
     """The flow's return: its summary, or a Cancelled state holding it when it was stopped."""
-    if not INTERRUPT.requested():
+    if not stop_requested():
         return result
     result["interrupted"] = True
     return Cancelled(message=f"stopped: {result['committed']} file(s) committed", data=result)
+
+
+# The flow and task functions refer to module functions only (no object of this process,
+# such as INTERRUPT): a Dask task runner pickles them by value.
 
 
 @flow(name="nightly-sync", log_prints=False)
@@ -230,7 +234,7 @@ def backfill(
     result = {**_summary(outcomes), **done, "committed": len(outcomes), "to_do": len(files)}
     log.info(
         "backfill %s: %d new, %d present, %d warnings, %d skipped, %d errors",
-        "stopped" if INTERRUPT.requested() else "done",
+        "stopped" if stop_requested() else "done",
         result["new"],
         result["present"],
         result["warning"],
@@ -283,7 +287,7 @@ def _run_batches(
             continue
         running -= 1
         yield future.result()
-        if todo and not INTERRUPT.requested():
+        if todo and not stop_requested():
             submit()
             running += 1
 

@@ -1,31 +1,41 @@
 """runlake: watch files (FIT, GPX) into a Parquet lake that analysts query with DuckDB.
 
 Data flows one way: decode -> normalize -> metrics -> flags -> store -> query. This module
-re-exports the public API; the modules behind it are private.
+re-exports the public API (imported on first use); the modules behind it are private.
 """
 
-from runlake._config import Config, load_config
-from runlake._errors import (
-    ConfigError,
-    DecodeError,
-    FitCRCError,
-    FitDefinitionError,
-    FitError,
-    FitHeaderError,
-    FitTruncatedError,
-    GpxError,
-    LakeBusy,
-    LakeError,
-    NotAnActivity,
-    Problem,
-    RunlakeError,
-)
-from runlake._ingest import FileOutcome, IngestSummary, find_input_files, ingest_file, ingest_paths
-from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
-from runlake._query import QueryError, build_catalog, connect, format_table, run_query
-from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS, TABLES
-from runlake._store import Lake, validate_athlete
-from runlake.decode import FitFile, GpxTrack, decode_fit, decode_gpx
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runlake._config import Config, load_config
+    from runlake._errors import (
+        ConfigError,
+        DecodeError,
+        FitCRCError,
+        FitDefinitionError,
+        FitError,
+        FitHeaderError,
+        FitTruncatedError,
+        GpxError,
+        LakeBusy,
+        LakeError,
+        NotAnActivity,
+        Problem,
+        RunlakeError,
+    )
+    from runlake._ingest import (
+        FileOutcome,
+        IngestSummary,
+        find_input_files,
+        ingest_file,
+        ingest_paths,
+    )
+    from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+    from runlake._query import QueryError, build_catalog, connect, format_table, run_query
+    from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS, TABLES
+    from runlake._store import Lake, validate_athlete
+    from runlake.decode import FitFile, GpxTrack, decode_fit, decode_gpx
 
 __version__ = "0.1.0"
 
@@ -73,3 +83,57 @@ __all__ = [
     "run_query",
     "validate_athlete",
 ]
+
+_WHERE = {
+    "ACTIVITIES": "runlake._schemas",
+    "Config": "runlake._config",
+    "ConfigError": "runlake._errors",
+    "DecodeError": "runlake._errors",
+    "FILES": "runlake._schemas",
+    "FileOutcome": "runlake._ingest",
+    "FitCRCError": "runlake._errors",
+    "FitDefinitionError": "runlake._errors",
+    "FitError": "runlake._errors",
+    "FitFile": "runlake.decode",
+    "FitHeaderError": "runlake._errors",
+    "FitTruncatedError": "runlake._errors",
+    "GpxError": "runlake._errors",
+    "GpxTrack": "runlake.decode",
+    "INGEST_ERRORS": "runlake._schemas",
+    "IngestSummary": "runlake._ingest",
+    "LAPS": "runlake._schemas",
+    "Lake": "runlake._store",
+    "LakeBusy": "runlake._errors",
+    "LakeError": "runlake._errors",
+    "Normalized": "runlake._normalize",
+    "NotAnActivity": "runlake._errors",
+    "Problem": "runlake._errors",
+    "QueryError": "runlake._query",
+    "RECORDS": "runlake._schemas",
+    "RunlakeError": "runlake._errors",
+    "SourceInfo": "runlake._normalize",
+    "TABLES": "runlake._schemas",
+    "build_catalog": "runlake._query",
+    "connect": "runlake._query",
+    "decode_fit": "runlake.decode",
+    "decode_gpx": "runlake.decode",
+    "find_input_files": "runlake._ingest",
+    "format_table": "runlake._query",
+    "ingest_file": "runlake._ingest",
+    "ingest_paths": "runlake._ingest",
+    "load_config": "runlake._config",
+    "normalize_fit": "runlake._normalize",
+    "normalize_gpx": "runlake._normalize",
+    "run_query": "runlake._query",
+    "validate_athlete": "runlake._store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first use: `import runlake.cli` stays quick (a flow
+    command starts Prefect's server before it imports the data stack)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'runlake' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from runlake._config import Config, load_config
-from runlake._derive import refresh_derived
 from runlake._errors import RunlakeError
-from runlake._flags import load_thresholds
-from runlake._ingest import FileOutcome, IngestSummary, ingest_paths
-from runlake._query import build_catalog, format_table, run_query, sql_dir
-from runlake._store import validate_athlete, writer_lock
-from runlake.synth import write_season
+
+if TYPE_CHECKING:
+    from runlake._ingest import FileOutcome, IngestSummary
+
+# Each command imports the stages it uses: `runlake --help` is quick, and a flow command
+# starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
 
 __all__ = ["main"]
 
@@ -57,6 +57,9 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake._flags import load_thresholds
+    from runlake._ingest import ingest_paths
+
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -74,6 +77,8 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake._query import format_table, run_query
+
     if args.file:
         query = Path(args.file).read_text(encoding="utf-8")
     elif args.query:
@@ -89,6 +94,10 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
+    from runlake._query import format_table, run_query
+    from runlake._store import validate_athlete
+    from runlake.synth import write_season
+
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     inbox = folder / "inbox"
     lake = str(args.lake or folder / "lake")
@@ -170,6 +179,11 @@ def _say(message: str) -> None:
 
 
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake._derive import refresh_derived
+    from runlake._flags import load_thresholds
+    from runlake._query import build_catalog, format_table, run_query
+    from runlake._store import validate_athlete, writer_lock
+
     lake = args.lake or cfg.lake
     athlete = validate_athlete(args.athlete or cfg.athlete)
     if args.recompute:
@@ -205,7 +219,9 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
+    from runlake._flags import load_thresholds
     from runlake._report import DEFAULT_WEEKS, default_report_name, write_report
+    from runlake._store import validate_athlete
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
     weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
@@ -286,6 +302,8 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cfg_sql_path(name: str) -> Path:
+    from runlake._query import sql_dir
+
     return Path(str(sql_dir() / "analyses" / name))
 
 
