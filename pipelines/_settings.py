@@ -31,18 +31,24 @@ LOCAL_SERVER: Mapping[str, str] = {
 
 ONE_RUN_SERVER: Mapping[str, str] = {
     # The temporary server of `sync`, `backfill` and `demo` lives for one flow run: it
-    # needs no scheduling and none of the services that watch runs over time (`serve`
-    # keeps them all). It still records the runs, their task runs and logs in PREFECT_HOME.
-    f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
-    for name in (
-        "SCHEDULER",
-        "LATE_RUNS",
-        "FOREMAN",
-        "CANCELLATION_CLEANUP",
-        "PAUSE_EXPIRATIONS",
-        "REPOSSESSOR",
-        "DB_VACUUM",
-    )
+    # needs no scheduling, none of the services that watch runs over time, no automations
+    # and no block types (`serve` keeps them all). It still records the flow runs, their
+    # task runs and logs in PREFECT_HOME's database.
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",  # else it imports every collection
+    **{
+        f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+        for name in (
+            "SCHEDULER",
+            "LATE_RUNS",
+            "FOREMAN",
+            "CANCELLATION_CLEANUP",
+            "PAUSE_EXPIRATIONS",
+            "REPOSSESSOR",
+            "DB_VACUUM",
+            "TRIGGERS",  # automations: their triggers and actions
+        )
+    },
 }
 
 
