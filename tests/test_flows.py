@@ -9,10 +9,12 @@ are in test_flow_commands.py.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -22,6 +24,9 @@ import pytest
 
 pytest.importorskip("prefect")
 
+from pipelines._lifeline import child_pids
+from pipelines._pool import WorkerPool
+from pipelines._progress import Progress, _log_console
 from pipelines._specs import deployment_specs
 from pipelines.deployments import to_deployments
 from pipelines.flows import backfill, batch_size_for, nightly_sync
@@ -34,6 +39,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
+from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
@@ -350,3 +356,50 @@ def test_deploy_needs_a_server(
         monkeypatch.delenv("PREFECT_API_URL", raising=False)
         assert main(["deploy", "--pool", "p"]) == 1
     assert "set PREFECT_API_URL" in capsys.readouterr().err
+
+
+def test_the_progress_bar_draws_on_prefects_log_console() -> None:
+    """One renderer: Prefect's log lines go above the bar, not over it."""
+    consoles = [
+        h.console
+        for name in ("prefect", None)
+        for h in logging.getLogger(name).handlers
+        if isinstance(h, PrefectConsoleHandler)
+    ]
+    assert consoles, "Prefect's console handler is not where runlake looks for it"
+    assert _log_console() is consoles[0]
+    with Progress(10, "files") as bar:  # not a terminal here: no bar, no output
+        assert bar.enabled is False
+        bar.update(5)
+
+
+def _pool_workers() -> list[int]:
+    """This process's pool workers: the children of its fork server."""
+    mine = child_pids(os.getpid())
+    servers = [p for p in mine if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return [w for s in servers for w in child_pids(s)]
+
+
+def test_a_worker_killed_mid_batch_is_replaced_and_the_batch_redone(
+    season: Path, tmp_path: Path
+) -> None:
+    files = sorted(str(p) for p in season.glob("*.fit"))
+    lake = tmp_path / "lake"
+    got: list[object] = []
+    with WorkerPool(1) as pool:
+        thread = threading.Thread(target=lambda: got.append(pool.run(files, str(lake), "anna")))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not _pool_workers() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        victims = _pool_workers()
+        assert victims, "no worker started"
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        thread.join(120)
+    assert len(got) == 1
+    outcomes, _ = got[0]  # type: ignore[misc]
+    # the batch was run again whole: what the killed worker had committed is "present"
+    assert sorted(o["source_path"] for o in outcomes) == files
+    assert {o["status"] for o in outcomes} <= {"new", "present"}
+    assert len(Lake(lake).ingested_hashes("anna", refresh=True)) == len(files)
