@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import subprocess
@@ -146,3 +147,16 @@ def test_console_script_is_installed_or_module_runs() -> None:
     assert proc.returncode == 0
     for cmd in ("ingest", "sql", "demo"):
         assert cmd in proc.stdout
+
+
+def test_a_flow_command_without_prefect_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "prefect" else real(name)
+    )
+    assert main(["sync", "--inbox", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("runlake: error: `runlake sync` runs a Prefect flow, and Prefect")
+    assert "Traceback" not in err

@@ -8,6 +8,7 @@ unusable lake, a failing query); 2 for bad usage.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import textwrap
@@ -419,10 +420,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+_FLOW_COMMANDS = frozenset({"demo", "sync", "backfill", "serve", "deploy", "deployments"})
+
+
+def _require_prefect(command: str) -> None:
+    if importlib.util.find_spec("prefect") is None:
+        raise RunlakeError(
+            f"`runlake {command}` runs a Prefect flow, and Prefect is not installed in this "
+            "environment: install runlake with its dependencies (pip install runlake)"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = load_config(Path(args.config) if args.config else None)
+        if args.command in _FLOW_COMMANDS:
+            _require_prefect(args.command)
         handler = {
             "ingest": _cmd_ingest,
             "sql": _cmd_sql,
