@@ -1,5 +1,5 @@
 # runlake: two commands for a new user (python3 and make are all it needs).
-#   make demo   create .venv, install, write a sample season, ingest it, query it
+#   make demo   create .venv, install, run the nightly-sync flow on a sample season, query it
 #   make test   create .venv, install with the dev extras, lint, type-check, run the tests
 #   make bench  the benchmarks;  make fuzz  the long fuzzing run
 PYTHON ?= python3
@@ -12,10 +12,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "installing runlake and its dependencies (Prefect, DuckDB, pyarrow...) into $(VENV): about a minute the first time"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@echo "installing runlake with its dev extras into $(VENV): a minute or two the first time"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@ $(VENV)/.installed
 

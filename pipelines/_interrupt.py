@@ -44,6 +44,7 @@ class Interrupt:
         self._busy: Callable[[], bool] = lambda: False
         self._pipe: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self.signals: tuple[int, ...] = _SIGNALS
 
     # -- what the command tells it ---------------------------------------------------------
 
@@ -65,6 +66,19 @@ class Interrupt:
         """Call ``callback`` just before the process ends at once."""
         self._on_hard_exit.append(callback)
 
+    def only(self, signum: int) -> None:
+        """Stop on ``signum`` only, and ignore the other (main thread; elsewhere a no-op).
+
+        A flow run that `runlake serve` started gets SIGTERM from serve; the Ctrl-C of the
+        terminal is serve's to handle, and would otherwise count as a second signal.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.signals = (signum,)
+        for other in _SIGNALS:
+            if other != signum:
+                signal.signal(other, signal.SIG_IGN)
+
     def busy_while(self, busy: Callable[[], bool]) -> None:
         """After the first signal, wait (up to the grace period) while ``busy()`` is True.
 
@@ -83,10 +97,13 @@ class Interrupt:
     def exit_code(self) -> int:
         return 128 + (self.signum or signal.SIGINT)
 
-    def line(self) -> str:
+    def line(self, *, in_flight: bool = False) -> str:
         """The one line the command prints when it stops."""
         how = _NAMES.get(self.signum or signal.SIGINT, f"signal {self.signum}")
-        return f"{self.command or 'runlake'}: stopped ({how}): {self._note()}; {self._hint}\n"
+        note = self._note()
+        if in_flight:  # ended at once while workers were committing: maybe a few more
+            note = f"at least {note}"
+        return f"{self.command or 'runlake'}: stopped ({how}): {note}; {self._hint}\n"
 
     # -- the machinery ---------------------------------------------------------------------
 
@@ -101,7 +118,7 @@ class Interrupt:
             yield self
             return
         self._start_watcher()
-        previous = {s: signal.signal(s, self._handler) for s in _SIGNALS}
+        previous = {s: signal.signal(s, self._handler) for s in self.signals}
         try:
             yield self
         finally:
@@ -150,7 +167,7 @@ class Interrupt:
                 callback()
         if self.command is not None:
             with contextlib.suppress(Exception):
-                os.write(2, self.line().encode())
+                os.write(2, self.line(in_flight=self._busy()).encode())
         os._exit(self.exit_code)
 
 

@@ -45,11 +45,16 @@ def die_with_parent(parent_pid: int) -> bool:
     return True
 
 
-def die_with_serve() -> None:
-    """In a flow run that `runlake serve` started (its direct child): end with it."""
+def die_with_serve() -> bool:
+    """In a flow run that `runlake serve` started (its direct child): end with it.
+
+    Returns whether this process is such a flow run.
+    """
     serve_pid = os.environ.get(SERVE_PID_ENV, "")
     if serve_pid.isdigit() and int(serve_pid) == os.getppid():
         die_with_parent(int(serve_pid))
+        return True
+    return False
 
 
 def child_pids(parent_pid: int) -> list[int]:

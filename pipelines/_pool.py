@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
-from multiprocessing import forkserver
+from multiprocessing import forkserver, resource_tracker
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -52,8 +52,26 @@ def start_pool_server() -> None:
     server boots), so the workers forked later start ready.
     """
     os.environ[_PARENT_ENV] = str(os.getpid())
+    _quiet_resource_tracker()
     _CTX.set_forkserver_preload([_PRELOAD])
     forkserver.ensure_running()
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null.
+
+    After a hard stop (a second Ctrl-C, kill -9) it frees the pool's semaphores, as it
+    should, and would warn on the user's terminal about each "leaked" one.
+    """
+    saved = os.dup(2)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 # -- in the worker processes -----------------------------------------------------------------

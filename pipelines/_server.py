@@ -128,6 +128,11 @@ class LocalServer:
         kept = [line.strip() for line in text.splitlines() if line.strip()]
         return " | ".join(kept[-lines:])
 
+    def kill(self) -> None:
+        """End the server at once (SIGKILL, no wait): the command is ending right now."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``timeout_s``). Safe to call twice."""
         process, self.process = self.process, None

@@ -83,7 +83,7 @@ def flow_session(command: str, *, pool: bool = False, one_run: bool = True) -> I
             server = LocalServer(_settings.ONE_RUN_SERVER if one_run else None)
             server.start()
             atexit.register(server.stop)  # after Prefect's exit hooks: its last logs arrive
-            INTERRUPT.on_hard_exit(server.stop)
+            INTERRUPT.on_hard_exit(server.kill)
         url = _connect(server, before_wait=_start_pool if pool else None)
         process = server.process if server is not None else None
         with _local_settings(local=process is not None):
@@ -127,6 +127,7 @@ def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | No
         if server is not None:
             server.stop()
         return str(configured)
+    _say(f"{INTERRUPT.command}: starting a temporary local Prefect server...")
     os.environ["PREFECT_API_URL"] = server.api_url
     _settings.apply(_settings.LOCAL_SERVER)
     refresh_global_settings_context()  # Prefect's threads read the global settings
@@ -134,8 +135,8 @@ def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | No
         return server.wait(
             _startup_timeout(),
             on_slow=lambda: _say(
-                "runlake: starting Prefect's local server (its first start on a machine "
-                "creates its database: up to a minute)..."
+                f"{INTERRUPT.command}: still starting: Prefect's first start on a machine "
+                "creates its database (up to a minute, once)..."
             ),
             stop=INTERRUPT.requested,
         )
@@ -155,28 +156,42 @@ def _outcome(state: Any, name: str) -> dict[str, Any]:
     raise FlowCommandError(f"the {name} flow run ended {state.name}: {message}")
 
 
-def _finished(name: str, result: dict[str, Any]) -> int:
-    """Print the flow's summary (and the stop line); the command's exit code."""
-    sys.stdout.write(summary_text(name, result))
-    sys.stdout.flush()
+def _finished(name: str, result: dict[str, Any], *, lake: str, athlete: str) -> int:
+    """Print the flow's summary, or the one stop line; the command's exit code."""
     if result.get("interrupted"):
         sys.stderr.write(INTERRUPT.line())
         return INTERRUPT.exit_code
+    sys.stdout.write(summary_text(name, result, lake=lake, athlete=athlete))
+    sys.stdout.flush()
     return 0
 
 
-def summary_text(name: str, result: dict[str, Any]) -> str:
+def _n(n: object, one: str, many: str | None = None) -> str:
+    count = int(n) if isinstance(n, int) else 0
+    return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
+
+
+def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) -> str:
     """What a flow command prints when its flow has run."""
     if result.get("skipped_busy"):
         return f"{name}: skipped, another writer holds the lake (see the log)\n"
     lines = [
-        f"{name}: {result['files']} files: {result['new']} new ({result['activities']} "
-        f"activities), {result['present']} already present, {result['skipped']} skipped, "
-        f"{result['warning']} with warnings, {result['error']} errors"
+        f"{name}: {_n(result['files'], 'file')}: {result['new']} new "
+        f"({_n(result['activities'], 'activity', 'activities')}), "
+        f"{result['present']} already present, {result['skipped']} skipped, "
+        f"{result['warning']} with warnings, {result['error']} rejected"
     ]
-    errors = result.get("errors")
-    if isinstance(errors, list):
-        lines += [f"   error  {e}" for e in errors]
+    if result["error"]:
+        lines.append(
+            "   the rejected files and why are in the log above and in the ingest_errors view"
+        )
+    flags = result.get("flags")
+    if isinstance(flags, list) and flags:
+        since = min(str(f["date"]) for f in flags)
+        lines.append(
+            f"   {_n(len(flags), 'new flag')}: runlake flags --lake {lake} --athlete {athlete} "
+            f"--since {since}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -188,7 +203,7 @@ def sync(inbox: Sequence[str] | None, lake: str, athlete: str, *, name: str = "s
         state = nightly_sync(
             inbox=list(inbox) if inbox else None, lake=lake, athlete=athlete, return_state=True
         )
-        return _finished(name, _outcome(state, "nightly-sync"))
+        return _finished(name, _outcome(state, "nightly-sync"), lake=lake, athlete=athlete)
 
 
 def backfill(
@@ -217,7 +232,7 @@ def backfill(
             processes=not on_dask,
             return_state=True,
         )
-        return _finished("backfill", _outcome(state, "backfill"))
+        return _finished("backfill", _outcome(state, "backfill"), lake=lake, athlete=athlete)
 
 
 def _dask_runner(address: str | None, workers: int | None) -> Any:

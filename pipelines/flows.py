@@ -14,6 +14,7 @@ Prefect.
 from __future__ import annotations
 
 import queue
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import task_run
-from prefect.states import Cancelled
+from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines._interrupt import INTERRUPT, stop_requested
@@ -35,7 +36,7 @@ from pipelines._progress import Progress
 from runlake import LakeBusy, load_config, run_query
 from runlake._derive import Measured
 from runlake._flags import load_thresholds
-from runlake._ingest import finish_batch, new_files, prepare_writer
+from runlake._ingest import Scan, finish_batch, prepare_writer, scan_inputs
 from runlake._lakefs import is_url
 from runlake._store import validate_athlete, writer_lock
 
@@ -60,25 +61,43 @@ def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
     return max(MIN_BATCH, -(-n_files // (max(workers, 1) * TASKS_PER_WORKER)))
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``; ``many`` when the plural is not ``word + "s"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+
+
 def _batch_name() -> str:
     params = task_run.parameters
-    return f"batch {params['number']}/{params['of']}: {len(params['files'])} files"
+    return f"batch {params['number']}/{params['of']}: {plural(len(params['files']), 'file')}"
 
 
 @task(cache_policy=NO_CACHE, task_run_name=_batch_name, retries=1, retry_delay_seconds=2)
 def ingest_batch(
     files: list[str], lake: str, athlete: str, number: int = 1, of: int = 1
-) -> BatchResult:
+) -> BatchResult | State[BatchResult]:
     """Ingest one batch of files (the flow holds the lake's writer lock).
 
     In the flow's worker pool when there is one (a backfill), else here (the nightly sync,
     or a Dask worker). Returns the outcomes and the run and lap metrics of the new runs,
-    measured while their records are in memory, for :func:`finish`.
+    measured while their records are in memory, for :func:`finish`; a state holding them
+    and saying so when a stop cut the batch short.
     """
     pool = active_pool()
     if pool is not None:
-        return pool.run(files, lake, athlete)
-    return ingest_batch_here(files, lake, athlete, should_stop=stop_requested)
+        result = pool.run(files, lake, athlete)
+    else:
+        result = ingest_batch_here(files, lake, athlete, should_stop=stop_requested)
+    done = len(result[0])
+    if done < len(files):  # Completed, with why: Prefect logs a Cancelled task as an error
+        return Completed(message=f"stopped after {done} of {len(files)} files", data=result)
+    return result
+
+
+def _batch_result(state_or_result: object) -> BatchResult:
+    """What an ingest_batch future resolved to (a stopped batch's partial result too)."""
+    if isinstance(state_or_result, BaseException):
+        raise state_or_result
+    return state_or_result  # type: ignore[return-value]
 
 
 @task(cache_policy=NO_CACHE, task_run_name="finish: metrics, flags, catalog")
@@ -93,7 +112,8 @@ def finish(
 
 def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
     """The lake (absolute), athlete and config of a flow run that starts."""
-    die_with_serve()
+    if die_with_serve():  # serve handles Ctrl-C, and stops its flow runs with SIGTERM
+        INTERRUPT.only(signal.SIGTERM)
     cfg = load_config()
     where = lake or str(cfg.lake)
     # Absolute, so that worker processes (or Dask workers) find the same folder.
@@ -101,16 +121,34 @@ def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
     return where, validate_athlete(athlete or cfg.athlete), cfg
 
 
-def _summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(outcomes: list[dict[str, Any]], scan: Scan | None = None) -> dict[str, Any]:
+    """Counts over the input files: the ones ingested now (``outcomes``) and, from
+    ``scan``, the ones whose content the lake had already (they were not opened)."""
     counts = Counter(str(o["status"]) for o in outcomes)
+    known = scan.present if scan is not None else 0
     return {
-        "files": len(outcomes),
+        "files": len(outcomes) + known,
         **{k: counts.get(k, 0) for k in ("new", "present", "skipped", "warning", "error")},
+        "present": counts.get("present", 0) + known,
         "activities": sum(int(o["n_activities"]) for o in outcomes),
         "errors": [
             f"{o['source_path']}: {o['message']}" for o in outcomes if o["status"] == "error"
         ],
     }
+
+
+def _log_outcome(log: Any, what: str, result: dict[str, Any]) -> None:
+    log.info(
+        "%s: %s new, %d already present, %d skipped, %s, %s",
+        what,
+        plural(result["new"] + result["warning"], "file"),
+        result["present"],
+        result["skipped"],
+        plural(result["warning"], "warning"),
+        plural(result["error"], "rejected file"),
+    )
+    for err in result["errors"]:
+        log.warning("rejected %s", err)
 
 
 @contextmanager
@@ -126,15 +164,19 @@ def _stoppable(note: Callable[[], str]) -> Iterator[None]:
 
 
 def _ended(result: dict[str, Any]) -> dict[str, Any] | State[Any]:
-    """The flow's return: its summary, or a Cancelled state holding it when it was stopped."""
+    """The flow's return: its summary, or when it was stopped a state holding it.
+
+    Cancelled for a runlake command (which says so in one line); Completed with the same
+    message in a deployment's flow run (`serve`, a worker), whose engine logs a returned
+    Cancelled state as a crash with a traceback.
+    """
     if not stop_requested():
         return result
     result["interrupted"] = True
-    return Cancelled(message=f"stopped: {result['committed']} file(s) committed", data=result)
-
-
-# The flow and task functions refer to module functions only (no object of this process,
-# such as INTERRUPT): a Dask task runner pickles them by value.
+    message = f"stopped: {plural(result['committed'], 'file')} committed"
+    if INTERRUPT.command is None:
+        return Completed(message=message, data=result)
+    return Cancelled(message=message, data=result)
 
 
 @flow(name="nightly-sync", log_prints=False)
@@ -161,30 +203,31 @@ def nightly_sync(
     try:
         with writer_lock(lake, holder="nightly-sync", timeout_s=wait, on_wait=log.info):
             prepare_writer(lake)
-            files = new_files(folders, lake_root=lake, athlete=athlete)
+            scan = scan_inputs(folders, lake_root=lake, athlete=athlete)
+            files = scan.todo
             if not files:
-                log.info("nothing new in %s", ", ".join(map(str, folders)) or "(no inbox)")
-                return {**_summary([]), "committed": 0, "skipped_busy": False}
-            with _stoppable(lambda: f"{len(outcomes)} of {len(files)} new file(s) committed"):
-                outcomes, measured = ingest_batch([str(f) for f in files], lake, athlete)
+                where = ", ".join(map(str, folders)) or "(no inbox)"
+                log.info("nothing new in %s (%s)", where, plural(scan.found, "file"))
+                return {**_summary([], scan), "committed": 0, "flags": [], "skipped_busy": False}
+            note = f"{{}} of {plural(len(files), 'new file')} committed"
+            with _stoppable(lambda: note.format(len(outcomes))):
+                future = ingest_batch.submit([str(f) for f in files], lake, athlete)
+                outcomes, measured = _batch_result(future.result(raise_on_failure=False))
                 done = finish(lake, athlete, outcomes, measured)
+                flags = _new_flags(lake, athlete, outcomes, done.get("flag_window"))
     except LakeBusy as e:
         log.warning("sync skipped: %s", e)
-        return {**_summary([]), "committed": 0, "skipped_busy": True}
-    result = {**_summary(outcomes), **done, "committed": len(outcomes), "skipped_busy": False}
-    log.info(
-        "synced %d new file(s): %d new, %d warnings, %d skipped, %d errors",
-        len(outcomes),
-        result["new"],
-        result["warning"],
-        result["skipped"],
-        result["error"],
-    )
-    for err in result["errors"]:
-        log.warning("rejected %s", err)
-    result["flags"] = _new_flags(lake, athlete, outcomes, result.get("flag_window"))
-    for f in result["flags"]:
-        log.info("flag %s %s (%s): %s", f["date"], f["code"], f["severity"], f["message"])
+        return {**_summary([]), "committed": 0, "flags": [], "skipped_busy": True}
+    result = {**_summary(outcomes, scan), **done, "committed": len(outcomes), "flags": flags}
+    result["skipped_busy"] = False
+    _log_outcome(log, "synced", result)
+    if result["flags"]:
+        codes = Counter(str(f["code"]) for f in result["flags"])
+        log.info(
+            "%s: %s (`runlake flags` tells what was seen and what to do)",
+            plural(len(result["flags"]), "new flag"),
+            ", ".join(f"{c} x{n}" if n > 1 else c for c, n in sorted(codes.items())),
+        )
     return _ended(result)
 
 
@@ -209,15 +252,20 @@ def backfill(
     n_workers = max(1, workers or cfg.backfill_workers)
     with writer_lock(lake, holder="backfill", timeout_s=None, on_wait=log.info):
         prepare_writer(lake)
-        files = [str(f) for f in new_files([Path(folder)], lake_root=lake, athlete=athlete)]
+        scan = scan_inputs([Path(folder)], lake_root=lake, athlete=athlete)
+        files = [str(f) for f in scan.todo]
         size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
         batches = [files[i : i + size] for i in range(0, len(files), size)]
         log.info(
-            "backfill: %d new file(s) in %d batch(es) of up to %d", len(files), len(batches), size
+            "backfill: %s (%d already in the lake), %s of up to %d",
+            plural(len(files), "new file"),
+            scan.present,
+            plural(len(batches), "batch", "batches"),
+            size,
         )
         outcomes: list[dict[str, Any]] = []
         measured = Measured()
-        note = f"{{}} of {len(files)} new file(s) committed"
+        note = f"{{}} of {plural(len(files), 'new file')} committed"
         with _stoppable(lambda: note.format(len(outcomes))), _pool(processes, n_workers):
             with Progress(len(files), "files") as bar:
                 pool = active_pool()
@@ -229,18 +277,12 @@ def backfill(
                     outcomes.extend(part)
                     measured.extend(part_measured)
                     tick()
-                    log.info("backfill: %d/%d files done", len(outcomes), len(files))
+                    if not bar.enabled:  # on a terminal the bar tells it
+                        log.info("backfill: %d/%d files done", len(outcomes), len(files))
             done = finish(lake, athlete, outcomes, measured)
-    result = {**_summary(outcomes), **done, "committed": len(outcomes), "to_do": len(files)}
-    log.info(
-        "backfill %s: %d new, %d present, %d warnings, %d skipped, %d errors",
-        "stopped" if stop_requested() else "done",
-        result["new"],
-        result["present"],
-        result["warning"],
-        result["skipped"],
-        result["error"],
-    )
+    result = {**_summary(outcomes, scan), **done, "committed": len(outcomes)}
+    result["to_do"] = len(files)
+    _log_outcome(log, "backfill stopped" if stop_requested() else "backfill done", result)
     return _ended(result)
 
 
@@ -266,7 +308,7 @@ def _run_batches(
     ``tick`` is called about 5 times a second while waiting. After a stop, no new batch
     starts; the running ones commit what they have.
     """
-    finished: queue.SimpleQueue[PrefectFuture[BatchResult]] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[PrefectFuture[Any]] = queue.SimpleQueue()
     todo = list(enumerate(batches, 1))
     todo.reverse()
     running = 0
@@ -286,7 +328,7 @@ def _run_batches(
             tick()
             continue
         running -= 1
-        yield future.result()
+        yield _batch_result(future.result(raise_on_failure=False))
         if todo and not stop_requested():
             submit()
             running += 1

@@ -14,7 +14,9 @@ import pytest
 
 # Prefect, when a test imports it, stays hermetic and quiet: its home (database, settings)
 # in a temporary folder, no analytics, warnings only. Set before anything imports Prefect.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="runlake-prefect-"))
+# One home per xdist worker: two servers creating one database at once race its migrations.
+if os.environ.get("PYTEST_XDIST_WORKER") or "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="runlake-prefect-")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

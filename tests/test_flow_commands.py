@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,6 +203,15 @@ def _committed(lake: Path) -> int:
     return len(Lake(lake).ingested_hashes("anna", refresh=True)) if lake.exists() else 0
 
 
+def _backfill_under_way(args: list[str], lake: Path) -> tuple[Command, set[int]]:
+    """A backfill in small batches that has committed 10 files; its helper processes."""
+    cmd = start(*args, "--batch-size", "10")
+    deadline = time.monotonic() + 180
+    while _committed(lake) < 10 and time.monotonic() < deadline and cmd.proc.poll() is None:
+        time.sleep(0.05)
+    return cmd, _descendants(cmd.proc.pid)
+
+
 def test_backfill_exits_seconds_after_its_work(warm_prefect: None, tmp_path: Path) -> None:
     folder, lake = tmp_path / "runs", tmp_path / "lake"
     n = len(write_season(folder, start=date(2026, 1, 5), weeks=4, seed=5))
@@ -230,7 +240,7 @@ def test_sync_of_an_empty_inbox_is_quick_and_quiet(warm_prefect: None, tmp_path:
     write_run(inbox / spec.file_name, spec)
     cmd = start("sync", "--inbox", str(inbox), "--lake", str(tmp_path / "lake"))
     assert cmd.finish(120)[0] == 0, cmd.text()
-    assert "sync: 1 files: 1 new" in cmd.text("out")
+    assert "sync: 1 file: 1 new (1 activity), 0 already present" in cmd.text("out")
     _assert_clean(cmd)
 
 
@@ -249,11 +259,7 @@ def test_a_stopped_backfill_says_what_it_committed_and_resumes(
 ) -> None:
     lake = tmp_path / "lake"
     args = ["backfill", str(history), "--lake", str(lake), "--athlete", "anna"]
-    cmd = start(*args, "--batch-size", "10")
-    deadline = time.monotonic() + 180
-    while _committed(lake) < 10 and time.monotonic() < deadline and cmd.proc.poll() is None:
-        time.sleep(0.05)
-    helpers = _descendants(cmd.proc.pid)
+    cmd, helpers = _backfill_under_way(args, lake)
     sent = time.monotonic()
     if how == signal.SIGINT:
         os.killpg(cmd.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
@@ -266,7 +272,7 @@ def test_a_stopped_backfill_says_what_it_committed_and_resumes(
     stops = [line for line in err.splitlines() if "stopped (" in line]
     assert len(stops) == 1, err
     found = re.fullmatch(
-        rf"runlake backfill: stopped \({name}\): (\d+) of (\d+) new file\(s\) committed; "
+        rf"runlake backfill: stopped \({name}\): (\d+) of (\d+) new files committed; "
         "run the same command again to resume",
         stops[0],
     )
@@ -277,12 +283,14 @@ def test_a_stopped_backfill_says_what_it_committed_and_resumes(
     assert int(found.group(2)) == n_files
     assert committed == _committed(lake)  # what it says is what the lake holds
     assert "Cancelled" in err
+    assert "backfill:" not in cmd.text("out")  # the stop line is all it says
     _assert_clean(cmd)
     assert _gone_within(helpers, 5) == set()
 
     again = start(*args)
     assert again.finish(180)[0] == 0, again.text()
-    assert f"backfill: {n_files - committed} files" in again.text("out")
+    assert f"backfill: {n_files} files: {n_files - committed} new" in again.text("out")
+    assert f"{committed} already present" in again.text("out")
     assert lake_digest(lake) == reference
 
 
@@ -291,11 +299,7 @@ def test_kill_9_leaves_no_process_and_the_next_run_resumes(
 ) -> None:
     lake = tmp_path / "lake"
     args = ["backfill", str(history), "--lake", str(lake), "--athlete", "anna"]
-    cmd = start(*args, "--batch-size", "10")
-    deadline = time.monotonic() + 180
-    while _committed(lake) < 10 and time.monotonic() < deadline and cmd.proc.poll() is None:
-        time.sleep(0.05)
-    helpers = _descendants(cmd.proc.pid)
+    cmd, helpers = _backfill_under_way(args, lake)
     # the server, the fork server, its workers (and multiprocessing's resource tracker)
     assert len(helpers) >= 4, helpers
     os.kill(cmd.proc.pid, signal.SIGKILL)
@@ -324,6 +328,10 @@ def test_demo_runs_the_nightly_sync_on_its_own_lake(warm_prefect: None, tmp_path
     assert "Example analyst query (weekly_distance.sql)" in out
     assert "2026-01-05" in out
     assert "Flow run" in cmd.text("err")  # it ran as a Prefect flow
+    # the command it suggests can be typed as it is (runlake is not on PATH here)
+    suggested = re.search(r"Your turn: (\S+) sql --lake", out)
+    assert suggested, out
+    assert shutil.which(suggested.group(1)) or (tmp_path / suggested.group(1)).is_file()
     _assert_clean(cmd)
     # its own lake, its own athlete; nothing in the user's default lake
     assert _committed(folder / "lake") == 0  # not "anna"

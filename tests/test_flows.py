@@ -98,10 +98,11 @@ def test_sync_picks_up_exactly_the_new_files(harness: str, tmp_path: Path) -> No
     (inbox / plan[0].file_name).rename(inbox / "renamed.fit")
     write_run(inbox / plan[3].file_name, plan[3])
     second = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna")
-    assert (second["files"], second["new"]) == (1, 1)
+    # four files in the inbox: the renamed copy and two others were there already
+    assert (second["files"], second["new"], second["present"], second["committed"]) == (4, 1, 3, 1)
     t0 = time.perf_counter()
     third = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna")
-    assert third["files"] == 0
+    assert (third["files"], third["new"], third["present"], third["committed"]) == (4, 0, 4, 0)
     assert time.perf_counter() - t0 < 5  # Prefect's own cost included; the work is ~ms
     runs = run_query(lake, "select count(*) n from runs").to_pylist()
     assert runs == [{"n": 4}]
@@ -125,7 +126,7 @@ def test_backfill_in_parallel_batches(harness: str, season: Path, tmp_path: Path
     assert (result["files"], result["new"], result["error"]) == (n, n, 0)
     assert result["committed"] == n
     again = backfill(folder=str(season), lake=str(lake), athlete="anna", batch_size=7)
-    assert again["files"] == 0
+    assert (again["files"], again["present"], again["committed"]) == (n, n, 0)
     assert _task_names(harness, "backfill") >= {
         f"batch {i}/{-(-n // 7)}: 7 files" for i in range(1, n // 7 + 1)
     }
@@ -201,7 +202,7 @@ def test_backfill_killed_then_resumed_equals_uninterrupted(
 
     resumed = flow(folder=str(season), lake=str(killed), athlete="anna", batch_size=5)
     assert resumed["committed"] == n_files - done
-    assert resumed["files"] == n_files - done
+    assert (resumed["files"], resumed["new"], resumed["present"]) == (n_files, n_files - done, done)
     assert _digest(killed) == _digest(clean)
 
 

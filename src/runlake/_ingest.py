@@ -41,6 +41,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "FileOutcome",
     "IngestSummary",
+    "Scan",
     "find_input_files",
     "finish_batch",
     "ingest_file",
@@ -50,6 +51,7 @@ __all__ = [
     "new_files",
     "prepare_file",
     "prepare_writer",
+    "scan_inputs",
 ]
 
 Status = Literal["new", "present", "skipped", "warning", "error"]
@@ -438,8 +440,26 @@ def finish_batch(
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What :func:`scan_inputs` found: the files to ingest, out of ``found`` input files."""
+
+    todo: list[Path]
+    found: int
+
+    @property
+    def present(self) -> int:
+        """Input files whose content the lake has already (or another input file has)."""
+        return self.found - len(self.todo)
+
+
 def new_files(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete: str) -> list[Path]:
-    """The files under ``paths`` whose content the lake does not have yet, for ``athlete``.
+    """The files under ``paths`` whose content the lake does not have yet, for ``athlete``."""
+    return scan_inputs(paths, lake_root=lake_root, athlete=athlete).todo
+
+
+def scan_inputs(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete: str) -> Scan:
+    """The input files under ``paths``, and those whose content is new for ``athlete``.
 
     Content is what counts (a renamed copy is not new), but hashing a whole inbox every
     night would be slow: a small cache in ``<lake>/.state/`` remembers each path's size,
@@ -451,7 +471,8 @@ def new_files(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete:
     fresh: dict[str, list[object]] = {}
     todo: list[Path] = []
     seen: set[str] = set()
-    for f in find_input_files(paths):
+    found = find_input_files(paths)
+    for f in found:
         key = str(f.resolve())
         try:
             st = f.stat()
@@ -478,4 +499,4 @@ def new_files(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete:
         seen.add(sha)
     if fresh != cache:
         lake.write_state(f"scan-{athlete}", fresh)
-    return todo
+    return Scan(todo, len(found))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -130,13 +132,29 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     table = run_query(lake, analysis.read_text(encoding="utf-8"))
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
+    me = _invoked_as()
     sys.stdout.write(
-        f"\nFlags ({flags.num_rows}; `runlake flags --lake {lake} --athlete {athlete}` "
+        f"\nFlags ({flags.num_rows}; `{me} flags --lake {lake} --athlete {athlete}` "
         "shows them again):\n"
     )
     sys.stdout.write(format_flags(flags.to_pylist()))
-    sys.stdout.write(f'\nYour turn: runlake sql --lake {lake} "select * from weekly_training"\n')
+    sys.stdout.write(
+        f'\nYour turn: {me} sql --lake {lake} "select week_start, runs, '
+        'round(distance_m / 1000, 1) as km, easy_share_pct, flag_codes from weekly_training"\n'
+    )
     return 0
+
+
+def _invoked_as() -> str:
+    """How to type this command again: `runlake` when that is on PATH, else its path."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if Path(argv0).name != "runlake":
+        return "runlake"
+    on_path = shutil.which("runlake")
+    if on_path and Path(on_path).resolve() == Path(argv0).resolve():
+        return "runlake"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else str(Path(argv0).resolve())
 
 
 _FLAGS_SQL = """
@@ -258,7 +276,12 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        raise RunlakeError(f"no such folder: {folder}")
+        what = (
+            "not a folder (give the folder that holds the files)"
+            if folder.exists()
+            else ("no such folder")
+        )
+        raise RunlakeError(f"{what}: {folder}")
     from pipelines import commands
 
     return commands.backfill(
@@ -295,10 +318,13 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
     ]
     if args.format == "json":
         sys.stdout.write(json.dumps(specs, indent=2) + "\n")
-    else:
-        for s in specs:
-            when = f"cron '{s['cron']}' ({s['timezone']})" if s["cron"] else "on demand"
-            sys.stdout.write(f"{s['name']:<14} flow {s['flow']:<14} {when}  {s['parameters']}\n")
+        return 0
+    for s in specs:
+        when = f"cron '{s['cron']}' ({s['timezone']})" if s["cron"] else "on demand"
+        sys.stdout.write(f"{s['name']}: flow {s['flow']}, {when}\n")
+        for key, value in s["parameters"].items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            sys.stdout.write(f"    {key:<8} {shown}\n")
     return 0
 
 
@@ -353,7 +379,7 @@ def _parser() -> argparse.ArgumentParser:
         help="ingest a history folder in parallel (Prefect flow)",
         description=flow_note,
     )
-    bf.add_argument("folder", metavar="DIR")
+    bf.add_argument("folder", metavar="DIR", help="a folder of watch files (searched recursively)")
     bf.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
     bf.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
     bf.add_argument("--workers", type=int, help="worker processes (default: config)")
@@ -385,10 +411,10 @@ def _parser() -> argparse.ArgumentParser:
     where(dep)
 
     fl = sub.add_parser("flags", help="show the form and fatigue flags")
-    fl.add_argument("--lake")
-    fl.add_argument("--athlete")
+    fl.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+    fl.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
     fl.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="YYYY-MM-DD")
-    fl.add_argument("--format", choices=["table", "json"], default="table")
+    fl.add_argument("--format", choices=["table", "json"], default="table", help="default: table")
     fl.add_argument(
         "--recompute",
         action="store_true",
