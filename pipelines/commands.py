@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipelines import _settings
@@ -35,6 +37,7 @@ __all__ = [
     "backfill",
     "deploy",
     "flow_session",
+    "invoked_as",
     "serve",
     "summary_text",
     "sync",
@@ -171,6 +174,18 @@ def _n(n: object, one: str, many: str | None = None) -> str:
     return f"{count} {one}" if count == 1 else f"{count} {many or one + 's'}"
 
 
+def invoked_as() -> str:
+    """How to type this command again: `runlake` when that is on PATH, else its path."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    if Path(argv0).name != "runlake":
+        return "runlake"
+    on_path = shutil.which("runlake")
+    if on_path and Path(on_path).resolve() == Path(argv0).resolve():
+        return "runlake"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else str(Path(argv0).resolve())
+
+
 def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) -> str:
     """What a flow command prints when its flow has run."""
     if result.get("skipped_busy"):
@@ -189,8 +204,8 @@ def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) 
     if isinstance(flags, list) and flags:
         since = min(str(f["date"]) for f in flags)
         lines.append(
-            f"   {_n(len(flags), 'new flag')}: runlake flags --lake {lake} --athlete {athlete} "
-            f"--since {since}"
+            f"   {_n(len(flags), 'new flag')}: {invoked_as()} flags --lake {lake} "
+            f"--athlete {athlete} --since {since}"
         )
     return "\n".join(lines) + "\n"
 

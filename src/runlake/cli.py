@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -132,7 +130,7 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     table = run_query(lake, analysis.read_text(encoding="utf-8"))
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
-    me = _invoked_as()
+    me = commands.invoked_as()
     sys.stdout.write(
         f"\nFlags ({flags.num_rows}; `{me} flags --lake {lake} --athlete {athlete}` "
         "shows them again):\n"
@@ -143,18 +141,6 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
         'round(distance_m / 1000, 1) as km, easy_share_pct, flag_codes from weekly_training"\n'
     )
     return 0
-
-
-def _invoked_as() -> str:
-    """How to type this command again: `runlake` when that is on PATH, else its path."""
-    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    if Path(argv0).name != "runlake":
-        return "runlake"
-    on_path = shutil.which("runlake")
-    if on_path and Path(on_path).resolve() == Path(argv0).resolve():
-        return "runlake"
-    rel = os.path.relpath(argv0)
-    return rel if not rel.startswith("..") else str(Path(argv0).resolve())
 
 
 _FLAGS_SQL = """
