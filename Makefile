@@ -14,11 +14,15 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "installing runlake and its dependencies (Prefect, DuckDB, pyarrow...) into $(VENV): about a minute the first time"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@# compiled once: every flow command's processes import runlake (PYTHONDONTWRITEBYTECODE
+	@# may be set, and an editable install compiles nothing)
+	$(BIN)/python -m compileall -q src pipelines
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@echo "installing runlake with its dev extras into $(VENV): a minute or two the first time"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m compileall -q src pipelines
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

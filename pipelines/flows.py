@@ -44,7 +44,7 @@ __all__ = ["backfill", "batch_size_for", "finish", "ingest_batch", "nightly_sync
 
 # Prefect costs tens of ms per task run (and the server more): with ~5-20 ms of work per
 # file, a batch must hold tens of files for the work to dominate.
-MIN_BATCH = 25
+MIN_BATCH = 50
 TASKS_PER_WORKER = 4
 
 # Threads only wait for their batch's worker process; typed Any (Prefect's generic
@@ -53,7 +53,7 @@ _THREADS: Any = ThreadPoolTaskRunner()
 
 
 def batch_size_for(n_files: int, workers: int, configured: int = 0) -> int:
-    """Files per task: the configured size, else about four tasks per worker (>= 25 files)."""
+    """Files per task: the configured size, else about four tasks per worker (>= 50 files)."""
     if configured > 0:
         return configured
     if n_files == 0:
