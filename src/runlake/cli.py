@@ -468,6 +468,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         sys.stderr.write(f"runlake: error: {e}\n")
         return 1
+    except KeyboardInterrupt:  # the flow commands handle Ctrl-C themselves, with more to say
+        sys.stderr.write(
+            ("\n" if sys.stderr.isatty() else "")  # below a progress bar
+            + f"runlake {args.command}: stopped (Ctrl-C); what was committed stays in the lake\n"
+        )
+        return 130
 
 
 if __name__ == "__main__":
