@@ -395,3 +395,16 @@ def test_serve_stops_on_sigterm(served: tuple[Command, str, Path, Path]) -> None
     assert "runlake serve: stopped (SIGTERM)" in cmd.text("err")
     _assert_clean(cmd)
     assert _gone_within(helpers, 5) == set()
+
+
+def test_ctrl_c_in_ingest_is_one_line_too(history: Path, tmp_path: Path) -> None:
+    cmd = start("ingest", str(history), "--lake", str(tmp_path / "lake"), "--athlete", "anna")
+    time.sleep(2.5)  # importing, then decoding (the whole ingest takes several seconds)
+    assert cmd.proc.poll() is None, cmd.text()
+    os.killpg(cmd.proc.pid, signal.SIGINT)
+    code, _ = cmd.finish(30)
+    assert code == 130, cmd.text()
+    assert cmd.text("err").strip().splitlines()[-1] == (
+        "runlake ingest: stopped (Ctrl-C); what was committed stays in the lake"
+    )
+    _assert_clean(cmd)
