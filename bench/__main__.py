@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runlake import DecodeError, decode_fit, ingest_paths, run_query
-from runlake._ingest import ACTIVITY_MESSAGES
+from runlake.ingest._ingest import ACTIVITY_MESSAGES
 from runlake.synth import write_history
 
 REPO = Path(__file__).resolve().parents[1]

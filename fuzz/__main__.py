@@ -35,10 +35,10 @@ from fuzz._crash import (
 )
 from fuzz._runner import FuzzReport, run_cases
 from runlake._errors import DecodeError
-from runlake._ingest import INTERNAL_ERROR, _decode_normalize, _sniff, ingest_file
-from runlake._normalize import SourceInfo
-from runlake._store import Lake
 from runlake.decode import decode_fit, decode_gpx
+from runlake.ingest._ingest import INTERNAL_ERROR, _decode_normalize, _sniff, ingest_file
+from runlake.lake._store import Lake
+from runlake.normalize._normalize import SourceInfo
 
 
 def _replay(seeds: Seeds, case_id: str, dump: str | None) -> int:

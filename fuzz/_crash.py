@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from runlake._query import COMMITTED_BY_MANIFEST, _glob, connect
 from runlake._schemas import TABLES
+from runlake.query._query import COMMITTED_BY_MANIFEST, _glob, connect
 from runlake.synth import write_season
 
 __all__ = [
@@ -65,7 +65,7 @@ def ingest_command(inbox: Path, lake: Path, athlete: str, batch_files: int | Non
     if batch_files is None:
         return [sys.executable, "-m", "runlake.cli", *args]
     code = (
-        "import sys, runlake._ingest as i; "
+        "import sys, runlake.ingest._ingest as i; "
         f"i.BATCH_MAX_FILES = {int(batch_files)}; "
         "from runlake.cli import main; sys.exit(main(sys.argv[1:]))"
     )

@@ -1,7 +1,7 @@
 """Run fuzz cases in a worker process, each under a time bound and a memory watch.
 
 The worker (a ``spawn``-ed process, so a wedged or crashed decoder never takes the caller
-with it) ingests every case into a scratch lake with :func:`runlake._ingest.ingest_file` —
+with it) ingests every case into a scratch lake with :func:`runlake.ingest._ingest.ingest_file` —
 decode, normalize and the store's commit — and checks the outcome. Some cases are also
 decoded in ``raise`` mode and with every message type. The parent waits for each answer at
 most ``timeout_s``: no answer is a *hang* (the worker is killed and replaced), a dead worker
@@ -37,11 +37,11 @@ from typing import Any
 
 from fuzz._cases import Case, _generated_fit
 from runlake._errors import DecodeError
-from runlake._ingest import _decode_normalize, _sniff, prepare_file
-from runlake._normalize import SourceInfo
-from runlake._query import run_query
-from runlake._store import FileCommit, Lake
 from runlake.decode import decode_fit, decode_gpx
+from runlake.ingest._ingest import _decode_normalize, _sniff, prepare_file
+from runlake.lake._store import FileCommit, Lake
+from runlake.normalize._normalize import SourceInfo
+from runlake.query._query import run_query
 
 __all__ = ["FuzzReport", "Worker", "run_cases"]
 

@@ -9,7 +9,7 @@ never import Prefect or talk to its API, so they start in a fraction of a second
 Helper processes end with the command: the fork server and each worker ask for SIGKILL
 when their parent dies (:mod:`pipelines._lifeline`), and they ignore Ctrl-C and SIGTERM
 meant for the command: a stop reaches them through an event, and they finish the file
-they are on and commit what they have (:func:`runlake._ingest.ingest_files`).
+they are on and commit what they have (:func:`runlake.ingest._ingest.ingest_files`).
 
 Standard library and runlake only: the fork server is started before Prefect is imported.
 """
@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from pipelines._lifeline import die_with_parent
-from runlake._derive import Measured
-from runlake._ingest import ingest_files
+from runlake.ingest._derive import Measured
+from runlake.ingest._ingest import ingest_files
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
 

@@ -34,11 +34,11 @@ from pipelines._lifeline import die_with_serve
 from pipelines._pool import BatchResult, WorkerPool, active_pool, ingest_batch_here
 from pipelines._progress import Progress
 from runlake import LakeBusy, load_config, run_query
-from runlake._derive import Measured
-from runlake._flags import load_thresholds
-from runlake._ingest import Scan, finish_batch, prepare_writer, scan_inputs
-from runlake._lakefs import is_url
-from runlake._store import validate_athlete, writer_lock
+from runlake.flags._flags import load_thresholds
+from runlake.ingest._derive import Measured
+from runlake.ingest._ingest import Scan, finish_batch, prepare_writer, scan_inputs
+from runlake.lake._fs import is_url
+from runlake.lake._store import validate_athlete, writer_lock
 
 __all__ = ["backfill", "batch_size_for", "finish", "ingest_batch", "nightly_sync"]
 

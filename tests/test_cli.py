@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runlake._ingest import FileOutcome
 from runlake.cli import _Progress, main
+from runlake.ingest._ingest import FileOutcome
 from runlake.synth import RunSpec, write_run
 
 from .conftest import REPO

@@ -30,7 +30,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
 from runlake import ingest_paths, run_query
-from runlake._store import LOCK_NAME, writer_lock
+from runlake.lake._store import LOCK_NAME, writer_lock
 from runlake.synth import RunSpec, season_plan, write_run, write_season
 
 CONSISTENT = (
@@ -170,7 +170,7 @@ def test_copies_in_one_run_and_across_batches_make_one_activity(
     (copies / "symlink.fit").symlink_to(originals[1])
     lake = tmp_path / "lake"
     # one file per batch: the copies come in later batches than their originals
-    monkeypatch.setattr("runlake._ingest.BATCH_MAX_FILES", 1)
+    monkeypatch.setattr("runlake.ingest._ingest.BATCH_MAX_FILES", 1)
     summary = ingest_paths([tmp_path / "a", tmp_path / "z"], lake_root=lake, athlete="anna")
     assert summary.counts == {"new": 3, "present": 5}
     # and in one batch: the second copy is 'present' before anything is committed

@@ -27,9 +27,10 @@ from fuzz._crash import (
     subprocess_env,
 )
 
-from runlake import _lakefs, ingest_paths, run_query
-from runlake import _store as store
-from runlake._store import Lake
+from runlake import ingest_paths, run_query
+from runlake.lake import _fs as _lakefs
+from runlake.lake import _store as store
+from runlake.lake._store import Lake
 from runlake.synth import RunSpec, write_run
 
 SEED = 20260607

@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from runlake import _derive as derive
 from runlake import build_catalog, ingest_paths, run_query
-from runlake._flags import load_thresholds
 from runlake.cli import main
+from runlake.flags._flags import load_thresholds
+from runlake.ingest import _derive as derive
 from runlake.synth import season_plan, write_season
 
 START = date(2026, 6, 1)

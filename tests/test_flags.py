@@ -1,4 +1,4 @@
-"""Flags (runlake._flags): clear-cut cases caught, clean runs clean, thresholds from config."""
+"""Flags (runlake.flags): clear-cut cases caught, clean runs clean, thresholds from config."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pyarrow as pa
 import pytest
 
 from runlake._errors import ConfigError
-from runlake._flags import (
+from runlake._schemas import FLAGS
+from runlake.flags._flags import (
     HISTORY_CODES,
     RUN_CODES,
     SEVERITIES,
@@ -27,8 +28,7 @@ from runlake._flags import (
     run_flags,
     week_start,
 )
-from runlake._metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
-from runlake._schemas import FLAGS
+from runlake.metrics._metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
 from runlake.synth import RunSpec, season_plan, simulate
 from tests.conftest import requires_corpus
 from tests.test_metrics import activity_of, corpus_runs, records_of

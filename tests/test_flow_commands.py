@@ -29,7 +29,7 @@ import pytest
 from fuzz._crash import lake_digest
 
 from runlake import ingest_paths
-from runlake._store import Lake
+from runlake.lake._store import Lake
 from runlake.synth import season_plan, write_history, write_run, write_season
 
 from .conftest import REPO

@@ -44,8 +44,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from runlake import load_config, run_query
-from runlake._store import Lake, writer_lock
 from runlake.cli import main
+from runlake.lake._store import Lake, writer_lock
 from runlake.synth import season_plan, write_run, write_season
 
 from .conftest import REPO

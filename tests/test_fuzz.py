@@ -29,9 +29,9 @@ from fuzz._fit import fix_crcs, walk
 from fuzz._gpx import GPX_ATTACKS
 from fuzz._runner import FuzzReport, Worker, run_cases
 
-from runlake._ingest import prepare_file
-from runlake._store import Lake
 from runlake.decode import decode_fit
+from runlake.ingest._ingest import prepare_file
+from runlake.lake._store import Lake
 from runlake.synth import RunSpec, encode_run, simulate
 
 SEED = 20260607

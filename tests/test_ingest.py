@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from runlake import LakeError, decode_fit, ingest_paths, run_query
-from runlake._ingest import ingest_file
-from runlake._store import Lake
+from runlake.ingest._ingest import ingest_file
+from runlake.lake._store import Lake
 from runlake.synth import (
     RunSpec,
     encode_run,

@@ -1,4 +1,4 @@
-"""Per-run form and fatigue metrics (runlake._metrics) on simulated and real runs."""
+"""Per-run form and fatigue metrics (runlake.metrics._metrics) on simulated and real runs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import pyarrow as pa
 import pytest
 
 from runlake._errors import DecodeError
-from runlake._ingest import ACTIVITY_MESSAGES
-from runlake._metrics import (
+from runlake._schemas import LAP_METRICS, LAPS, RECORDS, RUN_METRICS
+from runlake.decode import decode_fit
+from runlake.ingest._ingest import ACTIVITY_MESSAGES
+from runlake.metrics._metrics import (
     DURATION_LOAD_PER_MIN,
     RESUME_SKIP_S,
     WARMUP_S,
@@ -28,9 +30,7 @@ from runlake._metrics import (
     rezone,
     run_metrics,
 )
-from runlake._normalize import SourceInfo, normalize_fit
-from runlake._schemas import LAP_METRICS, LAPS, RECORDS, RUN_METRICS
-from runlake.decode import decode_fit
+from runlake.normalize._normalize import SourceInfo, normalize_fit
 from runlake.synth import RunSpec, Samples, encode_run, simulate
 from tests.conftest import FIT_DIR, requires_corpus
 

@@ -14,7 +14,9 @@ import pyarrow as pa
 import pytest
 
 from runlake._errors import LakeError
-from runlake._query import (
+from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
+from runlake.lake._store import FileCommit, Lake
+from runlake.query._query import (
     CATALOG_NAME,
     QueryError,
     build_catalog,
@@ -23,8 +25,6 @@ from runlake._query import (
     run_query,
     sql_dir,
 )
-from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
-from runlake._store import FileCommit, Lake
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 REPO = Path(__file__).resolve().parents[1]

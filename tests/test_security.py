@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from runlake import ConfigError, LakeError, ingest_paths, load_config, run_query
-from runlake._query import QueryError, connect
 from runlake.cli import main
+from runlake.query._query import QueryError, connect
 from runlake.synth import RunSpec, write_run
 
 from .conftest import REPO

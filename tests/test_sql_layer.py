@@ -2,7 +2,7 @@
 
 The views (sql/marts/daily_load.sql, weekly_training.sql, run_summary.sql) are checked
 against independent computations: sums over the runs view, numpy over the daily loads, and
-runlake._flags.history_flags, whose rules the weekly columns restate in SQL.
+runlake.flags._flags.history_flags, whose rules the weekly columns restate in SQL.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 import pytest
 
 from runlake import ingest_paths, run_query
-from runlake._flags import history_flags, load_thresholds
 from runlake.cli import main
+from runlake.flags._flags import history_flags, load_thresholds
 from runlake.synth import season_plan, write_season
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from runlake import _lakefs
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS
-from runlake._store import (
+from runlake.lake import _fs as _lakefs
+from runlake.lake._store import (
     FileCommit,
     Lake,
     conform,

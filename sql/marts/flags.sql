@@ -1,4 +1,4 @@
--- flags: what points to heavy legs, run by run and week by week (runlake._flags).
+-- flags: what points to heavy legs, run by run and week by week (runlake.flags._flags).
 -- Grain: one row per flag. Run-level codes (activity_id set): overstriding,
 -- high_vertical_oscillation, ground_contact_imbalance, form_fade, cardiac_drift,
 -- long_run_fuelling. Week/day-level codes (activity_id null): volume_jump, no_cutback,

@@ -4,7 +4,7 @@
 -- athlete (varchar), year (integer, the activity's UTC start year; the partition),
 -- start_date (date, UTC date of the lap's start_time), sport and sub_sport (of the
 -- activity; null if the activity row is missing) and activity_start_time (timestamptz UTC);
--- then the lap's form metrics (runlake._metrics.lap_metrics, running laps only): moving_s,
+-- then the lap's form metrics (runlake.metrics._metrics.lap_metrics, running laps only): moving_s,
 -- form_step_length_mm (device, else speed / step rate), step_length_source,
 -- overstriding_index.
 -- Units: SI and UTC as in activities (*_s seconds, *_m metres, *_mps m/s, *_bpm, *_spm

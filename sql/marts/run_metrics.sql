@@ -1,4 +1,4 @@
--- run_metrics: form and fatigue metrics of each run (runlake._metrics).
+-- run_metrics: form and fatigue metrics of each run (runlake.metrics._metrics).
 -- Grain: athlete x activity_id, one row per run (sport = 'running').
 -- Columns: every RUN_METRICS column (src/runlake/_schemas.py; README "run_metrics"), then
 -- athlete and year. Form averages over the moving samples; *_change_pct last vs first third

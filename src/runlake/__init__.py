@@ -24,18 +24,18 @@ if TYPE_CHECKING:
         Problem,
         RunlakeError,
     )
-    from runlake._ingest import (
+    from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS, TABLES
+    from runlake.decode import FitFile, GpxTrack, decode_fit, decode_gpx
+    from runlake.ingest._ingest import (
         FileOutcome,
         IngestSummary,
         find_input_files,
         ingest_file,
         ingest_paths,
     )
-    from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
-    from runlake._query import QueryError, build_catalog, connect, format_table, run_query
-    from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS, TABLES
-    from runlake._store import Lake, validate_athlete
-    from runlake.decode import FitFile, GpxTrack, decode_fit, decode_gpx
+    from runlake.lake._store import Lake, validate_athlete
+    from runlake.normalize._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+    from runlake.query._query import QueryError, build_catalog, connect, format_table, run_query
 
 __version__ = "0.1.0"
 
@@ -90,7 +90,7 @@ _WHERE = {
     "ConfigError": "runlake._errors",
     "DecodeError": "runlake._errors",
     "FILES": "runlake._schemas",
-    "FileOutcome": "runlake._ingest",
+    "FileOutcome": "runlake.ingest._ingest",
     "FitCRCError": "runlake._errors",
     "FitDefinitionError": "runlake._errors",
     "FitError": "runlake._errors",
@@ -100,32 +100,32 @@ _WHERE = {
     "GpxError": "runlake._errors",
     "GpxTrack": "runlake.decode",
     "INGEST_ERRORS": "runlake._schemas",
-    "IngestSummary": "runlake._ingest",
+    "IngestSummary": "runlake.ingest._ingest",
     "LAPS": "runlake._schemas",
-    "Lake": "runlake._store",
+    "Lake": "runlake.lake._store",
     "LakeBusy": "runlake._errors",
     "LakeError": "runlake._errors",
-    "Normalized": "runlake._normalize",
+    "Normalized": "runlake.normalize._normalize",
     "NotAnActivity": "runlake._errors",
     "Problem": "runlake._errors",
-    "QueryError": "runlake._query",
+    "QueryError": "runlake.query._query",
     "RECORDS": "runlake._schemas",
     "RunlakeError": "runlake._errors",
-    "SourceInfo": "runlake._normalize",
+    "SourceInfo": "runlake.normalize._normalize",
     "TABLES": "runlake._schemas",
-    "build_catalog": "runlake._query",
-    "connect": "runlake._query",
+    "build_catalog": "runlake.query._query",
+    "connect": "runlake.query._query",
     "decode_fit": "runlake.decode",
     "decode_gpx": "runlake.decode",
-    "find_input_files": "runlake._ingest",
-    "format_table": "runlake._query",
-    "ingest_file": "runlake._ingest",
-    "ingest_paths": "runlake._ingest",
+    "find_input_files": "runlake.ingest._ingest",
+    "format_table": "runlake.query._query",
+    "ingest_file": "runlake.ingest._ingest",
+    "ingest_paths": "runlake.ingest._ingest",
     "load_config": "runlake._config",
-    "normalize_fit": "runlake._normalize",
-    "normalize_gpx": "runlake._normalize",
-    "run_query": "runlake._query",
-    "validate_athlete": "runlake._store",
+    "normalize_fit": "runlake.normalize._normalize",
+    "normalize_gpx": "runlake.normalize._normalize",
+    "run_query": "runlake.query._query",
+    "validate_athlete": "runlake.lake._store",
 }
 
 

@@ -156,7 +156,7 @@ TABLES: dict[str, pa.Schema] = {
     "files": FILES,
 }
 
-# -- form and fatigue (runlake._metrics, runlake._flags) -------------------------------------
+# -- form and fatigue (runlake.metrics, runlake.flags) ----------------------------------------
 
 _FORM_FIELDS: list[tuple[str, pa.DataType, str]] = [
     ("cadence_spm", F64, "mean cadence while running, steps/min (both feet)"),

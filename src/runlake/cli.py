@@ -22,7 +22,7 @@ from runlake._config import Config, load_config
 from runlake._errors import RunlakeError
 
 if TYPE_CHECKING:
-    from runlake._ingest import FileOutcome, IngestSummary
+    from runlake.ingest._ingest import FileOutcome, IngestSummary
 
 # Each command imports the stages it uses: `runlake --help` is quick, and a flow command
 # starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
@@ -58,8 +58,8 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake._flags import load_thresholds
-    from runlake._ingest import ingest_paths
+    from runlake.flags._flags import load_thresholds
+    from runlake.ingest._ingest import ingest_paths
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -78,7 +78,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake._query import format_table, run_query
+    from runlake.query._query import format_table, run_query
 
     if args.file:
         query = Path(args.file).read_text(encoding="utf-8")
@@ -95,8 +95,8 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
-    from runlake._query import format_table, run_query
-    from runlake._store import validate_athlete
+    from runlake.lake._store import validate_athlete
+    from runlake.query._query import format_table, run_query
     from runlake.synth import write_season
 
     folder = Path(args.folder) if args.folder else cfg.demo_folder
@@ -184,10 +184,10 @@ def _say(message: str) -> None:
 
 
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake._derive import refresh_derived
-    from runlake._flags import load_thresholds
-    from runlake._query import build_catalog, format_table, run_query
-    from runlake._store import validate_athlete, writer_lock
+    from runlake.flags._flags import load_thresholds
+    from runlake.ingest._derive import refresh_derived
+    from runlake.lake._store import validate_athlete, writer_lock
+    from runlake.query._query import build_catalog, format_table, run_query
 
     lake = args.lake or cfg.lake
     athlete = validate_athlete(args.athlete or cfg.athlete)
@@ -224,9 +224,9 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
-    from runlake._flags import load_thresholds
-    from runlake._report import DEFAULT_WEEKS, default_report_name, write_report
-    from runlake._store import validate_athlete
+    from runlake.flags._flags import load_thresholds
+    from runlake.lake._store import validate_athlete
+    from runlake.report._report import DEFAULT_WEEKS, default_report_name, write_report
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
     weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
@@ -315,7 +315,7 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cfg_sql_path(name: str) -> Path:
-    from runlake._query import sql_dir
+    from runlake.query._query import sql_dir
 
     return Path(str(sql_dir() / "analyses" / name))
 

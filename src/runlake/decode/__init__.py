@@ -1,7 +1,14 @@
 """Decode stage: bytes of a watch file in, plain columns out (no unit conversion yet)."""
 
-from ._fit import FIT_EPOCH_S, SYSTEM_TIME_SUFFIX, DevField, FitFile, decode_fit, fit_crc16
-from ._gpx import GPX_POINTS_SCHEMA, MAX_GPX_BYTES, GpxTrack, decode_gpx
+from runlake.decode._fit import (
+    FIT_EPOCH_S,
+    SYSTEM_TIME_SUFFIX,
+    DevField,
+    FitFile,
+    decode_fit,
+    fit_crc16,
+)
+from runlake.decode._gpx import GPX_POINTS_SCHEMA, MAX_GPX_BYTES, GpxTrack, decode_gpx
 
 __all__ = [
     "FIT_EPOCH_S",

@@ -55,8 +55,7 @@ from runlake._errors import (
     OnError,
     Problem,
 )
-
-from ._fitprofile import (
+from runlake.decode._fitprofile import (
     BASE_TYPES,
     BaseType,
     Component,

@@ -1,6 +1,6 @@
 """The report: one self-contained HTML page for a runner, about a run or about recent weeks.
 
-Query stage: every number comes from the lake's views through :func:`runlake._query.run_query`
+Query stage: every number comes from the lake's views through :func:`runlake.query._query.run_query`
 (``run_summary``, ``records``, ``flags``, ``weekly_training``, ``daily_load``); nothing is
 decoded or written here but the HTML file. The charts are drawn with matplotlib (no pyplot,
 no display: ``Figure`` objects saved as SVG) and embedded inline, so the page opens offline:
@@ -15,7 +15,7 @@ Content-Security-Policy forbids it).
   flag on a timeline.
 
 **Thirds.** The form-fade metrics compare the first and the last third of a run's *steady
-part* (``runlake._metrics``: after a 10-minute warm-up, without 60 s after each pause and
+part* (``runlake.metrics._metrics``: after a 10-minute warm-up, without 60 s after each pause and
 without off-pace samples). That mask is not stored, so the chart marks an approximation: the
 thirds of the moving time after the first 10 minutes of moving time (moving: at least 1 m/s;
 a gap of more than 15 s between samples is a pause). The page says so, and shows the exact
@@ -26,7 +26,7 @@ users' data (purple: best 5 %, blue: 70-95th percentile, green: 30-69th, orange:
 red: worst 5 %): Garmin Forerunner 245 Owner's Manual, "Color Gauges and Running Dynamics
 Data" (www8.garmin.com/manuals/webhelp/forerunner245/EN-US/GUID-EE9E7F6F-49BE-4452-82E6-
 B40371D0AEC1.html; the same table is in the fenix 7 manual). The red limits come from the
-flags' thresholds (config/flags.toml, so an override moves them) and ``runlake._metrics``;
+flags' thresholds (config/flags.toml, so an override moves them) and ``runlake.metrics._metrics``;
 the other limits are Garmin's table (:data:`GARMIN_ZONES`). For a waist-worn pod the
 oscillation and ratio limits are scaled by the pod's red limit over the chest strap's.
 """
@@ -56,15 +56,15 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from runlake._errors import RunlakeError
-from runlake._flags import Thresholds, load_thresholds
-from runlake._metrics import (
+from runlake.flags._flags import Thresholds, load_thresholds
+from runlake.metrics._metrics import (
     MOVING_MIN_MPS,
     OI_RED_CADENCE_SPM,
     OI_RED_GCT_MS,
     PAUSE_GAP_S,
     WARMUP_S,
 )
-from runlake._query import LakeLocation, run_query
+from runlake.query._query import LakeLocation, run_query
 
 __all__ = [
     "DEFAULT_WEEKS",
@@ -184,7 +184,7 @@ GARMIN_ZONES: Final[Mapping[str, tuple[float, ...]]] = {
 def garmin_zones(t: Thresholds, dynamics_sensor: str | None = None) -> list[ZoneScale]:
     """The colour zones of cadence, contact time, oscillation, ratio and balance.
 
-    Red limits: ``OI_RED_CADENCE_SPM`` and ``OI_RED_GCT_MS`` (runlake._metrics) and the
+    Red limits: ``OI_RED_CADENCE_SPM`` and ``OI_RED_GCT_MS`` (runlake.metrics._metrics) and the
     thresholds' oscillation, ratio and balance limits (the pod's for ``"pod"``).
     """
     pod = dynamics_sensor == "pod"

@@ -1,6 +1,6 @@
 """Flags stage: what in a runner's data can explain heavy legs, in plain words.
 
-``run_flags`` judges one run's :class:`~runlake._metrics.RunMetrics`; ``history_flags`` judges
+``run_flags`` judges one run's :class:`~runlake.metrics.RunMetrics`; ``history_flags`` judges
 an athlete's weeks and days from one row per run (the RUN_METRICS columns ``date``,
 ``duration_s``, ``distance_m``, ``load``, ``easy_s``, ``hr_s``). Every threshold comes from
 config/flags.toml (:class:`Thresholds`, :func:`load_thresholds`). A null metric never gives a
@@ -48,8 +48,8 @@ import pyarrow as pa
 
 from runlake._config import default_file, read_toml
 from runlake._errors import ConfigError
-from runlake._metrics import RunMetrics
 from runlake._schemas import FLAGS
+from runlake.metrics._metrics import RunMetrics
 
 __all__ = [
     "ACWR_CHRONIC_DAYS",

@@ -44,9 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from runlake._errors import LakeError, RunlakeError
-from runlake._lakefs import LakeFS, LakeLocation, ObjectFS, open_fs
 from runlake._schemas import TABLES
-from runlake._store import DATA_TABLES, PARTITIONED_BY_YEAR
+from runlake.lake._fs import LakeFS, LakeLocation, ObjectFS, open_fs
+from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
 
 __all__ = [
     "CATALOG_NAME",
@@ -79,7 +79,7 @@ class QueryError(RunlakeError):
 
 def sql_dir() -> Traversable:
     """The folder of SQL models: the repository's ``sql/`` if present, else the packaged copy."""
-    repo_sql = Path(__file__).resolve().parents[2] / "sql"
+    repo_sql = Path(__file__).resolve().parents[3] / "sql"
     if repo_sql.is_dir():
         return repo_sql
     return resources.files("runlake") / "_sql"

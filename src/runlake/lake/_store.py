@@ -32,7 +32,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from runlake._errors import LakeError
-from runlake._lakefs import (
+from runlake._schemas import TABLES
+from runlake.lake._fs import (
     LOCK_NAME,
     LakeFS,
     LakeLocation,
@@ -40,7 +41,6 @@ from runlake._lakefs import (
     open_fs,
     write_parquet_atomic,
 )
-from runlake._schemas import TABLES
 
 __all__ = [
     "DATA_TABLES",

@@ -172,7 +172,7 @@ class LakeFS:
         on_wait: Callable[[str], None] | None,
         poll_s: float,
     ) -> AbstractContextManager[None]:
-        """Hold the lake's writer lock (see :func:`runlake._store.writer_lock`)."""
+        """Hold the lake's writer lock (see :func:`runlake.lake._store.writer_lock`)."""
         raise NotImplementedError
 
     def cleanup_temp(self, max_age_s: float) -> int:

@@ -10,11 +10,11 @@ What is recomputed after a batch:
   ingest (:class:`Measured`: the ingest tasks compute run and lap metrics while the
   records are in memory, in parallel) and runs whose only change is the maximum heart rate
   get their zones, easy time and load from their heart-rate histogram
-  (:func:`runlake._metrics.rezone`), without reading records; the others (runs stored
+  (:func:`runlake.metrics._metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
 - the week- and day-level flags of the weeks those runs can affect
-  (:func:`runlake._flags.affected_weeks`), over the athlete's whole metrics history.
+  (:func:`runlake.flags._flags.affected_weeks`), over the athlete's whole metrics history.
 
 Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
 athlete and year, rewritten atomically. Before writing, the window of weeks being
@@ -33,7 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from runlake._flags import (
+from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
+from runlake.flags._flags import (
     Flag,
     Thresholds,
     affected_weeks,
@@ -42,7 +43,8 @@ from runlake._flags import (
     run_flags,
     week_start,
 )
-from runlake._metrics import (
+from runlake.lake._store import Lake, LakeLocation, conform, validate_athlete
+from runlake.metrics._metrics import (
     ACTIVITY_COLUMNS,
     RunMetrics,
     estimate_hr_max,
@@ -50,8 +52,6 @@ from runlake._metrics import (
     metrics_table,
     rezone,
 )
-from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
-from runlake._store import Lake, LakeLocation, conform, validate_athlete
 
 __all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
 

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from runlake._derive import Measured, refresh_derived
 from runlake._errors import (
     DecodeError,
     FitCRCError,
@@ -29,12 +28,13 @@ from runlake._errors import (
     NotAnActivity,
     Problem,
 )
-from runlake._flags import Thresholds, load_thresholds
-from runlake._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
-from runlake._query import build_catalog
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
 from runlake.decode import decode_fit, decode_gpx
+from runlake.flags._flags import Thresholds, load_thresholds
+from runlake.ingest._derive import Measured, refresh_derived
+from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
+from runlake.normalize._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+from runlake.query._query import build_catalog
 
 __all__ = [
     "ACTIVITY_MESSAGES",
@@ -425,7 +425,7 @@ def finish_batch(
     """What follows a batch (hold the lock): derived tables of what changed, then the catalog.
 
     Run metrics and flags are recomputed only for the new runs and the weeks they affect
-    (:func:`runlake._derive.refresh_derived`); ``measured``: the new runs' metrics computed
+    (:func:`runlake.ingest._derive.refresh_derived`); ``measured``: the new runs' metrics computed
     at ingest (:func:`ingest_files`), so that their records are not read again.
     """
     validate_athlete(athlete)

@@ -1,0 +1,52 @@
+"""Ingest: the orchestration. It calls the stages in order for a batch of files (decode ->
+normalize -> metrics -> lake), then keeps the derived tables up to date (metrics -> flags
+-> lake) and rebuilds the catalog. The CLI and the Prefect flows call it.
+
+May import: every stage but report.
+"""
+
+from __future__ import annotations
+
+from runlake.ingest._derive import (
+    DERIVED_TABLES,
+    Measured,
+    refresh_derived,
+)
+from runlake.ingest._ingest import (
+    ACTIVITY_MESSAGES,
+    INTERNAL_ERROR,
+    FileOutcome,
+    IngestSummary,
+    Scan,
+    find_input_files,
+    finish_batch,
+    ingest_file,
+    ingest_files,
+    ingest_paths,
+    internal_error_message,
+    new_files,
+    prepare_file,
+    prepare_writer,
+    scan_inputs,
+)
+
+__all__ = [
+    "ACTIVITY_MESSAGES",
+    "DERIVED_TABLES",
+    "INTERNAL_ERROR",
+    "FileOutcome",
+    "IngestSummary",
+    "Measured",
+    "Scan",
+    "find_input_files",
+    "finish_batch",
+    "ingest_file",
+    "ingest_files",
+    "ingest_paths",
+    "internal_error_message",
+    "new_files",
+    "prepare_file",
+    "prepare_writer",
+    "refresh_derived",
+    "scan_inputs",
+]

@@ -1,0 +1,49 @@
+"""Lake stage: the Parquet lake on a local folder or object storage: atomic files, batch
+commits keyed by content hash, the writer lock.
+
+May import: runlake._errors, runlake._schemas.
+"""
+
+from __future__ import annotations
+
+from runlake.lake._fs import (
+    LOCK_NAME,
+    LakeFS,
+    LakeLocation,
+    LocalFS,
+    ObjectFS,
+    is_url,
+    open_fs,
+    write_parquet_atomic,
+)
+from runlake.lake._store import (
+    DATA_TABLES,
+    PARTITIONED_BY_YEAR,
+    FileCommit,
+    Lake,
+    conform,
+    list_athletes,
+    new_batch_id,
+    validate_athlete,
+    writer_lock,
+)
+
+__all__ = [
+    "DATA_TABLES",
+    "LOCK_NAME",
+    "PARTITIONED_BY_YEAR",
+    "FileCommit",
+    "Lake",
+    "LakeFS",
+    "LakeLocation",
+    "LocalFS",
+    "ObjectFS",
+    "conform",
+    "is_url",
+    "list_athletes",
+    "new_batch_id",
+    "open_fs",
+    "validate_athlete",
+    "write_parquet_atomic",
+    "writer_lock",
+]

@@ -1,0 +1,93 @@
+"""The layout: one folder per stage, and no stage imports a later one.
+
+Data flows decode -> normalize -> metrics -> flags -> lake -> query -> report; ``ingest``
+is the orchestration that calls the stages in order; ``_errors``, ``_config`` and
+``_schemas`` are shared by all; ``synth`` (sample data) and ``cli`` stand apart. Prefect
+lives only in ``pipelines/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+PACKAGE = REPO / "src" / "runlake"
+SHARED = {"_errors", "_config", "_schemas"}
+# What each part may import of runlake (besides the shared modules).
+ALLOWED: dict[str, set[str]] = {
+    "_errors": set(),
+    "_schemas": set(),
+    "_config": set(),
+    "decode": set(),
+    "normalize": {"decode"},
+    "metrics": set(),
+    "flags": {"metrics"},
+    "lake": set(),
+    "query": {"lake"},
+    "report": {"query", "flags", "metrics"},
+    "ingest": {"decode", "normalize", "metrics", "flags", "lake", "query"},
+    "synth": set(),
+}
+STAGES = ["decode", "normalize", "metrics", "flags", "lake", "query", "report", "ingest", "synth"]
+
+
+def _part(module: str) -> str:
+    """``runlake.lake._store`` -> ``lake``; ``runlake._errors`` -> ``_errors``."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def _runlake_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "runlake":
+                found |= {f"runlake.{a.name}" for a in node.names}
+            elif node.module.startswith("runlake."):
+                found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"{path}: relative import (write runlake.<stage>)")
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("runlake")}
+    return found
+
+
+def _modules_of(part: str) -> list[Path]:
+    folder = PACKAGE / part
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{part}.py"]
+
+
+def test_every_module_belongs_to_a_known_part() -> None:
+    parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    parts |= {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "cli"}
+    assert parts == set(ALLOWED)
+
+
+@pytest.mark.parametrize("part", sorted(ALLOWED))
+def test_no_part_imports_a_later_stage(part: str) -> None:
+    allowed = ALLOWED[part] | SHARED | {part}
+    for path in _modules_of(part):
+        for module in _runlake_imports(path):
+            assert _part(module) in allowed, (
+                f"{path.relative_to(REPO)} imports {module}: {part} may import only "
+                f"{sorted(ALLOWED[part] | SHARED)}"
+            )
+
+
+@pytest.mark.parametrize("part", STAGES)
+def test_each_stage_folder_says_its_job_and_what_it_may_import(part: str) -> None:
+    doc = ast.get_docstring(ast.parse((PACKAGE / part / "__init__.py").read_text())) or ""
+    assert doc, f"runlake/{part}/__init__.py has no docstring"
+    if ALLOWED[part]:
+        assert "May import" in doc or "may import" in doc, part
+
+
+def test_prefect_only_in_pipelines() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import prefect" not in text, path
+        assert "from prefect" not in text, path
