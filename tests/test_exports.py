@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pipelines
 import pytest
 
 import runlake
+import runlake_pipelines
 
 
-@pytest.mark.parametrize("package", [runlake, pipelines], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("package", [runlake, runlake_pipelines], ids=lambda p: p.__name__)
 def test_every_exported_name_resolves(package: object) -> None:
     names = package.__all__  # type: ignore[attr-defined]
     for name in names:
@@ -28,7 +28,7 @@ def test_unknown_names_raise_attribute_error() -> None:
 def test_the_cli_and_the_flow_commands_import_no_data_stack_or_prefect() -> None:
     """So that a flow command starts Prefect's server before anything heavy is imported."""
     code = (
-        "import sys, runlake.cli, pipelines.commands; "
+        "import sys, runlake.cli, runlake_pipelines.commands; "
         "print(sorted(m for m in ('pyarrow', 'duckdb', 'numpy', 'prefect') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -24,12 +24,6 @@ import pytest
 
 pytest.importorskip("prefect")
 
-from pipelines._lifeline import child_pids
-from pipelines._pool import WorkerPool
-from pipelines._progress import Progress, _log_console
-from pipelines._specs import deployment_specs
-from pipelines.deployments import to_deployments
-from pipelines.flows import backfill, batch_size_for, nightly_sync
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -47,6 +41,12 @@ from runlake import load_config, run_query
 from runlake.cli import main
 from runlake.lake._store import Lake, writer_lock
 from runlake.synth import season_plan, write_run, write_season
+from runlake_pipelines._lifeline import child_pids
+from runlake_pipelines._pool import WorkerPool
+from runlake_pipelines._progress import Progress, _log_console
+from runlake_pipelines._specs import deployment_specs
+from runlake_pipelines.deployments import to_deployments
+from runlake_pipelines.flows import backfill, batch_size_for, nightly_sync
 
 from .conftest import REPO
 
@@ -325,7 +325,7 @@ def test_deploy_registers_both_flows_and_a_worker_runs_the_sync(
     with get_client(sync_client=True) as client:
         sync = client.read_deployment_by_name("nightly-sync/nightly-sync")
         assert sync.work_pool_name == pool
-        assert sync.entrypoint == "pipelines.flows.nightly_sync"
+        assert sync.entrypoint == "runlake_pipelines.flows.nightly_sync"
         schedule = sync.schedules[0].schedule
         assert (schedule.cron, schedule.timezone) == ("15 4 * * *", "Europe/Berlin")
         assert sync.parameters == {"inbox": [str(inbox)], "lake": str(lake), "athlete": "anna"}

@@ -109,7 +109,7 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
         f"running the nightly-sync flow (Prefect) on {inbox} into {lake}, athlete {athlete}\n"
     )
     sys.stdout.flush()
-    from pipelines import commands
+    from runlake_pipelines import commands
 
     code = commands.sync([str(inbox)], lake, athlete, name="demo sync")
     if code:
@@ -252,7 +252,7 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
     if not any(Path(p).is_dir() for p in inbox):
         where = "--inbox" if args.inbox else "ingest.inbox"
         raise RunlakeError(f"{where}: no such folder: {', '.join(inbox)}")
-    from pipelines import commands
+    from runlake_pipelines import commands
 
     return commands.sync(
         args.inbox or None, str(args.lake or cfg.lake), args.athlete or cfg.athlete
@@ -268,7 +268,7 @@ def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
             else ("no such folder")
         )
         raise RunlakeError(f"{what}: {folder}")
-    from pipelines import commands
+    from runlake_pipelines import commands
 
     return commands.backfill(
         str(folder),
@@ -282,13 +282,13 @@ def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines import commands
+    from runlake_pipelines import commands
 
     return commands.serve(cfg, inbox=args.inbox, lake=args.lake, athlete=args.athlete)
 
 
 def _cmd_deploy(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines import commands
+    from runlake_pipelines import commands
 
     return commands.deploy(
         cfg, pool=args.pool, inbox=args.inbox, lake=args.lake, athlete=args.athlete
@@ -296,7 +296,7 @@ def _cmd_deploy(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
-    from pipelines._specs import deployment_specs
+    from runlake_pipelines._specs import deployment_specs
 
     specs = [
         asdict(s)

@@ -6,7 +6,7 @@ and commit what they have, and the command ends with one line saying what was co
 exit code 128 + the signal (130 for Ctrl-C, 143 for SIGTERM). When it is not busy
 (starting, waiting for the lake's lock), or on a second signal, or when the grace period
 runs out, the process ends at once with that line: everything the lake holds was
-committed whole, and helper processes end with it (:mod:`pipelines._lifeline`).
+committed whole, and helper processes end with it (:mod:`runlake_pipelines._lifeline`).
 
 The signal handler only writes a byte to a pipe (it runs between two bytecodes of the
 main thread, which may hold any lock at that moment); a watcher thread does the rest.

@@ -1,7 +1,7 @@
-"""Imported only by the worker pool's fork server, as its preload (see :mod:`pipelines._pool`).
+"""Imported only by the worker pool's fork server, as its preload (see :mod:`._pool`).
 
 Importing it makes the importing process the fork server: it ends with the command that
-started it, even on ``kill -9`` (:mod:`pipelines._lifeline`), ignores Ctrl-C and SIGTERM
+started it, even on ``kill -9`` (:mod:`runlake_pipelines._lifeline`), ignores Ctrl-C and SIGTERM
 meant for the command (Python's fork server ignores SIGINT already), and imports runlake
 once for all the workers it forks. Nothing else may import it.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
-from pipelines._lifeline import die_with_parent
+from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["SERVER_PID"]
 
@@ -23,4 +23,4 @@ if _parent.isdigit():
     die_with_parent(int(_parent))
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-import pipelines._pool  # noqa: E402, F401 -- the workers' code and runlake, imported once
+import runlake_pipelines._pool  # noqa: E402, F401 -- the workers' code and runlake, imported once

@@ -1,4 +1,4 @@
-"""Deployments: the specs of :mod:`pipelines._specs` handed to Prefect.
+"""Deployments: the specs of :mod:`runlake_pipelines._specs` handed to Prefect.
 
 `runlake serve` serves them with Prefect's runner (no server of the user's needed);
 `runlake deploy` registers them on the user's Prefect server for a work pool.
@@ -16,8 +16,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Schedule
 from prefect.types.entrypoint import EntrypointType
 
-from pipelines._specs import DeploymentSpec, deployment_specs, local_timezone
-from pipelines.flows import backfill, nightly_sync
+from runlake_pipelines._specs import DeploymentSpec, deployment_specs, local_timezone
+from runlake_pipelines.flows import backfill, nightly_sync
 
 __all__ = [
     "DeploymentSpec",
@@ -53,7 +53,7 @@ def deploy_to_pool(specs: Sequence[DeploymentSpec], pool: str) -> list[str]:
 
     The pool is created (type "process") when it does not exist. A worker started on a
     machine where runlake is installed runs them: ``prefect worker start --pool POOL``.
-    The flows are found by module path (``pipelines.flows``), so no code is uploaded.
+    The flows are found by module path (``runlake_pipelines.flows``), so no code is uploaded.
     """
     with get_client(sync_client=True) as client:
         try:

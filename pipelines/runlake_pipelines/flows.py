@@ -4,10 +4,10 @@ Resumability comes from the lake itself: every file is committed keyed by its co
 hash, with its batch's manifest written last. A backfill stopped at any point (Ctrl-C,
 SIGTERM, kill -9) and started again skips what was committed and redoes what was not.
 Ctrl-C or SIGTERM stop it cleanly: the workers commit what they have, the flow run ends
-Cancelled with what was committed (:mod:`pipelines._interrupt`).
+Cancelled with what was committed (:mod:`runlake_pipelines._interrupt`).
 
 Prefect's public API only: tasks on its ``ThreadPoolTaskRunner``, each handing its batch
-to a standard-library process pool (:mod:`pipelines._pool`) whose workers never import
+to a standard-library process pool (:mod:`runlake_pipelines._pool`) whose workers never import
 Prefect.
 """
 
@@ -29,16 +29,16 @@ from prefect.runtime import task_run
 from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipelines._interrupt import INTERRUPT, stop_requested
-from pipelines._lifeline import die_with_serve
-from pipelines._pool import BatchResult, WorkerPool, active_pool, ingest_batch_here
-from pipelines._progress import Progress
 from runlake import LakeBusy, load_config, run_query
 from runlake.flags._flags import load_thresholds
 from runlake.ingest._derive import Measured
 from runlake.ingest._ingest import Scan, finish_batch, prepare_writer, scan_inputs
 from runlake.lake._fs import is_url
 from runlake.lake._store import validate_athlete, writer_lock
+from runlake_pipelines._interrupt import INTERRUPT, stop_requested
+from runlake_pipelines._lifeline import die_with_serve
+from runlake_pipelines._pool import BatchResult, WorkerPool, active_pool, ingest_batch_here
+from runlake_pipelines._progress import Progress
 
 __all__ = ["backfill", "batch_size_for", "finish", "ingest_batch", "nightly_sync"]
 
@@ -153,7 +153,7 @@ def _log_outcome(log: Any, what: str, result: dict[str, Any]) -> None:
 
 @contextmanager
 def _stoppable(note: Callable[[], str]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM stop this flow's work cleanly (see :mod:`pipelines._interrupt`).
+    """Ctrl-C and SIGTERM stop this flow's work cleanly (see :mod:`runlake_pipelines._interrupt`).
 
     Prefect handles SIGTERM itself while a flow runs; this takes it back for the block.
     """

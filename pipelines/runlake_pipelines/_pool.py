@@ -7,7 +7,7 @@ states and names as usual); each task hands its batch to one :class:`WorkerPool`
 never import Prefect or talk to its API, so they start in a fraction of a second.
 
 Helper processes end with the command: the fork server and each worker ask for SIGKILL
-when their parent dies (:mod:`pipelines._lifeline`), and they ignore Ctrl-C and SIGTERM
+when their parent dies (:mod:`runlake_pipelines._lifeline`), and they ignore Ctrl-C and SIGTERM
 meant for the command: a stop reaches them through an event, and they finish the file
 they are on and commit what they have (:func:`runlake.ingest._ingest.ingest_files`).
 
@@ -31,16 +31,16 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any, Self
 
-from pipelines._lifeline import die_with_parent
 from runlake.ingest._derive import Measured
 from runlake.ingest._ingest import ingest_files
+from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
 
 BatchResult = tuple[list[dict[str, Any]], Measured]
 """A batch's outcomes (as dicts) and the metrics of its new runs."""
 
-_PRELOAD = "pipelines._poolserver"
+_PRELOAD = "runlake_pipelines._poolserver"
 _PARENT_ENV = "RUNLAKE_POOL_PARENT"
 _CTX = multiprocessing.get_context("forkserver")
 

@@ -1,6 +1,6 @@
 """The Prefect settings runlake applies for its users (standard library only).
 
-They are environment variables, set before Prefect is imported (``pipelines/__init__``
+They are environment variables, set before Prefect is imported (``runlake_pipelines/__init__``
 applies :data:`OFFLINE_DEFAULTS` on import), and only where the user has not set them:
 a value in the user's environment or Prefect profile always wins.
 

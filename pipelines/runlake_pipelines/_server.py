@@ -7,7 +7,7 @@ this process at it. It is started before Prefect is imported here, so that it bo
 while this process imports Prefect and the worker pool imports runlake.
 
 The server:
-- ends with this process, however it ends: it runs under :mod:`pipelines._lifeline`, in a
+- ends with this process, however it ends: it runs under :mod:`runlake_pipelines._lifeline`, in a
   session of its own (a terminal's Ctrl-C goes to the command, which stops it);
 - is stopped by :meth:`LocalServer.stop`, which the command registers with ``atexit``
   when it starts the server (before it imports Prefect), so that it runs after Prefect's
@@ -64,7 +64,7 @@ class LocalServer:
         command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines._lifeline", str(os.getpid()), "--", *command],
+            [sys.executable, "-m", "runlake_pipelines._lifeline", str(os.getpid()), "--", *command],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,

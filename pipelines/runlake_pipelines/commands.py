@@ -1,12 +1,12 @@
 """The flow commands (`runlake sync`, `backfill`, `serve`, `deploy`, `demo`) as a user meets them.
 
-Each runs a flow of :mod:`pipelines.flows` through :func:`flow_session`, which
-- takes Ctrl-C and SIGTERM (:mod:`pipelines._interrupt`): one line saying what was
+Each runs a flow of :mod:`runlake_pipelines.flows` through :func:`flow_session`, which
+- takes Ctrl-C and SIGTERM (:mod:`runlake_pipelines._interrupt`): one line saying what was
   committed and how to resume, exit code 130 or 143, no traceback;
 - finds the Prefect API: ``PREFECT_API_URL`` (environment or Prefect profile) when the user
-  has a server, else a temporary local server for this command (:mod:`pipelines._server`),
+  has a server, else a temporary local server for this command (:mod:`runlake_pipelines._server`),
   booted while this process imports Prefect, gone when the command ends;
-- starts the worker pool's fork server early, for a backfill (:mod:`pipelines._pool`).
+- starts the worker pool's fork server early, for a backfill (:mod:`runlake_pipelines._pool`).
 
 This module imports Prefect only inside its functions, after the server was started.
 """
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import _settings
-from pipelines._interrupt import INTERRUPT
-from pipelines._lifeline import SERVE_PID_ENV, child_pids
-from pipelines._server import LocalServer, ServerError
 from runlake._config import Config
 from runlake._errors import RunlakeError
+from runlake_pipelines import _settings
+from runlake_pipelines._interrupt import INTERRUPT
+from runlake_pipelines._lifeline import SERVE_PID_ENV, child_pids
+from runlake_pipelines._server import LocalServer, ServerError
 
 __all__ = [
     "FlowCommandError",
@@ -110,7 +110,7 @@ def _local_settings(*, local: bool) -> Iterator[None]:
 def _start_pool() -> None:
     # After Prefect's import here, so the two do not compete with the booting server
     # for the same two cores; ready long before the first batch.
-    from pipelines._pool import start_pool_server
+    from runlake_pipelines._pool import start_pool_server
 
     start_pool_server()
 
@@ -213,7 +213,7 @@ def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) 
 def sync(inbox: Sequence[str] | None, lake: str, athlete: str, *, name: str = "sync") -> int:
     """`runlake sync`: the nightly-sync flow once, now."""
     with flow_session(name):
-        from pipelines.flows import nightly_sync
+        from runlake_pipelines.flows import nightly_sync
 
         state = nightly_sync(
             inbox=list(inbox) if inbox else None, lake=lake, athlete=athlete, return_state=True
@@ -234,7 +234,7 @@ def backfill(
     """`runlake backfill`: the backfill flow, on this machine's worker pool or on Dask."""
     on_dask = bool(dask_address or dask_local)
     with flow_session("backfill", pool=not on_dask):
-        from pipelines.flows import backfill as flow
+        from runlake_pipelines.flows import backfill as flow
 
         if on_dask:
             flow = flow.with_options(task_runner=_dask_runner(dask_address, workers))
@@ -270,7 +270,7 @@ def serve(
 ) -> int:
     """`runlake serve`: run the schedules until Ctrl-C or SIGTERM (exit 130 or 143)."""
     with flow_session("serve", one_run=False) as session:
-        from pipelines.deployments import deployment_specs, serve_deployments
+        from runlake_pipelines.deployments import deployment_specs, serve_deployments
 
         specs = deployment_specs(cfg, inbox=inbox, lake=lake, athlete=athlete)
         # The flow runs are this process's children; they end with it (flows._started).
@@ -309,7 +309,7 @@ def deploy(cfg: Config, *, pool: str, **overrides: Any) -> int:
             "(for example http://127.0.0.1:4200/api after `prefect server start`), or use "
             "`runlake serve`, which needs no server"
         )
-    from pipelines.deployments import deploy_to_pool, deployment_specs
+    from runlake_pipelines.deployments import deploy_to_pool, deployment_specs
 
     specs = deployment_specs(cfg, **overrides)
     for name, s in zip(deploy_to_pool(specs, pool), specs, strict=True):

@@ -1,6 +1,6 @@
 """What the deployments are, as plain data (no Prefect): names, schedules, parameters.
 
-`runlake deployments` prints them; :mod:`pipelines.deployments` hands them to Prefect.
+`runlake deployments` prints them; :mod:`runlake_pipelines.deployments` hands them to Prefect.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ created the child, so these processes are started from the main thread. Elsewher
 request is a no-op and a normal exit still stops them.
 
 Standard library only: it runs before Prefect is imported, and in processes that never
-import it. ``python -m pipelines._lifeline PID -- CMD...`` runs ``CMD`` with this
+import it. ``python -m runlake_pipelines._lifeline PID -- CMD...`` runs ``CMD`` with this
 guarantee towards ``PID`` (the server is started that way: no ``preexec_fn``, which is
 unsafe in a process with threads).
 """
@@ -81,7 +81,7 @@ def child_pids(parent_pid: int) -> list[int]:
 
 def _main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: python -m pipelines._lifeline PARENT_PID -- COMMAND...\n")
+        sys.stderr.write("usage: python -m runlake_pipelines._lifeline PARENT_PID -- COMMAND...\n")
         raise SystemExit(2)
     die_with_parent(int(argv[0]))
     os.execvp(argv[2], argv[2:])  # the death signal survives exec  # noqa: S606
