@@ -11,7 +11,7 @@ import pytest
 
 from runlake import build_catalog, ingest_paths, run_query
 from runlake.cli import main
-from runlake.flags._flags import load_thresholds
+from runlake.flags import load_thresholds
 from runlake.ingest import _derive as derive
 from runlake.synth import season_plan, write_season
 

@@ -14,7 +14,7 @@ import pytest
 
 from runlake._errors import ConfigError
 from runlake._schemas import FLAGS
-from runlake.flags._flags import (
+from runlake.flags import (
     HISTORY_CODES,
     RUN_CODES,
     SEVERITIES,

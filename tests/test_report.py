@@ -15,7 +15,7 @@ from PIL import Image
 
 from runlake import ingest_paths, run_query
 from runlake.cli import main
-from runlake.flags._flags import HISTORY_CODES, RUN_CODES, load_thresholds
+from runlake.flags import HISTORY_CODES, RUN_CODES, load_thresholds
 from runlake.report._report import (
     FLAG_TITLES,
     ReportError,
@@ -147,12 +147,31 @@ def test_weeks_report_is_self_contained_with_its_charts(lake: Path, weeks_html: 
     assert page.rows["weeks"] == 1 + 12  # header and 12 weeks
     assert page.rows["runs"] == 1 + 60
     assert "Your last 12 weeks of running" in weeks_html
-    assert "broke the 10 % rule" in weeks_html
+    assert weeks_html.count(">over the 10 % line<") == 2  # one jump week, and the legend
     assert weeks_html.count(">cutback<") == 3
-    for title in ("Weekly volume jumped (10 % rule)", "Long run: fuel on the way"):
+    for title in ("Weekly volume jumped", "Long run: fuel on the way"):
         assert title in weeks_html
     assert "Mon 1 Jun 2026 to Sun 23 Aug 2026" in weeks_html
     assert "2026-09-01 12:00 UTC" in weeks_html
+
+
+def test_captions_read_the_users_thresholds(lake: Path, tmp_path: Path) -> None:
+    """volume_jump_pct = 3, cutbacks at 30 %: the chart, the table and the caption say so."""
+    from runlake.ingest import refresh_derived
+
+    mine = tmp_path / "lake"
+    shutil.copytree(lake, mine)
+    t = dataclasses.replace(load_thresholds(), volume_jump_pct=3.0, cutback_reduction_pct=30.0)
+    refresh_derived(mine, "me", t, full=True)
+    html = render_weeks(mine, "me", thresholds=t, now=NOW)
+    jumps = run_query(mine, "select count(*) as n from weekly_training where is_volume_jump")
+    n_jumps = jumps.column("n")[0].as_py()
+    assert n_jumps > 1
+    assert html.count(">over the 3 % line<") == n_jumps + 1  # and the legend
+    assert "Weekly distance and running time with the 3 % line" in html
+    assert "3 % above the biggest of the 4 weeks before" in html
+    assert "at least 30 % lighter" in html
+    assert "10 % line" not in html and "20 %" not in html
 
 
 def test_fewer_weeks_count_back_from_the_latest_run(lake: Path) -> None:

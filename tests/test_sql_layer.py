@@ -2,7 +2,7 @@
 
 The views (sql/marts/daily_load.sql, weekly_training.sql, run_summary.sql) are checked
 against independent computations: sums over the runs view, numpy over the daily loads, and
-runlake.flags._flags.history_flags, whose rules the weekly columns restate in SQL.
+runlake.flags.history_flags, whose rules the weekly columns restate in SQL.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 
 from runlake import ingest_paths, run_query
 from runlake.cli import main
-from runlake.flags._flags import history_flags, load_thresholds
+from runlake.flags import history_flags, load_thresholds
 from runlake.synth import season_plan, write_season
 
 REPO = Path(__file__).resolve().parents[1]
@@ -443,3 +444,37 @@ def test_runlake_sql_file_runs_an_analysis(lake: Path, capsys: pytest.CaptureFix
     # gap's jump is followed by its week off (the -100 % of the next week)
     assert weeks == [["gap", "2026-06-08"], ["me", "2026-06-08"]]
     assert any(line.startswith("gap,") and ",-100.0,true," in line for line in out)
+
+
+def test_weekly_training_follows_the_users_thresholds(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """volume_jump_pct = 3 and flags --recompute: the view's jumps are the flags' jumps."""
+    mine = tmp_path / "lake"
+    shutil.copytree(lake, mine)
+    overrides = tmp_path / "flags.toml"
+    overrides.write_text("[volume]\nvolume_jump_pct = 3\n", encoding="utf-8")
+    config = tmp_path / "runlake.toml"
+    config.write_text(f"[flags]\noverrides = {str(overrides)!r}\n", encoding="utf-8")
+    assert main(["--config", str(config), "flags", "--recompute", "--lake", str(mine)]) == 0
+    capsys.readouterr()
+    weeks = rows(mine, "select * from weekly_training where athlete = 'me' order by week_start")
+    jumps = {w["week_start"] for w in weeks if w["is_volume_jump"]}
+    flagged = {
+        r["week_start"]
+        for r in rows(
+            mine, "select week_start from flags where athlete = 'me' and code = 'volume_jump'"
+        )
+    }
+    assert flagged == jumps
+    assert len(jumps) > 1  # the defaults give the sample season one jump
+    for w in weeks:
+        if w["distance_limit_m"] is not None:
+            assert f(w["distance_limit_m"]) == pytest.approx(1.03 * f(w["prior_max_distance_m"]))
+    limits = {
+        r["threshold"]
+        for r in rows(
+            mine, "select threshold from flags where athlete = 'me' and code = 'volume_jump'"
+        )
+    }
+    assert limits == {3.0}

@@ -30,7 +30,7 @@ from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from runlake import LakeBusy, load_config, run_query
-from runlake.flags._flags import load_thresholds
+from runlake.flags import load_thresholds
 from runlake.ingest._derive import Measured
 from runlake.ingest._ingest import Scan, finish_batch, prepare_writer, scan_inputs
 from runlake.lake._fs import is_url

@@ -1,10 +1,11 @@
 -- weekly_training: a runner's training week: volume, rest, intensity and load, with the
--- 10 % rule and cutback weeks as the flags judge them.
+-- 10 % rule and cutback weeks as the flags judged them.
 -- Grain: athlete x week_start (ISO week, Monday, UTC). Every week from the athlete's first
 -- week with a run to the week of the latest run; weeks without a run have runs = 0 and
 -- distance, time and load 0 (nothing was run: a true zero).
 -- Sources: weekly_load (runs, distance, time, long run, heart rate), daily_load (the seven
--- daily loads), runs and run_metrics (easy and heart-rate time), flags.
+-- daily loads), runs and run_metrics (easy and heart-rate time), stg_week_rules (the
+-- week rules, computed once in runlake.flags with the user's thresholds), flags.
 -- Columns:
 --   athlete                varchar
 --   week_start             date     Monday of the ISO week (UTC)
@@ -23,7 +24,7 @@
 --                                   0 without runs; null when no run has a load yet
 --   monotony               double   Foster: mean / standard deviation (population) of the
 --                                   7 daily loads, rest days 0; 10 when they are equal
---                                   (capped at 10, as the monotony_high flag); null
+--                                   (capped at 10); the monotony_high flag's value; null
 --                                   without load
 --   strain                 double   Foster: load x monotony
 --   acute_chronic_ratio    double   the week's load / the mean weekly load of the 4 weeks
@@ -33,27 +34,32 @@
 --   peak_daily_acwr        double   highest daily_load.acute_chronic_ratio on a run day of
 --                                   the week: the rolling 7/28-day ratio the acwr_high
 --                                   flag compares with 1.5
---   prior_max_distance_m   double   highest weekly distance of the 4 weeks before, metres
---   distance_limit_m       double   the 10 % line: 1.1 x prior_max_distance_m, metres;
---                                   null when that reference is under 10 km (no rule)
---   prior_max_duration_s   double   highest weekly time of the 4 weeks before, seconds
---   duration_limit_s       double   1.1 x prior_max_duration_s (null under 1 h)
---   volume_basis           varchar  distance, or time when a run of this week or the 4
---                                   before has no distance (as the flags)
---   volume_change_pct      double   this week vs the highest of the 4 weeks before, % (on
---                                   volume_basis; null when the reference is under 10 km
---                                   / 1 h)
---   is_volume_jump         boolean  volume_change_pct over 10 %: the week broke the 10 %
---                                   rule (the volume_jump flag)
---   is_cutback             boolean  a lighter week: under 10 km (1 h), or at least 20 %
---                                   below the highest of the 4 weeks before (the
---                                   no_cutback flag's definition)
+-- The 10 % rule and cutbacks, with the user's thresholds (config/flags.toml [volume] and
+-- the overrides; defaults: 4 reference weeks, +10 %, 20 % cutback, 10 km / 1 h minimum):
+--   prior_max_distance_m   double   highest weekly distance of the reference weeks before,
+--                                   metres
+--   distance_limit_m       double   the 10 % line: (1 + volume_jump_pct / 100) x
+--                                   prior_max_distance_m, metres; null when that reference
+--                                   is under volume_min_week_km (no rule)
+--   prior_max_duration_s   double   highest weekly time of the reference weeks before, s
+--   duration_limit_s       double   the same line on time (null under volume_min_week_h)
+--   volume_basis           varchar  distance, or time when a run of this week or of the
+--                                   reference weeks has no distance
+--   volume_change_pct      double   this week vs the highest of the reference weeks, % (on
+--                                   volume_basis; null when the reference is under the
+--                                   week minimum)
+--   is_volume_jump         boolean  the week broke the 10 % line (the volume_jump flag)
+--   is_cutback             boolean  a lighter week: under the week minimum, or at least
+--                                   cutback_reduction_pct below the highest of the
+--                                   reference weeks (the no_cutback flag's definition)
+--   weeks_without_cutback  integer  weeks in a row without a cutback, to this one (the
+--                                   no_cutback flag's value; capped at 2 x
+--                                   cutback_max_weeks)
 --   flag_codes             varchar[] distinct flag codes of the week (run, day and week
 --                                   flags), sorted; [] without flags
 --   n_flags                bigint   number of flags of the week
--- Thresholds: the defaults of config/flags.toml (4 reference weeks, +10 %, 20 % cutback,
--- 10 km / 1 h minimum). A view cannot read a user's overrides: the flags view follows
--- them, this view does not.
+-- A week the runner has not run in after the latest run has no rules yet: those columns
+-- are null there (and until the flags are computed).
 create or replace view weekly_training as
 
 with weeks_with_runs as (
@@ -70,7 +76,7 @@ days as (
 
 sessions as (
 
-    select athlete, activity_id, start_time, distance_m from runs
+    select athlete, activity_id, start_time from runs
 
 ),
 
@@ -86,13 +92,9 @@ flagged as (
 
 ),
 
-settings as (
+rules as (
 
-    select
-        10.0 as volume_jump_pct,
-        20.0 as cutback_reduction_pct,
-        10000.0 as volume_min_week_m,
-        3600.0 as volume_min_week_s
+    select * exclude (year) from stg_week_rules
 
 ),
 
@@ -117,7 +119,6 @@ week_runs as (
     select
         sessions.athlete,
         cast(date_trunc('week', timezone('UTC', sessions.start_time)) as date) as week_start,
-        count(*) filter (where sessions.distance_m is null) as runs_without_distance,
         sum(metrics.easy_s) filter (where metrics.hr_s is not null) as easy_s,
         sum(metrics.hr_s) filter (where metrics.easy_s is not null) as hr_s
 
@@ -160,7 +161,6 @@ joined as (
         7 - week_days.run_days as rest_days,
         week_runs.easy_s,
         week_runs.hr_s,
-        coalesce(week_runs.runs_without_distance, 0) as runs_without_distance,
         case when weeks_with_runs.runs is null then 0.0 else week_days.load end as load,
         week_days.mean_daily_load,
         week_days.sd_daily_load,
@@ -184,10 +184,7 @@ joined as (
 windowed as (
 
     select
-        *,
-        max(coalesce(distance_m, 0)) over prior_4 as prior_max_distance_m,
-        max(coalesce(duration_s, 0)) over prior_4 as prior_max_duration_s,
-        sum(runs_without_distance) over with_prior_4 > 0 as use_time,
+        joined.*,
         count(*) over prior_4 as prior_weeks,
         sum(load) over prior_4 as prior_load
 
@@ -195,28 +192,20 @@ windowed as (
     window
         prior_4 as (
             partition by athlete order by week_start rows between 4 preceding and 1 preceding
-        ),
-        with_prior_4 as (
-            partition by athlete order by week_start rows between 4 preceding and current row
         )
 
 ),
 
-volumes as (
+judged as (
 
     select
         windowed.*,
-        settings.*,
-        case when use_time then 'time' else 'distance' end as volume_basis,
-        case when use_time then coalesce(duration_s, 0) else coalesce(distance_m, 0) end
-            as volume,
-        case when use_time then prior_max_duration_s else prior_max_distance_m end
-            as prior_volume,
-        case when use_time then volume_min_week_s else volume_min_week_m end
-            as volume_minimum
+        rules.* exclude (athlete, week_start)
 
     from windowed
-    cross join settings
+    left join rules
+        on windowed.athlete = rules.athlete
+        and windowed.week_start = rules.week_start
 
 ),
 
@@ -236,49 +225,25 @@ final as (
         hr_s,
         case when hr_s > 0 then 100 * easy_s / hr_s end as easy_share_pct,
         load,
-        case
-            when mean_daily_load > 0 and sd_daily_load <= 1e-9 * mean_daily_load then 10.0
-            when mean_daily_load > 0 then least(mean_daily_load / sd_daily_load, 10.0)
-        end as monotony,
-        case
-            when mean_daily_load > 0 and sd_daily_load <= 1e-9 * mean_daily_load
-                then 7 * mean_daily_load * 10.0
-            when mean_daily_load > 0
-                then 7 * mean_daily_load * least(mean_daily_load / sd_daily_load, 10.0)
-        end as strain,
+        monotony,
+        7 * mean_daily_load * monotony as strain,
         case
             when prior_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
         end as acute_chronic_ratio,
         peak_daily_acwr,
         prior_max_distance_m,
-        case
-            when prior_max_distance_m >= volume_min_week_m
-                then (1 + volume_jump_pct / 100) * prior_max_distance_m
-        end as distance_limit_m,
+        distance_limit_m,
         prior_max_duration_s,
-        case
-            when prior_max_duration_s >= volume_min_week_s
-                then (1 + volume_jump_pct / 100) * prior_max_duration_s
-        end as duration_limit_s,
+        duration_limit_s,
         volume_basis,
-        case
-            when prior_volume >= volume_minimum then (volume / prior_volume - 1) * 100
-        end as volume_change_pct,
-        coalesce(
-            prior_volume >= volume_minimum
-            and volume > prior_volume * (1 + volume_jump_pct / 100),
-            false
-        ) as is_volume_jump,
-        volume < volume_minimum
-        or coalesce(
-            prior_volume >= volume_minimum
-            and volume <= (1 - cutback_reduction_pct / 100) * prior_volume,
-            false
-        ) as is_cutback,
+        volume_change_pct,
+        is_volume_jump,
+        is_cutback,
+        weeks_without_cutback,
         flag_codes,
         n_flags
 
-    from volumes
+    from judged
 
 )
 

@@ -21,6 +21,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "TABLES",
     "UTC_MS",
+    "WEEK_RULES",
 ]
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
@@ -244,6 +245,46 @@ FLAGS = pa.schema(
     )
 )
 
+WEEK_RULES = pa.schema(
+    _fields(
+        [
+            (
+                "week_start",
+                pa.date32(),
+                "Monday of the week (UTC): every week from the first run's to the last's",
+            ),
+            (
+                "volume_basis",
+                STR,
+                "distance, or time when a run of it or of the reference weeks has none",
+            ),
+            (
+                "prior_max_distance_m",
+                F64,
+                "highest weekly distance of the reference weeks before, m",
+            ),
+            ("distance_limit_m", F64, "the 10 % line, m (null: reference under the week minimum)"),
+            ("prior_max_duration_s", F64, "highest weekly time of the reference weeks before, s"),
+            ("duration_limit_s", F64, "the 10 % line on time, s (null: under the minimum)"),
+            (
+                "volume_change_pct",
+                F64,
+                "volume vs the reference on volume_basis, % (null: under the min)",
+            ),
+            ("is_volume_jump", pa.bool_(), "the week broke the 10 % line (volume_jump)"),
+            ("is_cutback", pa.bool_(), "a lighter week (under the minimum or cut back enough)"),
+            (
+                "weeks_without_cutback",
+                pa.int32(),
+                "weeks in a row without a cutback, to this one (capped)",
+            ),
+            ("monotony", F64, "Foster: mean / sd of the 7 daily loads (cap 10); null: no load"),
+        ]
+    )
+)
+"""The week rules as the flags judged them, with the user's thresholds (runlake.flags)."""
+
 TABLES["run_metrics"] = RUN_METRICS
 TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
+TABLES["week_rules"] = WEEK_RULES

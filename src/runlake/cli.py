@@ -58,7 +58,7 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake.flags._flags import load_thresholds
+    from runlake.flags import load_thresholds
     from runlake.ingest._ingest import ingest_paths
 
     paths = [Path(p) for p in args.paths]
@@ -184,7 +184,7 @@ def _say(message: str) -> None:
 
 
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake.flags._flags import load_thresholds
+    from runlake.flags import load_thresholds
     from runlake.ingest._derive import refresh_derived
     from runlake.lake._store import validate_athlete, writer_lock
     from runlake.query._query import build_catalog, format_table, run_query
@@ -224,7 +224,7 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
-    from runlake.flags._flags import load_thresholds
+    from runlake.flags import load_thresholds
     from runlake.lake._store import validate_athlete
     from runlake.report._report import DEFAULT_WEEKS, default_report_name, write_report
 

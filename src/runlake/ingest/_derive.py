@@ -13,8 +13,9 @@ What is recomputed after a batch:
   (:func:`runlake.metrics._metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
-- the week- and day-level flags of the weeks those runs can affect
-  (:func:`runlake.flags._flags.affected_weeks`), over the athlete's whole metrics history.
+- the week rules (WEEK_RULES, :func:`runlake.flags.week_rules_table`) and the week- and
+  day-level flags of the weeks those runs can affect
+  (:func:`runlake.flags.affected_weeks`), over the athlete's whole metrics history.
 
 Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
 athlete and year, rewritten atomically. Before writing, the window of weeks being
@@ -34,13 +35,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
-from runlake.flags._flags import (
+from runlake.flags import (
     Flag,
     Thresholds,
     affected_weeks,
     flags_table,
     history_flags,
     run_flags,
+    week_rules_table,
     week_start,
 )
 from runlake.lake._store import Lake, LakeLocation, conform, validate_athlete
@@ -55,7 +57,7 @@ from runlake.metrics._metrics import (
 
 __all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
 
-DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags")
+DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules")
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 
@@ -264,6 +266,9 @@ def refresh_derived(
         return {"metrics_computed": 0, "flag_window": None}
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
+    if old is not None and old.num_rows and lake.read("week_rules", athlete) is None:
+        # a lake written before the week rules were stored: judge every week once
+        dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
     stored: dict[str, float | None] = {}
     if old is not None and not full:
         stored = dict(
@@ -413,6 +418,16 @@ def refresh_derived(
         years=flag_years,
         year_of=_week_year(flags_all, "week_start"),
     )
+    if window is not None:
+        rules = week_rules_table(merged, t)
+        _write_years(
+            lake,
+            "week_rules",
+            athlete,
+            rules,
+            years=set(range(window[0].year, window[1].year + 1)),
+            year_of=_week_year(rules, "week_start"),
+        )
     _write_dirty(lake, athlete, None)
     return {
         "metrics_computed": new_table.num_rows,

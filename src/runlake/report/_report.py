@@ -56,7 +56,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from runlake._errors import RunlakeError
-from runlake.flags._flags import Thresholds, load_thresholds
+from runlake.flags import Thresholds, load_thresholds
 from runlake.metrics._metrics import (
     MOVING_MIN_MPS,
     OI_RED_CADENCE_SPM,
@@ -96,7 +96,7 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
     "form_fade": "Form faded late in the run",
     "cardiac_drift": "Heart rate drifted up",
     "long_run_fuelling": "Long run: fuel on the way",
-    "volume_jump": "Weekly volume jumped (10 % rule)",
+    "volume_jump": "Weekly volume jumped",
     "no_cutback": "No lighter week for a while",
     "consecutive_days": "No rest day",
     "low_easy_share": "Too little easy running",
@@ -745,7 +745,7 @@ def _render_run(
                 "zones (below). Form fade compares the <em>first third</em> (blue) with the "
                 "<em>last third</em> (orange) of the steady part of the run. The steady part "
                 "itself is not stored, so the shading is an approximation: the thirds of the "
-                "moving time after the first 10 minutes (grey, the warm-up).",
+                f"moving time after the first {WARMUP_S / 60:.0f} minutes (grey, the warm-up).",
             )
         )
         parts.append(_thirds_table(rec, thirds, run, t))
@@ -859,7 +859,12 @@ def _bar_labels(ax: Axes, x: F64, values: F64, fmt: str) -> None:
             ax.text(xi, v, format(v, fmt), ha="center", va="bottom", fontsize=7.5, color="#333333")
 
 
-def _volume_chart(rows: Sequence[Mapping[str, object]]) -> str:
+def _jump_line(t: Thresholds) -> str:
+    """The name of the volume_jump limit, with the user's threshold: "10 % line"."""
+    return f"{t.volume_jump_pct:g} % line"
+
+
+def _volume_chart(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
     x = np.arange(len(rows), dtype=np.float64)
     fig = _figure(10.5, 5.6)
     ax_d, ax_t = _axes(fig, 2, sharex=True)
@@ -885,13 +890,13 @@ def _volume_chart(rows: Sequence[Mapping[str, object]]) -> str:
         handles=[
             Patch(color=_BAR, label="week"),
             Patch(color=_CUTBACK, label="cutback week (lighter)"),
-            Patch(color=_JUMP, label="broke the 10 % rule"),
-            _line(_LIMIT, "10 % line: the most the week could add", ls="--"),
+            Patch(color=_JUMP, label=f"over the {_jump_line(t)}"),
+            _line(_LIMIT, f"{_jump_line(t)}: the most the week could add", ls="--"),
         ],
         loc="outside upper left",
         ncols=4,
     )
-    return _svg(fig, "weeks-volume", "Weekly distance and running time with the 10 % line")
+    return _svg(fig, "weeks-volume", f"Weekly distance and running time with the {_jump_line(t)}")
 
 
 def _rest_easy_chart(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
@@ -1032,11 +1037,15 @@ def _timeline_chart(flags: Sequence[Mapping[str, object]], first: dt.date, last:
     return _svg(fig, "weeks-flags", "Every flag on the timeline")
 
 
-def _weeks_table(rows: Sequence[Mapping[str, object]]) -> str:
+def _weeks_table(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
     body = []
     for r in rows:
         kind = (
-            "broke the 10 % rule" if r["is_volume_jump"] else "cutback" if r["is_cutback"] else ""
+            f"over the {_jump_line(t)}"
+            if r["is_volume_jump"]
+            else "cutback"
+            if r["is_cutback"]
+            else ""
         )
         codes = r.get("flag_codes")
         names = [FLAG_TITLES.get(str(c), str(c)) for c in codes] if isinstance(codes, list) else []
@@ -1060,7 +1069,7 @@ def _weeks_table(rows: Sequence[Mapping[str, object]]) -> str:
         "<caption>Weeks start on Monday "
         "(UTC). acute:chronic here is the week's load against the mean weekly load of the 4 "
         "weeks before.</caption><thead><tr><th>week</th><th>runs</th><th>distance</th>"
-        "<th>10 % line</th><th>time</th><th>long run</th><th>rest days</th><th>easy</th>"
+        f"<th>{_jump_line(t)}</th><th>time</th><th>long run</th><th>rest days</th><th>easy</th>"
         '<th>load</th><th>acute:chronic</th><th>monotony</th><th class="text">kind</th>'
         '<th class="text">flags</th></tr></thead><tbody>' + "".join(body) + "</tbody></table></div>"
     )
@@ -1131,14 +1140,16 @@ def _render_weeks(
         ),
         _chart(
             "weeks-volume",
-            "Weekly distance and running time, with the 10 % line",
-            _volume_chart(rows),
+            f"Weekly distance and running time, with the {_jump_line(t)}",
+            _volume_chart(rows, t),
             "Each bar is a week (Monday to Sunday, UTC). The dashed line over a week is the "
-            "most it could have added under the 10 % rule: 10 % above the biggest of the 4 "
-            "weeks before (no line when those weeks were under 10 km or 1 h). Red: the week "
-            "went over it. Green: a cutback week, at least 20 % lighter than the biggest of "
-            "the 4 weeks before (or under 10 km), which lets the body absorb the training; "
-            "plans put one in every 3-4 weeks.",
+            f"most it could have added: {t.volume_jump_pct:g} % above the biggest of the "
+            f"{t.volume_reference_weeks} weeks before (no line when those weeks were under "
+            f"{t.volume_min_week_km:g} km or {t.volume_min_week_h:g} h). Red: the week "
+            f"went over it. Green: a cutback week, at least {t.cutback_reduction_pct:g} % "
+            f"lighter than the biggest of the {t.volume_reference_weeks} weeks before (or under "
+            f"{t.volume_min_week_km:g} km), which lets the body absorb the training; plans put "
+            "one in every 3-4 weeks.",
         ),
         _chart(
             "weeks-rest-easy",
@@ -1169,7 +1180,7 @@ def _render_weeks(
             "day. Colour: blue = information, orange = warning, red = alert. What each one "
             "says is listed below.",
         ),
-        _weeks_table(rows),
+        _weeks_table(rows, t),
         "<h2>The flags, in plain words</h2>",
         _flag_items(flags) or '<p class="ok">No flags in these weeks.</p>',
         _runs_table(runs),

@@ -1,0 +1,330 @@
+"""The week rules, computed once: each week's and day's numbers that the history flags judge.
+
+From one row per run (the RUN_METRICS columns ``date`` or ``start_time``, ``duration_s``,
+``distance_m``, ``load``, ``easy_s``, ``hr_s``; missing columns count as null) and the
+user's :class:`Thresholds`, :func:`judge_weeks` computes, over every week from the athlete's
+first run to the last (weeks start on Monday, days are UTC dates):
+
+* the volume of each week (its distance, or its time when a run in it or in the
+  ``volume_reference_weeks`` weeks before has no distance), the highest of those reference
+  weeks, the change against it and the 10 % line (``volume_jump_pct``), whether the week broke
+  it (``volume_jump``), whether it was a cutback week (under ``volume_min_week_km`` (``_h``),
+  or at least ``cutback_reduction_pct`` below the reference) and how many weeks in a row went
+  without one (capped at ``2 x cutback_max_weeks``; ``no_cutback``);
+* each day's running streak (capped at ``STREAK_CAP_DAYS``; ``consecutive_days``) and its
+  acute:chronic load ratio (7- over 28-day rolling means, Gabbett 2016; judged only on run
+  days with a run 27-55 days before; ``acwr_high``);
+* each week's easy share (``low_easy_share``) and Foster's monotony (``monotony_high``).
+
+:func:`week_rules_table` is the same judgement as a WEEK_RULES table, which the lake stores
+and the ``weekly_training`` view reads: the view shows what the flags judged, with the
+user's thresholds. Each rule looks back and forward a bounded number of days, so adding a run
+can change only the weeks :func:`affected_weeks` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from runlake._schemas import WEEK_RULES
+from runlake.flags._flag import week_start
+from runlake.flags._thresholds import STREAK_CAP_DAYS, Thresholds
+
+__all__ = [
+    "ACWR_ACUTE_DAYS",
+    "ACWR_CHRONIC_DAYS",
+    "ACWR_HISTORY_DAYS",
+    "MONOTONY_CAP",
+    "Weeks",
+    "affected_weeks",
+    "day_of",
+    "judge_weeks",
+    "week_rules_table",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+
+ACWR_ACUTE_DAYS: Final = 7
+ACWR_CHRONIC_DAYS: Final = 28
+ACWR_HISTORY_DAYS: Final = (27, 55)
+"""ACWR is judged on a day only when the athlete ran this many days before (inclusive)."""
+MONOTONY_CAP: Final = 10.0
+"""Monotony of a week with (nearly) identical daily loads: 10 means 10 or more."""
+_EPOCH = date(1970, 1, 1)
+_PAD_DAYS = ACWR_HISTORY_DAYS[1] + 1
+"""Rest days on the day grid before the first week: every look-back starts on the grid."""
+
+
+def day_of(n: int) -> date:
+    """The date of day number ``n`` (days since 1970-01-01)."""
+    return _EPOCH + timedelta(days=int(n))
+
+
+def _monday(n: int) -> int:
+    return n - (n + 3) % 7  # 1970-01-01 was a Thursday
+
+
+def _day_numbers(runs: pa.Table) -> I64:
+    """UTC day number (days since 1970-01-01) of each run; -1 where unknown."""
+    n = runs.num_rows
+    if "date" in runs.column_names:
+        d = runs.column("date").cast(pa.date32()).cast(pa.int32())
+        days = np.asarray(d.to_numpy(), dtype=np.float64)
+    else:
+        days = np.full(n, np.nan)
+    if "start_time" in runs.column_names:
+        ms = runs.column("start_time").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
+        from_ts = np.floor(np.asarray(ms.to_numpy(), dtype=np.float64) / 86_400_000.0)
+        days = np.where(np.isnan(days), from_ts, days)
+    return np.where(np.isnan(days), -1, days).astype(np.int64)
+
+
+def _floats(runs: pa.Table, name: str) -> F64:
+    if name not in runs.column_names:
+        return np.full(runs.num_rows, np.nan)
+    return np.asarray(runs.column(name).cast(pa.float64()).to_numpy(), dtype=np.float64)
+
+
+def _sum_by(index: I64, weights: F64, n: int) -> F64:
+    return np.asarray(np.bincount(index, weights=weights, minlength=n), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class Weeks:
+    """One athlete's weeks as the rules judge them.
+
+    Week arrays have one value per week from ``first_monday`` on; day arrays one per day of
+    the grid, which starts ``pad`` rest days before ``first_monday`` (grid day ``pad + 7 j``
+    is the Monday of week ``j``). Volumes are in metres or seconds, as ``use_time`` says.
+    """
+
+    first_monday: int
+    """Day number of the first week's Monday."""
+    pad: int
+    runs: I64
+    last_run_day: I64
+    """Day number of the week's last run (-1 without runs)."""
+    distance_m: F64
+    duration_s: F64
+    use_time: BOOL
+    volume: F64
+    reference: F64
+    """Highest volume of the reference weeks before (nan for the first week)."""
+    minimum: F64
+    """The week minimum of the basis (a reference under it sets no 10 % line)."""
+    is_volume_jump: BOOL
+    volume_change_pct: F64
+    is_cutback: BOOL
+    weeks_without_cutback: I64
+    easy_s: F64
+    hr_s: F64
+    monotony: F64
+    """Foster's monotony of the seven daily loads (nan without load)."""
+    daily_load: F64
+    run_streak_days: I64
+    acwr: F64
+    """The day's acute:chronic ratio where it is judged, else 0."""
+
+    @property
+    def n_weeks(self) -> int:
+        return int(self.runs.size)
+
+    def monday(self, j: int) -> date:
+        return day_of(self.first_monday + 7 * j)
+
+    def grid_day(self, i: int) -> date:
+        return day_of(self.first_monday - self.pad + i)
+
+    def days_of_week(self, j: int) -> I64:
+        first = self.pad + 7 * j
+        return np.arange(first, first + 7)
+
+
+def _volumes(
+    distance_m: F64, duration_s: F64, no_distance: F64, t: Thresholds
+) -> tuple[BOOL, F64, F64, F64]:
+    """Per week: basis (time?), volume, the reference weeks' highest volume, the minimum."""
+    n = distance_m.size
+    use_time = np.zeros(n, dtype=bool)
+    volume = np.zeros(n)
+    reference = np.full(n, np.nan)
+    minimum = np.zeros(n)
+    ref_n = t.volume_reference_weeks
+    for j in range(n):
+        lo = max(0, j - ref_n)
+        use_time[j] = bool(no_distance[lo : j + 1].sum() > 0)
+        basis = duration_s if use_time[j] else distance_m
+        minimum[j] = t.volume_min_week_h * 3600.0 if use_time[j] else t.volume_min_week_km * 1e3
+        volume[j] = basis[j]
+        if j > lo:
+            reference[j] = basis[lo:j].max()
+    return use_time, volume, reference, minimum
+
+
+def _cutback_streaks(is_cutback: BOOL, t: Thresholds) -> I64:
+    cap = 2 * t.cutback_max_weeks
+    streak = np.zeros(is_cutback.size, dtype=np.int64)
+    for j in range(is_cutback.size):
+        streak[j] = 0 if is_cutback[j] else min(streak[j - 1] + 1 if j else 1, cap)
+    return streak
+
+
+def _acwr(daily: F64, ran: BOOL) -> F64:
+    n = daily.size
+    cum = np.concatenate([[0.0], np.cumsum(daily)])
+    ar = np.arange(n)
+    acute = (cum[ar + 1] - cum[np.maximum(ar + 1 - ACWR_ACUTE_DAYS, 0)]) / ACWR_ACUTE_DAYS
+    chronic = (cum[ar + 1] - cum[np.maximum(ar + 1 - ACWR_CHRONIC_DAYS, 0)]) / ACWR_CHRONIC_DAYS
+    rcum = np.concatenate([[0], np.cumsum(ran)])
+    h_lo, h_hi = ACWR_HISTORY_DAYS
+    history = (rcum[np.clip(ar - h_lo + 1, 0, n)] - rcum[np.clip(ar - h_hi, 0, n)]) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ran & history & (chronic > 0), acute / np.where(chronic > 0, chronic, 1), 0)
+
+
+def _monotony(daily: F64, pad: int, n_weeks: int) -> F64:
+    loads = daily[pad : pad + 7 * n_weeks].reshape(n_weeks, 7)
+    mean = loads.mean(axis=1)
+    sd = loads.std(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(sd <= 1e-9 * mean, MONOTONY_CAP, np.minimum(mean / sd, MONOTONY_CAP))
+    return np.where(mean > 0, ratio, np.nan)
+
+
+def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
+    """Every week's and day's numbers of the history rules; None without a dated run."""
+    days_all = _day_numbers(runs)
+    keep = days_all >= 0
+    if not keep.any():
+        return None
+    day = days_all[keep]
+    dist_m = _floats(runs, "distance_m")[keep]
+    dur_s = _floats(runs, "duration_s")[keep]
+    load = np.nan_to_num(_floats(runs, "load")[keep], nan=0.0)
+    easy_s = _floats(runs, "easy_s")[keep]
+    hr_s = _floats(runs, "hr_s")[keep]
+
+    w0 = _monday(int(day.min()))
+    n_weeks = (_monday(int(day.max())) - w0) // 7 + 1
+    n_days = _PAD_DAYS + 7 * n_weeks
+    di = day - (w0 - _PAD_DAYS)
+    wk = (day - w0) // 7
+
+    daily = _sum_by(di, load, n_days)
+    ran = np.bincount(di, minlength=n_days) > 0
+    metres = _sum_by(wk, np.nan_to_num(dist_m), n_weeks)
+    seconds = _sum_by(wk, np.nan_to_num(dur_s), n_weeks)
+    no_dist = _sum_by(wk, np.isnan(dist_m).astype(np.float64), n_weeks)
+    has_easy = ~np.isnan(easy_s) & ~np.isnan(hr_s)
+    last_day = np.full(n_weeks, -1, dtype=np.int64)
+    np.maximum.at(last_day, wk, day)
+
+    use_time, volume, reference, minimum = _volumes(metres, seconds, no_dist, t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        judged = reference >= minimum  # False where reference is nan
+        change = np.where(judged, (volume / np.where(judged, reference, 1.0) - 1.0) * 100.0, np.nan)
+    is_jump = judged & (volume > reference * (1 + t.volume_jump_pct / 100))
+    reduced = judged & (volume <= (1.0 - t.cutback_reduction_pct / 100.0) * reference)
+    is_cutback = (volume < minimum) | reduced
+
+    last_rest = np.maximum.accumulate(np.where(~ran, np.arange(n_days), -1))  # pad days rest
+    return Weeks(
+        first_monday=w0,
+        pad=_PAD_DAYS,
+        runs=np.bincount(wk, minlength=n_weeks),
+        last_run_day=last_day,
+        distance_m=metres,
+        duration_s=seconds,
+        use_time=use_time,
+        volume=volume,
+        reference=reference,
+        minimum=minimum,
+        is_volume_jump=is_jump,
+        volume_change_pct=change,
+        is_cutback=is_cutback,
+        weeks_without_cutback=_cutback_streaks(is_cutback, t),
+        easy_s=_sum_by(wk[has_easy], easy_s[has_easy], n_weeks),
+        hr_s=_sum_by(wk[has_easy], hr_s[has_easy], n_weeks),
+        monotony=_monotony(daily, _PAD_DAYS, n_weeks),
+        daily_load=daily,
+        run_streak_days=np.minimum(np.arange(n_days) - last_rest, STREAK_CAP_DAYS),
+        acwr=_acwr(daily, ran),
+    )
+
+
+def _reference_max(values: F64, ref_n: int) -> F64:
+    """Highest value of the ``ref_n`` weeks before each week (nan for the first)."""
+    out = np.full(values.size, np.nan)
+    for j in range(1, values.size):
+        out[j] = values[max(0, j - ref_n) : j].max()
+    return out
+
+
+def _or_null(values: F64) -> pa.Array:
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def week_rules_table(runs: pa.Table, t: Thresholds) -> pa.Table:
+    """WEEK_RULES: one row per week from the first run's week to the last run's."""
+    w = judge_weeks(runs, t)
+    if w is None:
+        return WEEK_RULES.empty_table()
+    ref_n = t.volume_reference_weeks
+    jump = 1 + t.volume_jump_pct / 100
+    prior_m = _reference_max(w.distance_m, ref_n)
+    prior_s = _reference_max(w.duration_s, ref_n)
+    with np.errstate(invalid="ignore"):
+        m_limit = np.where(prior_m >= t.volume_min_week_km * 1e3, jump * prior_m, np.nan)
+        s_limit = np.where(prior_s >= t.volume_min_week_h * 3600.0, jump * prior_s, np.nan)
+    weeks = np.arange(w.n_weeks)
+    return pa.table(
+        {
+            "week_start": pa.array(w.first_monday + 7 * weeks, pa.int32()).cast(pa.date32()),
+            "volume_basis": pa.array(np.where(w.use_time, "time", "distance"), pa.string()),
+            "prior_max_distance_m": _or_null(prior_m),
+            "distance_limit_m": _or_null(m_limit),
+            "prior_max_duration_s": _or_null(prior_s),
+            "duration_limit_s": _or_null(s_limit),
+            "volume_change_pct": _or_null(w.volume_change_pct),
+            "is_volume_jump": pa.array(w.is_volume_jump, pa.bool_()),
+            "is_cutback": pa.array(w.is_cutback, pa.bool_()),
+            "weeks_without_cutback": pa.array(w.weeks_without_cutback, pa.int32()),
+            "monotony": _or_null(w.monotony),
+        },
+        schema=WEEK_RULES,
+    )
+
+
+def _lookahead_days(t: Thresholds) -> int:
+    """Longest reach of a run into later days, over every history rule."""
+    ref = t.volume_reference_weeks
+    return max(
+        7 * ref,  # volume_jump: the reference weeks after a run
+        7 * (ref + 2 * t.cutback_max_weeks - 1),  # no_cutback: cutback status, then streak
+        STREAK_CAP_DAYS - 1,  # consecutive_days
+        ACWR_HISTORY_DAYS[1],  # acwr_high: the chronic window and the history rule
+        ACWR_CHRONIC_DAYS - 1,
+    )
+
+
+def affected_weeks(new_run_dates: Iterable[date], t: Thresholds) -> tuple[date, date] | None:
+    """The first and last week start whose week rules and flags runs on these dates can change.
+
+    A run can change only its own week and later weeks within the longest look-ahead of any
+    rule; recompute those weeks and replace them. None when no dates are given.
+    """
+    days = sorted(new_run_dates)
+    if not days:
+        return None
+    first = week_start(days[0])
+    last = week_start(days[-1] + timedelta(days=_lookahead_days(t)))
+    return first, last
