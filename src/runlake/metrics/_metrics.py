@@ -8,7 +8,7 @@ running dynamics has null form values (only the step length can be derived, from
 cadence, and ``step_length_source`` says so), a run without heart rate has null heart-rate
 values and a load estimated from its duration (``load_source``).
 
-Definitions (the README quotes them)
+Definitions (docs/views.md quotes them)
 ------------------------------------
 
 **Samples and time.** Each sample counts for the time since the previous one (the first
