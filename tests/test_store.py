@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from runlake._errors import LakeError
+from runlake._errors import ContractError, LakeError
 from runlake._schemas import ACTIVITIES, FILES, INGEST_ERRORS, LAPS, RECORDS
 from runlake.lake import _fs as _lakefs
 from runlake.lake._store import (
@@ -207,19 +207,19 @@ def test_conform_casts_to_the_schema_types() -> None:
 
 def test_conform_extra_column_raises() -> None:
     t = pa.table({"activity_id": ["a-0"], "pace_min_km": [5.0]})
-    with pytest.raises(ValueError, match="pace_min_km"):
+    with pytest.raises(ContractError, match="pace_min_km"):
         conform(t, RECORDS, name="records")
 
 
 def test_conform_lossy_cast_raises() -> None:
     t = pa.table({"lap_index": pa.array([70_000], pa.int64())})
-    with pytest.raises(ValueError, match="lap_index"):
+    with pytest.raises(ContractError, match="lap_index"):
         conform(t, LAPS)
 
 
 def test_conform_naive_timestamp_raises() -> None:
     t = pa.table({"timestamp": pa.array([T0.replace(tzinfo=None)], pa.timestamp("ms"))})
-    with pytest.raises(ValueError, match="naive"):
+    with pytest.raises(ContractError, match="naive"):
         conform(t, RECORDS)
 
 
@@ -323,9 +323,9 @@ def test_committing_a_committed_file_again_is_refused(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     h = sha("twice")
     lake.commit_batch("anna", [one(h)])
-    with pytest.raises(ValueError, match="already committed"):
+    with pytest.raises(ContractError, match="already committed"):
         lake.commit_batch("anna", [one(h)])
-    with pytest.raises(ValueError, match="twice in the batch"):
+    with pytest.raises(ContractError, match="twice in the batch"):
         lake.commit_batch("anna", [one(sha("x")), one(sha("x"))])
     assert len(files_under(tmp_path)) == 2
 

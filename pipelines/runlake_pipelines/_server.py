@@ -29,11 +29,9 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import IO
 
-__all__ = ["LocalServer", "ServerError"]
+from runlake._errors import ServerError
 
-
-class ServerError(RuntimeError):
-    """Prefect's local server did not start (the message says why)."""
+__all__ = ["LocalServer"]
 
 
 def _free_port() -> int:

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from runlake._config import Config
-from runlake._errors import RunlakeError
+from runlake._errors import FlowError, ServerError
 from runlake_pipelines import _settings
 from runlake_pipelines._interrupt import INTERRUPT
 from runlake_pipelines._lifeline import SERVE_PID_ENV, child_pids
-from runlake_pipelines._server import LocalServer, ServerError
+from runlake_pipelines._server import LocalServer
 
 __all__ = [
-    "FlowCommandError",
+    "FlowError",
     "Session",
     "backfill",
     "deploy",
@@ -44,10 +44,6 @@ __all__ = [
 ]
 
 _STARTUP_TIMEOUT_S = 180.0
-
-
-class FlowCommandError(RunlakeError):
-    """A flow command could not run (no Prefect API, a failed flow run...)."""
 
 
 def _say(message: str) -> None:
@@ -146,17 +142,17 @@ def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | No
     except ServerError as e:
         if INTERRUPT.requested():
             INTERRUPT.hard_exit()
-        raise FlowCommandError(str(e)) from None
+        raise FlowError(str(e)) from None
 
 
 def _outcome(state: Any, name: str) -> dict[str, Any]:
-    """The flow's summary from its final state; FlowCommandError if it failed."""
+    """The flow's summary from its final state; FlowError if it failed."""
     if state.is_completed() or state.is_cancelled():
         result = state.result(raise_on_failure=False)
         if isinstance(result, dict):
             return result
     message = state.message or state.name
-    raise FlowCommandError(f"the {name} flow run ended {state.name}: {message}")
+    raise FlowError(f"the {name} flow run ended {state.name}: {message}")
 
 
 def _finished(name: str, result: dict[str, Any], *, lake: str, athlete: str) -> int:
@@ -254,7 +250,7 @@ def _dask_runner(address: str | None, workers: int | None) -> Any:
     try:
         from prefect_dask.task_runners import DaskTaskRunner
     except ImportError:
-        raise FlowCommandError(
+        raise FlowError(
             "--dask-address/--dask-local need prefect-dask: pip install 'runlake[dask]'"
         ) from None
     if address:
@@ -304,7 +300,7 @@ def deploy(cfg: Config, *, pool: str, **overrides: Any) -> int:
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        raise FlowCommandError(
+        raise FlowError(
             "runlake deploy registers the flows on a Prefect server: set PREFECT_API_URL "
             "(for example http://127.0.0.1:4200/api after `prefect server start`), or use "
             "`runlake serve`, which needs no server"

@@ -54,6 +54,7 @@ from runlake._errors import (
     FitTruncatedError,
     OnError,
     Problem,
+    ProblemKind,
 )
 from runlake.decode._fitprofile import (
     BASE_TYPES,
@@ -206,7 +207,7 @@ class _Walker:
         """Raise (strict) or record a problem that leaves what came before usable."""
         if self.on_error == "raise":
             raise exc
-        self.problems.append(Problem(type(exc).__name__, exc.message, exc.offset))
+        self.problems.append(Problem.of(exc))
 
     def fatal(self, cls: type[FitError], message: str, offset: int | None) -> FitError:
         return cls(message, source=self.source, offset=offset)
@@ -578,7 +579,7 @@ class _Walker:
                     _TINY_PLANS.clear()
                 _LAYOUTS[key] = layout
             for message in layout.warnings:
-                self.problems.append(Problem("FitDefinitionError", message, pos))
+                self.problems.append(Problem(ProblemKind.FIT_DEFINITION, message, pos))
             wanted = self.wanted is None or layout.name in self.wanted
             d = _Def(layout, wanted, layout.size + 1)
             if wanted or layout.global_num == _FIELD_DESCRIPTION:

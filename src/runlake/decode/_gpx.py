@@ -28,7 +28,7 @@ import gpxpy.parser
 import pyarrow as pa
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from runlake._errors import GpxError, NotAnActivity, OnError, Problem
+from runlake._errors import GpxError, NotAnActivity, OnError, Problem, ProblemKind
 
 __all__ = ["GPX_POINTS_SCHEMA", "MAX_GPX_BYTES", "GpxTrack", "decode_gpx"]
 
@@ -108,7 +108,7 @@ class _Recorder:
     def __call__(self, message: str) -> None:
         if self.on_error == "raise":
             raise GpxError(message, source=self.source)
-        self.problems.append(Problem("GpxError", message))
+        self.problems.append(Problem(ProblemKind.GPX, message))
 
 
 def decode_gpx(

@@ -20,13 +20,10 @@ import pyarrow as pa
 
 from runlake._errors import (
     DecodeError,
-    FitCRCError,
-    FitDefinitionError,
     FitError,
-    FitHeaderError,
-    FitTruncatedError,
     NotAnActivity,
     Problem,
+    decode_error_class,
 )
 from runlake._schemas import FILES, INGEST_ERRORS
 from runlake.decode import decode_fit, decode_gpx
@@ -207,9 +204,8 @@ def _decode_normalize(
             # copied the head of a file): rejected as damaged, not skipped as "not an
             # activity", and the damage is named.
             first = fit.problems[0]
-            kinds = (FitCRCError, FitDefinitionError, FitHeaderError, FitTruncatedError)
-            cls = {k.__name__: k for k in kinds}.get(first.kind, FitError)
-            raise cls(
+            cls = decode_error_class(first.kind)
+            raise (cls if issubclass(cls, FitError) else FitError)(
                 f"{e.message}: the file is damaged before any activity data ({first.message})",
                 source=info.source_path,
                 offset=first.offset,
@@ -249,7 +245,7 @@ def prepare_file(
     stage = "decode"
 
     def rejected(status: Literal["skipped", "error"], e: DecodeError) -> FileCommit:
-        problem = Problem(type(e).__name__, e.message, e.offset)
+        problem = Problem.of(e)
         return FileCommit(
             sha256=sha,
             year=None,
@@ -271,7 +267,7 @@ def prepare_file(
     except NotAnActivity as e:
         return FileOutcome(src, sha, "skipped", e.message), rejected("skipped", e)
     except DecodeError as e:
-        problem = Problem(type(e).__name__, e.message, e.offset)
+        problem = Problem.of(e)
         return FileOutcome(src, sha, "error", problem.describe()), rejected("error", e)
     except Exception as e:  # noqa: BLE001 -- a bug in a stage must not stop the batch
         # Reported (not silent) and not marked: a later run, with the bug fixed, retries it.

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from runlake._errors import LakeError
+from runlake._errors import ContractError, LakeError
 from runlake._schemas import TABLES
 from runlake.lake._fs import (
     LOCK_NAME,
@@ -104,19 +104,19 @@ def _batch_of(rel: str) -> str:
 def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Table:
     """Return ``table`` with exactly ``schema``'s columns, in order, cast to its types.
 
-    A missing column becomes all nulls; an extra column raises ``ValueError`` (the contract
-    is strict), as does a cast that would lose information (``pyarrow.ArrowInvalid`` is a
-    ``ValueError``) or a time-zone-naive timestamp where the schema wants UTC.
+    A missing column becomes all nulls; an extra column raises ``ContractError`` (also a
+    ``ValueError``: the contract is strict), as does a cast that would lose information or a
+    time-zone-naive timestamp where the schema wants UTC.
     """
     if table.schema.equals(schema, check_metadata=True):
         return table  # already the contract (normalize builds its tables with it)
     extra = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if extra:
-        raise ValueError(f"{name}: columns not in the schema: {', '.join(extra)}")
+        raise ContractError(f"{name}: columns not in the schema: {', '.join(extra)}")
     names = table.column_names
     dupes = {c for c, n in Counter(names).items() if n > 1}
     if dupes:
-        raise ValueError(f"{name}: duplicate columns: {', '.join(sorted(dupes))}")
+        raise ContractError(f"{name}: duplicate columns: {', '.join(sorted(dupes))}")
     arrays: list[pa.ChunkedArray] = []
     for field in schema:
         if field.name not in table.column_names:
@@ -129,14 +129,14 @@ def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Ta
             and pa.types.is_timestamp(col.type)
             and col.type.tz is None
         ):
-            raise ValueError(
+            raise ContractError(
                 f"{name}.{field.name}: time-zone-naive timestamps; the schema wants {field.type}"
             )
         if col.type != field.type:
             try:
                 col = col.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise ValueError(
+                raise ContractError(
                     f"{name}.{field.name}: cannot cast {col.type} to {field.type}: {exc}"
                 ) from exc
         arrays.append(col)
@@ -268,7 +268,7 @@ class Lake:
         file's.
         """
         if table not in PARTITIONED_BY_YEAR:
-            raise ValueError(f"{table} is not partitioned by year")
+            raise ContractError(f"{table} is not partitioned by year")
         base = self.folder(table, validate_athlete(athlete))
         rels = self._fs.glob(f"{base}/year=*/*.parquet")
         if not rels:
@@ -286,10 +286,16 @@ class Lake:
             self._fs.write_parquet(conform(rows, TABLES[table], name=table), rel)
 
     def read_state(self, name: str) -> dict[str, Any] | None:
-        """The JSON note ``.state/<name>.json``; None when missing or unreadable."""
+        """The JSON note ``.state/<name>.json``; None when it is missing or not a JSON object.
+
+        A lake that cannot be read raises (LakeError, OSError): only the note's absence means
+        "no note".
+        """
         try:
             data = json.loads(self._fs.read_bytes(_state_rel(name)))
-        except (OSError, ValueError, LakeError):
+        except FileNotFoundError:
+            return None
+        except ValueError:  # not JSON (the note is written atomically: not seen in practice)
             return None
         return data if isinstance(data, dict) else None
 
@@ -303,8 +309,8 @@ class Lake:
         """Commit the files of one batch: data parts, error part, then the manifest part.
 
         Returns the batch name (None when ``items`` is empty). Every table is conformed to
-        its schema first, so a bad table raises ``ValueError`` before anything is written.
-        A file already committed, or twice in ``items``, raises ``ValueError``: the caller
+        its schema first, so a bad table raises ``ContractError`` before anything is written.
+        A file already committed, or twice in ``items``, raises ``ContractError``: the caller
         skips what the lake has (identity is content).
         """
         validate_athlete(athlete)
@@ -319,21 +325,23 @@ class Lake:
         for item in items:
             _validate_sha256(item.sha256)
             if item.sha256 in known or item.sha256 in seen:
-                raise ValueError(f"{item.sha256} is already committed or twice in the batch")
+                raise ContractError(f"{item.sha256} is already committed or twice in the batch")
             seen.add(item.sha256)
             unknown = sorted(set(item.tables) - set(DATA_TABLES))
             if unknown:
-                raise ValueError(f"unknown data tables {unknown}; expected among {DATA_TABLES}")
+                raise ContractError(f"unknown data tables {unknown}; expected among {DATA_TABLES}")
             tables = {n: t for n, t in item.tables.items() if t.num_rows > 0}
             if tables:
                 year = item.year
                 if isinstance(year, bool) or not isinstance(year, int) or not 0 < year <= 9999:
-                    raise ValueError(f"year must be an int in 1..9999 to store data, got {year!r}")
+                    raise ContractError(
+                        f"year must be an int in 1..9999 to store data, got {year!r}"
+                    )
                 for name, t in tables.items():
                     data.setdefault((name, year), []).append(conform(t, TABLES[name], name=name))
             man = conform(item.manifest, TABLES["files"], name="manifest")
             if man.num_rows == 0 or set(man.column("file_sha256").to_pylist()) != {item.sha256}:
-                raise ValueError(f"the manifest of {item.sha256} must have rows of that sha256")
+                raise ContractError(f"the manifest of {item.sha256} must have rows of that sha256")
             manifests.append(man)
             if item.errors is not None and item.errors.num_rows:
                 errors.append(conform(item.errors, TABLES["ingest_errors"], name="errors"))
@@ -383,7 +391,7 @@ class Lake:
         none: an object appears whole or not at all).  Returns how many were removed.
         """
         if max_age_s < 0:
-            raise ValueError(f"max_age_s must be >= 0, got {max_age_s}")
+            raise ContractError(f"max_age_s must be >= 0, got {max_age_s}")
         return self._fs.cleanup_temp(max_age_s)
 
 

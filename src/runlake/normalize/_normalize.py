@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runlake._errors import DecodeError, NotAnActivity, Problem
+from runlake._errors import DecodeError, NotAnActivity, Problem, ProblemKind
 from runlake._schemas import ACTIVITIES, LAPS, RECORDS, SUMMARY_FIELDS
 from runlake.decode import FIT_EPOCH_S, SYSTEM_TIME_SUFFIX, FitFile, GpxTrack
 from runlake.decode._fitprofile import enum_names
@@ -165,7 +165,7 @@ def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
                 if n_out:
                     problems.append(
                         Problem(
-                            "FitFieldType",
+                            ProblemKind.FIT_FIELD_TYPE,
                             f"{msg}.{name}: {n_out} values outside {_TIME_RANGE} ignored",
                         )
                     )
@@ -176,7 +176,7 @@ def _sanitize(fit: FitFile) -> tuple[FitFile, list[Problem]]:
                 table = table.remove_column(i)
                 problems.append(
                     Problem(
-                        "FitFieldType",
+                        ProblemKind.FIT_FIELD_TYPE,
                         f"{msg}.{name} has an unexpected type {col.type} (a corrupt "
                         "definition?): ignored",
                     )
@@ -350,7 +350,8 @@ def time_anomalies(ts: np.ndarray, *, gap_s: float = TIME_GAP_S) -> Problem | No
             f"(largest {float(d[fwd].max()):.0f} s)"
         )
     return Problem(
-        "TimeAnomaly", "sample times jump " + " and ".join(parts) + "; samples kept in file order"
+        ProblemKind.TIME_ANOMALY,
+        "sample times jump " + " and ".join(parts) + "; samples kept in file order",
     )
 
 
@@ -564,7 +565,7 @@ def _anchor_system_times(fit: FitFile) -> tuple[FitFile, list[Problem]]:
     if offset is None:
         return fit, [
             Problem(
-                "NoUtcTime",
+                ProblemKind.NO_UTC_TIME,
                 "times are relative to the device's power-on and nothing anchors them",
             )
         ]
@@ -581,7 +582,7 @@ def _anchor_system_times(fit: FitFile) -> tuple[FitFile, list[Problem]]:
             t = t.append_column(base, anchored)
         messages[name] = t
     problem = Problem(
-        "LocalTimeAsUtc",
+        ProblemKind.LOCAL_TIME_AS_UTC,
         "the file has no UTC time, only the device's system time: times are anchored on "
         "its local clock (activity.local_timestamp) and may be off by the time zone offset",
     )
@@ -630,7 +631,7 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
         )
         srows = [{"sport": sport or "generic", "sub_sport": None}]
         problems.append(
-            Problem("NoSession", "no session message: summary computed from the records")
+            Problem(ProblemKind.NO_SESSION, "no session message: summary computed from the records")
         )
 
     rec_ts = (
@@ -653,7 +654,10 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
             fallback = _time_created(fit)
             if fallback is not None:
                 problems.append(
-                    Problem("NoStartTime", "no start time: file_id.time_created used instead")
+                    Problem(
+                        ProblemKind.NO_START_TIME,
+                        "no start time: file_id.time_created used instead",
+                    )
                 )
         if fallback is None:
             raise DecodeError(
@@ -793,7 +797,7 @@ def _assemble(
         if len(lap_rows) < len(lrows):
             problems.append(
                 Problem(
-                    "TooManyLaps",
+                    ProblemKind.TOO_MANY_LAPS,
                     f"{len(lrows) - len(lap_rows)} laps past the {MAX_LAP_INDEX + 1}th of an "
                     "activity were left out",
                 )

@@ -43,7 +43,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runlake._errors import LakeError, RunlakeError
+from runlake._errors import LakeError, QueryError
 from runlake._schemas import TABLES
 from runlake.lake._fs import LakeFS, LakeLocation, ObjectFS, open_fs
 from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
@@ -68,10 +68,6 @@ COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"
 _CATALOG_FORMAT = 2
 _MODEL_DIRS = ("staging", "marts")
 _DB_ALIAS = "lake"
-
-
-class QueryError(RunlakeError):
-    """A query failed; the message is DuckDB's."""
 
 
 # --------------------------------------------------------------------------- sql models

@@ -55,7 +55,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from runlake._errors import RunlakeError
+from runlake._errors import ReportError
 from runlake.flags import Thresholds, load_thresholds
 from runlake.metrics._metrics import (
     MOVING_MIN_MPS,
@@ -134,10 +134,6 @@ _RC: Final[dict[Any, Any]] = {
     "legend.frameon": False,
     "legend.fontsize": 8.0,
 }
-
-
-class ReportError(RunlakeError):
-    """The report cannot be made (unknown run, no runs, bad arguments)."""
 
 
 # --------------------------------------------------------------------------- zones
