@@ -29,7 +29,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 import runlake_pipelines._pool
 from runlake import ingest_paths, run_query
-from runlake.lake._store import LOCK_NAME, writer_lock
+from runlake.lake._store import LOCK_NAME, Lake, writer_lock
 from runlake.synth import RunSpec, season_plan, write_run, write_season
 from runlake_pipelines.flows import backfill, nightly_sync
 
@@ -116,7 +116,7 @@ def test_two_ingests_at_once_wait_for_each_other(
 ) -> None:
     a, b, shared = inboxes
     lake = tmp_path / "lake"
-    with writer_lock(lake, holder="a test holding the lake"):
+    with writer_lock(Lake(lake), holder="a test holding the lake"):
         p1 = _Proc(_cli("ingest", str(a), str(shared), "--lake", str(lake), "--athlete", "anna"))
         p2 = _Proc(_cli("ingest", str(b), str(shared), "--lake", str(lake), "--athlete", "anna"))
         deadline = time.monotonic() + 120

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from runlake import build_catalog, ingest_paths, run_query
+from runlake import Lake, build_catalog, ingest_paths, run_query
 from runlake.cli import main
 from runlake.flags import load_thresholds
 from runlake.ingest import _derive as derive
@@ -112,7 +112,7 @@ def test_incremental_batches_equal_a_full_recompute_exactly(
         "flags": "select * exclude (year) from flags order by all",
     }
     incremental = {k: run_query(lake, q) for k, q in queries.items()}
-    again = derive.refresh_derived(lake, "me", load_thresholds(), full=True)
+    again = derive.refresh_derived(Lake(lake), "me", load_thresholds(), full=True)
     assert again["metrics_computed"] == len(files)
     build_catalog(lake)
     for name, q in queries.items():
@@ -140,7 +140,7 @@ def test_a_refresh_killed_half_way_is_redone(
     state = json.loads((lake / ".state" / "derive-me.json").read_text())
     assert state["dirty"] is not None  # the window to redo was noted before writing
     # the next writer finds nothing new to compute but redoes the noted window
-    done = derive.refresh_derived(lake, "me", load_thresholds())
+    done = derive.refresh_derived(Lake(lake), "me", load_thresholds())
     assert done["metrics_computed"] == 0
     assert done["flag_window"] == state["dirty"]
     full = tmp_path / "full"

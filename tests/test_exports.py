@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import runlake
 import runlake_pipelines
+
+from .conftest import REPO
 
 
 @pytest.mark.parametrize("package", [runlake, runlake_pipelines], ids=lambda p: p.__name__)
@@ -33,3 +37,106 @@ def test_the_cli_and_the_flow_commands_import_no_data_stack_or_prefect() -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_public_api_is_exactly_these_names() -> None:
+    """Like httpx's exported-members test: adding or dropping a public name is deliberate."""
+    assert runlake.__all__ == [
+        "ACTIVITIES",
+        "DEFAULT_WEEKS",
+        "FILES",
+        "FLAGS",
+        "INGEST_ERRORS",
+        "LAPS",
+        "LAP_METRICS",
+        "RECORDS",
+        "RUN_METRICS",
+        "TABLES",
+        "WEEK_RULES",
+        "Config",
+        "ConfigError",
+        "ContractError",
+        "DecodeError",
+        "FileOutcome",
+        "FitCRCError",
+        "FitDefinitionError",
+        "FitError",
+        "FitFile",
+        "FitHeaderError",
+        "FitTruncatedError",
+        "Flag",
+        "FlowError",
+        "GpxError",
+        "GpxTrack",
+        "IngestSummary",
+        "Lake",
+        "LakeBusy",
+        "LakeError",
+        "Measured",
+        "Normalized",
+        "NotAnActivity",
+        "Problem",
+        "ProblemKind",
+        "QueryError",
+        "ReportError",
+        "RunMetrics",
+        "RunlakeError",
+        "Scan",
+        "ServerError",
+        "SourceInfo",
+        "Thresholds",
+        "__version__",
+        "build_catalog",
+        "connect",
+        "decode_fit",
+        "decode_gpx",
+        "default_report_name",
+        "find_input_files",
+        "finish_batch",
+        "format_table",
+        "history_flags",
+        "ingest_file",
+        "ingest_files",
+        "ingest_paths",
+        "is_url",
+        "load_config",
+        "load_thresholds",
+        "measure_run",
+        "normalize_fit",
+        "normalize_gpx",
+        "prepare_writer",
+        "refresh_derived",
+        "render_run",
+        "render_weeks",
+        "run_flags",
+        "run_query",
+        "scan_inputs",
+        "sql_dir",
+        "validate_athlete",
+        "week_rules_table",
+        "write_history",
+        "write_report",
+        "write_season",
+        "writer_lock",
+    ]
+
+
+def _runlake_imports(path: Path) -> list[str]:
+    """The runlake modules ``path`` imports from (``from X import ...`` and ``import X``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return [m for m in found if m == "runlake" or m.startswith("runlake.")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [REPO / "src" / "runlake" / "cli.py", *sorted((REPO / "pipelines").rglob("*.py"))],
+    ids=lambda p: p.name,
+)
+def test_the_cli_and_the_flows_use_only_the_public_api(path: Path) -> None:
+    private = [m for m in _runlake_imports(path) if m != "runlake"]
+    assert not private, f"{path.name} imports {private}: use `from runlake import ...`"

@@ -113,7 +113,7 @@ def test_sync_skips_when_another_writer_holds_the_lake(harness: str, tmp_path: P
     inbox, lake = tmp_path / "inbox", tmp_path / "lake"
     spec = season_plan(date(2026, 2, 2), weeks=2, seed=9)[0]
     write_run(inbox / spec.file_name, spec)
-    with writer_lock(lake, holder="a test backfill"):
+    with writer_lock(Lake(lake), holder="a test backfill"):
         result = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna", lock_wait_s=0.2)
     assert result["skipped_busy"] is True
     after = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna")

@@ -17,6 +17,7 @@ from runlake import ingest_paths, run_query
 from runlake.cli import main
 from runlake.flags import HISTORY_CODES, RUN_CODES, load_thresholds
 from runlake.ingest import refresh_derived
+from runlake.lake import Lake
 from runlake.report._report import (
     FLAG_TITLES,
     ReportError,
@@ -161,7 +162,7 @@ def test_captions_read_the_users_thresholds(lake: Path, tmp_path: Path) -> None:
     mine = tmp_path / "lake"
     shutil.copytree(lake, mine)
     t = dataclasses.replace(load_thresholds(), volume_jump_pct=3.0, cutback_reduction_pct=30.0)
-    refresh_derived(mine, "me", t, full=True)
+    refresh_derived(Lake(mine), "me", t, full=True)
     html = render_weeks(mine, "me", thresholds=t, now=NOW)
     jumps = run_query(mine, "select count(*) as n from weekly_training where is_volume_jump")
     n_jumps = jumps.column("n")[0].as_py()

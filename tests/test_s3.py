@@ -92,7 +92,7 @@ def test_reingesting_into_s3_is_a_no_op(s3_lake: str, season: Path) -> None:
     again = ingest_paths([season], lake_root=s3_lake, athlete="anna", rebuild_catalog=False)
     assert set(again.counts) == {"present"}
     assert keys(s3_lake) == before
-    assert new_files([season], lake_root=s3_lake, athlete="anna") == []
+    assert new_files([season], lake=Lake(s3_lake), athlete="anna") == []
 
 
 def test_a_killed_s3_batch_is_invisible_and_redone(
@@ -119,9 +119,9 @@ def test_a_killed_s3_batch_is_invisible_and_redone(
     # ...but no view reads it, and the files count as not ingested
     n_after = run_query(s3_lake, "select count(*) n from records").column("n")[0].as_py()
     assert n_after == n_before
-    assert len(new_files([season], lake_root=s3_lake, athlete="anna")) == len(files) - 3
+    assert len(new_files([season], lake=Lake(s3_lake), athlete="anna")) == len(files) - 3
     # the next writer removes the orphan and redoes the files: the lake of an uninterrupted run
-    prepare_writer(s3_lake)
+    prepare_writer(Lake(s3_lake))
     assert len([k for k in keys(s3_lake) if k.startswith("records/")]) == 1
     ingest_paths([season], lake_root=s3_lake, athlete="anna")
     got = digest(s3_lake)
@@ -137,16 +137,16 @@ def test_the_s3_writer_lock_is_a_lease(s3_lake: str) -> None:
         assert info["holder"] == "first writer"
         with (
             pytest.raises(LakeBusy, match="first writer"),
-            writer_lock(s3_lake, holder="second", timeout_s=0),
+            writer_lock(Lake(s3_lake), holder="second", timeout_s=0),
         ):
             pass
         # the heartbeat renews the lease: still held after several lease lengths
         time.sleep(4.5)
         assert json.loads(fs.read_bytes(LOCK_NAME))["expires"] > time.time()
-        with pytest.raises(LakeBusy), writer_lock(s3_lake, holder="second", timeout_s=0):
+        with pytest.raises(LakeBusy), writer_lock(Lake(s3_lake), holder="second", timeout_s=0):
             pass
     assert not fs.exists(LOCK_NAME)
-    with writer_lock(s3_lake, holder="second", timeout_s=0):
+    with writer_lock(Lake(s3_lake), holder="second", timeout_s=0):
         pass
 
 
@@ -154,14 +154,14 @@ def test_a_dead_writers_lease_is_taken_over_once_it_expires(s3_lake: str) -> Non
     fs = open_fs(s3_lake)
     stale = {"pid": 1, "host": "gone", "holder": "killed", "since": 0, "expires": time.time()}
     fs.write_bytes(LOCK_NAME, json.dumps(stale).encode())
-    with writer_lock(s3_lake, holder="next", timeout_s=0):
+    with writer_lock(Lake(s3_lake), holder="next", timeout_s=0):
         assert json.loads(fs.read_bytes(LOCK_NAME))["holder"] == "next"
     fresh = {**stale, "expires": time.time() + 60}
     fs.write_bytes(LOCK_NAME, json.dumps(fresh).encode())
     told: list[str] = []
     with (
         pytest.raises(LakeBusy, match=r"killed \(pid 1 on gone"),
-        writer_lock(s3_lake, holder="next", timeout_s=0.3, on_wait=told.append),
+        writer_lock(Lake(s3_lake), holder="next", timeout_s=0.3, on_wait=told.append),
     ):
         pass
     assert len(told) == 1
@@ -175,7 +175,7 @@ def test_of_two_writers_racing_for_the_lock_one_wins(s3_lake: str) -> None:
 
     def writer(name: str) -> None:
         try:
-            with writer_lock(s3_lake, holder=name, poll_s=0.05):
+            with writer_lock(Lake(s3_lake), holder=name, poll_s=0.05):
                 if not inside.acquire(blocking=False):
                     overlaps.append(1)
                     return

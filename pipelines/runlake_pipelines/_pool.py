@@ -31,8 +31,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any, Self
 
-from runlake.ingest._derive import Measured
-from runlake.ingest._ingest import ingest_files
+from runlake import Lake, Measured, ingest_files
 from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
@@ -109,7 +108,7 @@ def ingest_batch_here(
     measured = Measured()
     outcomes = ingest_files(
         [Path(f) for f in files],
-        lake_root=lake,
+        lake=Lake(lake),
         athlete=athlete,
         measured=measured,
         should_stop=should_stop,

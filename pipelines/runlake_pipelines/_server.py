@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import IO
 
-from runlake._errors import ServerError
+from runlake import ServerError
 
 __all__ = ["LocalServer"]
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runlake._config import Config
-from runlake._errors import FlowError, ServerError
+from runlake import Config, FlowError, ServerError
 from runlake_pipelines import _settings
 from runlake_pipelines._interrupt import INTERRUPT
 from runlake_pipelines._lifeline import SERVE_PID_ENV, child_pids

@@ -29,12 +29,21 @@ from prefect.runtime import task_run
 from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from runlake import LakeBusy, load_config, run_query
-from runlake.flags import load_thresholds
-from runlake.ingest._derive import Measured
-from runlake.ingest._ingest import Scan, finish_batch, prepare_writer, scan_inputs
-from runlake.lake._fs import is_url
-from runlake.lake._store import validate_athlete, writer_lock
+from runlake import (
+    Lake,
+    LakeBusy,
+    Measured,
+    Scan,
+    finish_batch,
+    is_url,
+    load_config,
+    load_thresholds,
+    prepare_writer,
+    run_query,
+    scan_inputs,
+    validate_athlete,
+    writer_lock,
+)
 from runlake_pipelines._interrupt import INTERRUPT, stop_requested
 from runlake_pipelines._lifeline import die_with_serve
 from runlake_pipelines._pool import BatchResult, WorkerPool, active_pool, ingest_batch_here
@@ -102,7 +111,7 @@ def _batch_result(state_or_result: object) -> BatchResult:
 
 @task(cache_policy=NO_CACHE, task_run_name="finish: metrics, flags, catalog")
 def finish(
-    lake: str, athlete: str, outcomes: list[dict[str, Any]], measured: Measured | None = None
+    lake: Lake, athlete: str, outcomes: list[dict[str, Any]], measured: Measured | None = None
 ) -> dict[str, Any]:
     """Metrics and flags the new runs affect, then the catalog: once per flow run."""
     cfg = load_config()
@@ -110,15 +119,19 @@ def finish(
     return finish_batch(lake, athlete, outcomes, thresholds=thresholds, measured=measured)
 
 
-def _resolve(lake: str | None, athlete: str | None) -> tuple[str, str, Any]:
-    """The lake (absolute), athlete and config of a flow run that starts."""
+def _resolve(lake: str | None, athlete: str | None) -> tuple[Lake, str, Any]:
+    """The lake (opened once, at an absolute location), athlete and config of a flow run.
+
+    The flow hands the Lake to the lock, the recovery, the scan and :func:`finish`; the
+    batches get its location (they run in worker processes, or on Dask) and open it once.
+    """
     if die_with_serve():  # serve handles Ctrl-C, and stops its flow runs with SIGTERM
         INTERRUPT.only(signal.SIGTERM)
     cfg = load_config()
     where = lake or str(cfg.lake)
     # Absolute, so that worker processes (or Dask workers) find the same folder.
     where = where if is_url(where) else str(Path(where).expanduser().resolve())
-    return where, validate_athlete(athlete or cfg.athlete), cfg
+    return Lake(where), validate_athlete(athlete or cfg.athlete), cfg
 
 
 def _summary(outcomes: list[dict[str, Any]], scan: Scan | None = None) -> dict[str, Any]:
@@ -192,7 +205,7 @@ def nightly_sync(
     still busy, this night is skipped and the next one picks the files up.
     """
     log = get_run_logger()
-    lake, athlete, cfg = _resolve(lake, athlete)
+    the_lake, athlete, cfg = _resolve(lake, athlete)
     folders = [Path(p) for p in (inbox or [str(p) for p in cfg.inbox])]
     wait = cfg.sync_lock_wait_s if lock_wait_s is None else lock_wait_s
     missing = [str(p) for p in folders if not p.exists()]
@@ -201,9 +214,9 @@ def nightly_sync(
     folders = [p for p in folders if p.exists()]
     outcomes: list[dict[str, Any]] = []
     try:
-        with writer_lock(lake, holder="nightly-sync", timeout_s=wait, on_wait=log.info):
-            prepare_writer(lake)
-            scan = scan_inputs(folders, lake_root=lake, athlete=athlete)
+        with writer_lock(the_lake, holder="nightly-sync", timeout_s=wait, on_wait=log.info):
+            prepare_writer(the_lake)
+            scan = scan_inputs(folders, lake=the_lake, athlete=athlete)
             files = scan.todo
             if not files:
                 where = ", ".join(map(str, folders)) or "(no inbox)"
@@ -211,10 +224,10 @@ def nightly_sync(
                 return {**_summary([], scan), "committed": 0, "flags": [], "skipped_busy": False}
             note = f"{{}} of {plural(len(files), 'new file')} committed"
             with _stoppable(lambda: note.format(len(outcomes))):
-                future = ingest_batch.submit([str(f) for f in files], lake, athlete)
+                future = ingest_batch.submit([str(f) for f in files], the_lake.location, athlete)
                 outcomes, measured = _batch_result(future.result(raise_on_failure=False))
-                done = finish(lake, athlete, outcomes, measured)
-                flags = _new_flags(lake, athlete, outcomes, done.get("flag_window"))
+                done = finish(the_lake, athlete, outcomes, measured)
+                flags = _new_flags(the_lake, athlete, outcomes, done.get("flag_window"))
     except LakeBusy as e:
         log.warning("sync skipped: %s", e)
         return {**_summary([]), "committed": 0, "flags": [], "skipped_busy": True}
@@ -248,11 +261,11 @@ def backfill(
     (a Dask cluster: ``backfill.with_options(task_runner=DaskTaskRunner(...))``).
     """
     log = get_run_logger()
-    lake, athlete, cfg = _resolve(lake, athlete)
+    the_lake, athlete, cfg = _resolve(lake, athlete)
     n_workers = max(1, workers or cfg.backfill_workers)
-    with writer_lock(lake, holder="backfill", timeout_s=None, on_wait=log.info):
-        prepare_writer(lake)
-        scan = scan_inputs([Path(folder)], lake_root=lake, athlete=athlete)
+    with writer_lock(the_lake, holder="backfill", timeout_s=None, on_wait=log.info):
+        prepare_writer(the_lake)
+        scan = scan_inputs([Path(folder)], lake=the_lake, athlete=athlete)
         files = [str(f) for f in scan.todo]
         size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
         batches = [files[i : i + size] for i in range(0, len(files), size)]
@@ -273,13 +286,14 @@ def backfill(
                 def tick() -> None:  # between two batches: the files the workers handled
                     bar.update(pool.files_done if pool is not None else len(outcomes))
 
-                for part, part_measured in _run_batches(batches, lake, athlete, n_workers, tick):
+                runs = _run_batches(batches, the_lake.location, athlete, n_workers, tick)
+                for part, part_measured in runs:
                     outcomes.extend(part)
                     measured.extend(part_measured)
                     tick()
                     if not bar.enabled:  # on a terminal the bar tells it
                         log.info("backfill: %d/%d files done", len(outcomes), len(files))
-            done = finish(lake, athlete, outcomes, measured)
+            done = finish(the_lake, athlete, outcomes, measured)
     result = {**_summary(outcomes, scan), **done, "committed": len(outcomes)}
     result["to_do"] = len(files)
     _log_outcome(log, "backfill stopped" if stop_requested() else "backfill done", result)
@@ -335,7 +349,7 @@ def _run_batches(
 
 
 def _new_flags(
-    lake: str, athlete: str, outcomes: list[dict[str, Any]], window: object
+    lake: Lake, athlete: str, outcomes: list[dict[str, Any]], window: object
 ) -> list[dict[str, Any]]:
     """The flags of the new runs, and the week flags of the weeks they affected."""
     prefixes = [str(o["file_sha256"])[:16] for o in outcomes if o["status"] in ("new", "warning")]
@@ -343,7 +357,7 @@ def _new_flags(
         return []
     first, last = window if isinstance(window, list) else ("9999-12-31", "0001-01-01")
     rows = run_query(
-        lake,
+        lake.fs,
         "select cast(date as varchar) as date, code, severity, message from flags "
         "where athlete = ? and (list_contains(?, substr(activity_id, 1, 16)) "
         "or (activity_id is null and week_start between cast(? as date) and cast(? as date))) "

@@ -18,11 +18,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from runlake._config import Config, load_config
-from runlake._errors import RunlakeError
+from runlake import Config, RunlakeError, load_config
 
 if TYPE_CHECKING:
-    from runlake.ingest._ingest import FileOutcome, IngestSummary
+    from runlake import FileOutcome, IngestSummary
 
 # Each command imports the stages it uses: `runlake --help` is quick, and a flow command
 # starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
@@ -58,8 +57,7 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake.flags import load_thresholds
-    from runlake.ingest._ingest import ingest_paths
+    from runlake import ingest_paths, load_thresholds
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -78,7 +76,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake.query._query import format_table, run_query
+    from runlake import format_table, run_query
 
     if args.file:
         query = Path(args.file).read_text(encoding="utf-8")
@@ -95,9 +93,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
-    from runlake.lake._store import validate_athlete
-    from runlake.query._query import format_table, run_query
-    from runlake.synth import write_season
+    from runlake import format_table, run_query, validate_athlete, write_season
 
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     inbox = folder / "inbox"
@@ -184,15 +180,22 @@ def _say(message: str) -> None:
 
 
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake.flags import load_thresholds
-    from runlake.ingest._derive import refresh_derived
-    from runlake.lake._store import validate_athlete, writer_lock
-    from runlake.query._query import build_catalog, format_table, run_query
+    from runlake import (
+        Lake,
+        build_catalog,
+        format_table,
+        load_thresholds,
+        refresh_derived,
+        run_query,
+        validate_athlete,
+        writer_lock,
+    )
 
-    lake = args.lake or cfg.lake
+    location = args.lake or cfg.lake
     athlete = validate_athlete(args.athlete or cfg.athlete)
     if args.recompute:
         thresholds = load_thresholds(overrides=cfg.flags_overrides)
+        lake = Lake(location)  # opened once: the lock, the recomputation, the catalog
         with writer_lock(
             lake,
             holder="runlake flags --recompute",
@@ -200,10 +203,10 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
             on_wait=_say,
         ):
             done = refresh_derived(lake, athlete, thresholds, full=True)
-            build_catalog(lake)
+            build_catalog(lake.fs)
         sys.stderr.write(f"recomputed {done['metrics_computed']} runs\n")
     since = args.since or date(1900, 1, 1)
-    table = run_query(lake, _FLAGS_SQL, params=[athlete, since])
+    table = run_query(location, _FLAGS_SQL, params=[athlete, since])
     if args.format == "json":
         cols = [
             "date",
@@ -224,9 +227,13 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
-    from runlake.flags import load_thresholds
-    from runlake.lake._store import validate_athlete
-    from runlake.report._report import DEFAULT_WEEKS, default_report_name, write_report
+    from runlake import (
+        DEFAULT_WEEKS,
+        default_report_name,
+        load_thresholds,
+        validate_athlete,
+        write_report,
+    )
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
     weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
@@ -315,7 +322,7 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cfg_sql_path(name: str) -> Path:
-    from runlake.query._query import sql_dir
+    from runlake import sql_dir
 
     return Path(str(sql_dir() / "analyses" / name))
 

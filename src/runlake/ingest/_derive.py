@@ -45,7 +45,7 @@ from runlake.flags import (
     week_rules_table,
     week_start,
 )
-from runlake.lake._store import Lake, LakeLocation, conform, validate_athlete
+from runlake.lake._store import Lake, conform, validate_athlete
 from runlake.metrics._metrics import (
     ACTIVITY_COLUMNS,
     RunMetrics,
@@ -245,30 +245,8 @@ def _ids(ids: Iterable[str]) -> pa.Array:
     return pa.array(sorted(ids), pa.string())
 
 
-def refresh_derived(
-    location: LakeLocation | Lake,
-    athlete: str,
-    t: Thresholds,
-    *,
-    full: bool = False,
-    measured: Measured | None = None,
-) -> dict[str, object]:
-    """Bring run metrics, lap metrics and flags of ``athlete`` up to date. Hold the lock.
-
-    ``full=True`` recomputes every run and every week (after changing thresholds), from the
-    records. ``measured``: metrics of the new runs computed at ingest (no records read).
-    """
-    athlete = validate_athlete(athlete)
-    lake = location if isinstance(location, Lake) else Lake(location)
-    acts = lake.read("activities", athlete, filter=ds.field("sport") == "running")
-    dirty = _read_dirty(lake, athlete)
-    if acts is None or acts.num_rows == 0:
-        return {"metrics_computed": 0, "flag_window": None}
-    hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
-    old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
-    if old is not None and old.num_rows and lake.read("week_rules", athlete) is None:
-        # a lake written before the week rules were stored: judge every week once
-        dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
+def _stale(acts: pa.Table, old: pa.Table | None, hr_max: float | None, full: bool) -> pa.Table:
+    """The runs of ``acts`` whose metrics are missing or used another maximum heart rate."""
     stored: dict[str, float | None] = {}
     if old is not None and not full:
         stored = dict(
@@ -283,16 +261,36 @@ def refresh_derived(
             return have != hr_max
         return abs(have - hr_max) > _HR_MAX_TOLERANCE_BPM
 
-    ids = acts["activity_id"].to_pylist()
-    todo_mask = pa.array([stale(a) for a in ids])
-    todo = acts.filter(todo_mask)
-    if todo.num_rows == 0 and dirty is None:
-        return {"metrics_computed": 0, "flag_window": None}
+    return acts.filter(pa.array([stale(a) for a in acts["activity_id"].to_pylist()]))
 
+
+@dataclass(slots=True)
+class _NewMetrics:
+    """The recomputed runs (RUN_METRICS rows) and the lap metrics that replace theirs."""
+
+    runs: pa.Table
+    laps: list[pa.Table]
+    lap_ids: set[str]
+    """Runs whose lap metrics are replaced (a run whose zones alone changed keeps its laps)."""
+
+
+def _new_metrics(
+    lake: Lake,
+    athlete: str,
+    t: Thresholds,
+    *,
+    acts: pa.Table,
+    todo: pa.Table,
+    old: pa.Table | None,
+    hr_max: float | None,
+    full: bool,
+    measured: Measured | None,
+) -> _NewMetrics:
+    """Metrics of the ``todo`` runs, reading records only for runs without a histogram."""
     todo_ids = set(todo["activity_id"].to_pylist())
-    parts: list[pa.Table] = []  # new RUN_METRICS rows
-    lap_parts: list[pa.Table] = []  # new LAP_METRICS rows
-    lap_ids: set[str] = set()  # runs whose lap metrics are replaced
+    parts: list[pa.Table] = []  # RUN_METRICS rows whose zones are left to compute
+    lap_parts: list[pa.Table] = []
+    lap_ids: set[str] = set()
     if measured is not None and not full:
         # measured at ingest: only zones, easy time and load are left to compute
         pre_runs, pre_laps = measured.tables()
@@ -310,10 +308,10 @@ def refresh_derived(
             parts.append(conform(again.drop_columns(["year"]), RUN_METRICS))
     rezoned = {a for p in parts for a in p["activity_id"].to_pylist()}
     rest = todo.filter(pc.invert(pc.is_in(todo["activity_id"], _ids(rezoned))))
-    new_metrics: list[RunMetrics] = []
+    computed: list[RunMetrics] = []
     if rest.num_rows:
         per_year = dict(zip(*np.unique(acts["year"].to_numpy(), return_counts=True), strict=True))
-        new_metrics, new_laps = _compute(
+        computed, computed_laps = _compute(
             lake,
             athlete,
             rest,
@@ -321,34 +319,30 @@ def refresh_derived(
             hr_max,
             runs_per_year={int(k): int(v) for k, v in per_year.items()},
         )
-        lap_ids |= {m.activity_id for m in new_metrics}
-        lap_parts += [conform(x, LAP_METRICS) for x in new_laps]
+        lap_ids |= {m.activity_id for m in computed}
+        lap_parts += [conform(x, LAP_METRICS) for x in computed_laps]
+    runs = metrics_table(computed)
     if parts:
         zoned = rezone(
             pa.concat_tables(parts), hr_max_bpm=hr_max, easy_hr_fraction=t.easy_hr_fraction
         )
-        new_table = pa.concat_tables([zoned, metrics_table(new_metrics)])
-    else:
-        new_table = metrics_table(new_metrics)
-    new_ids = set(new_table["activity_id"].to_pylist())
-    run_dates = new_table["date"].to_pylist()
-    window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
-    if full and window is not None:
-        all_dates = acts["start_time"].to_pylist()
-        window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
-    _write_dirty(lake, athlete, window)
+        runs = pa.concat_tables([zoned, runs])
+    return _NewMetrics(runs, lap_parts, lap_ids)
 
-    # run metrics: keep the others, replace the recomputed; in time order (the sums of the
-    # week flags then do not depend on the order the runs came in)
-    kept = (
-        old.filter(pc.invert(pc.is_in(old["activity_id"], _ids(new_ids))))
-        if old is not None
-        else None
-    )
+
+def _write_run_metrics(
+    lake: Lake, athlete: str, old: pa.Table | None, new: pa.Table
+) -> tuple[pa.Table, set[int]]:
+    """Keep the other runs' metrics, replace the recomputed; all of them, and the years written.
+
+    In time order: the sums of the week rules then do not depend on the order runs came in.
+    """
+    new_ids = _ids(new["activity_id"].to_pylist())
+    kept = old.filter(pc.invert(pc.is_in(old["activity_id"], new_ids))) if old is not None else None
     kept = conform(kept.drop_columns(["year"]), RUN_METRICS) if kept is not None else None
-    merged = pa.concat_tables([x for x in (kept, new_table) if x is not None])
+    merged = pa.concat_tables([x for x in (kept, new) if x is not None])
     merged = merged.sort_by([("start_time", "ascending"), ("activity_id", "ascending")])
-    touched_years = set(pc.year(new_table["start_time"]).to_pylist())
+    touched_years = set(pc.year(new["start_time"]).to_pylist())
     _write_years(
         lake,
         "run_metrics",
@@ -357,59 +351,77 @@ def refresh_derived(
         years=touched_years,
         year_of=pc.year(merged["start_time"]).cast(pa.int32()),
     )
+    return merged, touched_years
 
-    # lap metrics: same, by the run's year (a run whose zones alone changed keeps its laps)
+
+def _write_lap_metrics(
+    lake: Lake, athlete: str, merged: pa.Table, new: _NewMetrics, years: set[int]
+) -> None:
+    """The same for lap metrics, by their run's year."""
+    parts = list(new.laps)
     old_laps = lake.read("lap_metrics", athlete)
     if old_laps is not None:
-        keep = pc.invert(pc.is_in(old_laps["activity_id"], _ids(lap_ids)))
-        lap_parts.insert(0, conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
-    if lap_parts:
-        laps_all = pa.concat_tables(lap_parts)
-        year_by_id = dict(
-            zip(
-                merged["activity_id"].to_pylist(),
-                pc.year(merged["start_time"]).to_pylist(),
-                strict=True,
-            )
+        keep = pc.invert(pc.is_in(old_laps["activity_id"], _ids(new.lap_ids)))
+        parts.insert(0, conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
+    if not parts:
+        return
+    laps_all = pa.concat_tables(parts)
+    year_by_id = dict(
+        zip(
+            merged["activity_id"].to_pylist(),
+            pc.year(merged["start_time"]).to_pylist(),
+            strict=True,
         )
-        lap_years = pa.array(
-            [year_by_id.get(a) for a in laps_all["activity_id"].to_pylist()], pa.int32()
-        )
-        _write_years(lake, "lap_metrics", athlete, laps_all, years=touched_years, year_of=lap_years)
+    )
+    lap_years = pa.array(
+        [year_by_id.get(a) for a in laps_all["activity_id"].to_pylist()], pa.int32()
+    )
+    _write_years(lake, "lap_metrics", athlete, laps_all, years=years, year_of=lap_years)
 
-    # flags: every run flag and every week- and day-level flag of the window (the new runs
-    # are in it), plus the new runs' own wherever they fall
-    in_window: list[RunMetrics] = []
-    for row in merged.drop_columns(["hr_histogram_bpm", "hr_histogram_s"]).to_pylist():
-        d = row["date"]
-        if row["activity_id"] in new_ids or (
-            window is not None and d is not None and window[0] <= week_start(d) <= window[1]
-        ):
-            in_window.append(RunMetrics(**row))
+
+def _in_window(week: date | None, window: tuple[date, date] | None) -> bool:
+    return window is not None and week is not None and window[0] <= week_start(week) <= window[1]
+
+
+def _write_flags(
+    lake: Lake,
+    athlete: str,
+    t: Thresholds,
+    merged: pa.Table,
+    *,
+    new_ids: set[str],
+    window: tuple[date, date] | None,
+    years: set[int],
+) -> int:
+    """Every run flag of the new runs and of the window's runs, every week and day flag of
+    the window; the other flags are kept. Returns how many flags were computed."""
+    in_window = [
+        RunMetrics(**row)
+        for row in merged.drop_columns(["hr_histogram_bpm", "hr_histogram_s"]).to_pylist()
+        if row["activity_id"] in new_ids or _in_window(row["date"], window)
+    ]
     fresh: list[Flag] = [f for m in in_window for f in run_flags(m, athlete, t)]
     if window is not None:
         fresh += history_flags(merged, athlete, t, weeks=window)
     fresh_table = flags_table(fresh)
-    old_flags = lake.read("flags", athlete)
-    flag_parts = [fresh_table]
-    flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | touched_years
+    parts = [fresh_table]
+    flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | years
     if window is not None:
         flag_years |= set(range(window[0].year, window[1].year + 1))
-    if old_flags is not None:
-        old_flags = old_flags.drop_columns(["year"])
-        replaced = pc.fill_null(
-            pc.is_in(old_flags["activity_id"], pa.array(sorted(new_ids), pa.string())), False
-        )
+    old = lake.read("flags", athlete)
+    if old is not None:
+        old = old.drop_columns(["year"])
+        replaced = pc.fill_null(pc.is_in(old["activity_id"], _ids(new_ids)), False)
         if window is not None:
             replaced = pc.or_(
                 replaced,
                 pc.and_(
-                    pc.greater_equal(old_flags["week_start"], pa.scalar(window[0])),
-                    pc.less_equal(old_flags["week_start"], pa.scalar(window[1])),
+                    pc.greater_equal(old["week_start"], pa.scalar(window[0])),
+                    pc.less_equal(old["week_start"], pa.scalar(window[1])),
                 ),
             )
-        flag_parts.insert(0, conform(old_flags.filter(pc.invert(replaced)), FLAGS))
-    flags_all = pa.concat_tables(flag_parts)
+        parts.insert(0, conform(old.filter(pc.invert(replaced)), FLAGS))
+    flags_all = pa.concat_tables(parts)
     _write_years(
         lake,
         "flags",
@@ -418,20 +430,72 @@ def refresh_derived(
         years=flag_years,
         year_of=_week_year(flags_all, "week_start"),
     )
+    return len(fresh)
+
+
+def _write_week_rules(
+    lake: Lake, athlete: str, t: Thresholds, merged: pa.Table, window: tuple[date, date]
+) -> None:
+    """The week rules of every week, written for the years of the window."""
+    rules = week_rules_table(merged, t)
+    _write_years(
+        lake,
+        "week_rules",
+        athlete,
+        rules,
+        years=set(range(window[0].year, window[1].year + 1)),
+        year_of=_week_year(rules, "week_start"),
+    )
+
+
+def refresh_derived(
+    lake: Lake,
+    athlete: str,
+    t: Thresholds,
+    *,
+    full: bool = False,
+    measured: Measured | None = None,
+) -> dict[str, object]:
+    """Bring run metrics, lap metrics, week rules and flags of ``athlete`` up to date.
+
+    Hold the lock. ``full=True`` recomputes every run and every week (after changing
+    thresholds), from the records. ``measured``: metrics of the new runs computed at ingest
+    (no records read).
+    """
+    athlete = validate_athlete(athlete)
+    acts = lake.read("activities", athlete, filter=ds.field("sport") == "running")
+    dirty = _read_dirty(lake, athlete)
+    if acts is None or acts.num_rows == 0:
+        return {"metrics_computed": 0, "flag_window": None}
+    hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
+    old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
+    if old is not None and old.num_rows and lake.read("week_rules", athlete) is None:
+        # a lake written before the week rules were stored: judge every week once
+        dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
+    todo = _stale(acts, old, hr_max, full)
+    if todo.num_rows == 0 and dirty is None:
+        return {"metrics_computed": 0, "flag_window": None}
+
+    new = _new_metrics(
+        lake, athlete, t, acts=acts, todo=todo, old=old, hr_max=hr_max, full=full, measured=measured
+    )
+    run_dates = new.runs["date"].to_pylist()
+    window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
+    if full and window is not None:
+        all_dates = acts["start_time"].to_pylist()
+        window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    _write_dirty(lake, athlete, window)  # a writer killed from here on: redo the window
+
+    merged, years = _write_run_metrics(lake, athlete, old, new.runs)
+    _write_lap_metrics(lake, athlete, merged, new, years)
+    new_ids = set(new.runs["activity_id"].to_pylist())
+    n_flags = _write_flags(lake, athlete, t, merged, new_ids=new_ids, window=window, years=years)
     if window is not None:
-        rules = week_rules_table(merged, t)
-        _write_years(
-            lake,
-            "week_rules",
-            athlete,
-            rules,
-            years=set(range(window[0].year, window[1].year + 1)),
-            year_of=_week_year(rules, "week_start"),
-        )
+        _write_week_rules(lake, athlete, t, merged, window)
     _write_dirty(lake, athlete, None)
     return {
-        "metrics_computed": new_table.num_rows,
+        "metrics_computed": new.runs.num_rows,
         "hr_max_bpm": hr_max,
         "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
-        "flags_written": len(fresh),
+        "flags_written": n_flags,
     }

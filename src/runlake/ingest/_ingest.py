@@ -319,7 +319,7 @@ BATCH_MAX_FILES = 500
 def ingest_files(
     files: Sequence[Path],
     *,
-    lake_root: LakeLocation | Lake,
+    lake: Lake,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
     measured: Measured | None = None,
@@ -335,7 +335,6 @@ def ingest_files(
     committed and the rest is left (the outcomes cover only the files handled).
     """
     athlete = validate_athlete(athlete)
-    lake = _lake(lake_root)
     outcomes: list[FileOutcome] = []
     pending: list[FileCommit] = []
     pending_shas: set[str] = set()
@@ -365,13 +364,8 @@ def ingest_files(
     return outcomes
 
 
-def _lake(location: LakeLocation | Lake) -> Lake:
-    return location if isinstance(location, Lake) else Lake(location)
-
-
-def prepare_writer(lake_root: LakeLocation | Lake) -> None:
+def prepare_writer(lake: Lake) -> None:
     """Clear what a killed writer left (temp files, uncommitted parts). Hold the lock."""
-    lake = _lake(lake_root)
     lake.cleanup_temp(max_age_s=0)
     lake.recover()
 
@@ -389,19 +383,19 @@ def ingest_paths(
 ) -> IngestSummary:
     """Ingest files and folders (recursively) into the lake, then refresh the catalog.
 
-    Holds the lake's writer lock for the whole batch (waiting up to ``lock_timeout_s``,
-    forever when None; :class:`~runlake._errors.LakeBusy` when it gives up).
+    The lake is opened once (``lake_root``: a location, or a :class:`Lake` already open) and
+    handed to every step. Holds the lake's writer lock for the whole batch (waiting up to
+    ``lock_timeout_s``, forever when None; :class:`~runlake._errors.LakeBusy` when it gives
+    up).
     """
     athlete = validate_athlete(athlete)
-    lake = _lake(lake_root)
-    with writer_lock(lake.fs, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
+    lake = lake_root if isinstance(lake_root, Lake) else Lake(lake_root)
+    with writer_lock(lake, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
         prepare_writer(lake)
         files = find_input_files(paths)
         measured = Measured() if rebuild_catalog else None
         summary = IngestSummary(
-            ingest_files(
-                files, lake_root=lake, athlete=athlete, progress=progress, measured=measured
-            )
+            ingest_files(files, lake=lake, athlete=athlete, progress=progress, measured=measured)
         )
         if rebuild_catalog:
             summary.derived = finish_batch(
@@ -411,7 +405,7 @@ def ingest_paths(
 
 
 def finish_batch(
-    lake_root: LakeLocation | Lake,
+    lake: Lake,
     athlete: str,
     outcomes: Sequence[FileOutcome | Mapping[str, object]],
     *,
@@ -430,7 +424,6 @@ def finish_batch(
         for o in outcomes
         if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
     )
-    lake = _lake(lake_root)
     derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
     build_catalog(lake.fs)
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
@@ -449,12 +442,12 @@ class Scan:
         return self.found - len(self.todo)
 
 
-def new_files(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete: str) -> list[Path]:
+def new_files(paths: Iterable[Path], *, lake: Lake, athlete: str) -> list[Path]:
     """The files under ``paths`` whose content the lake does not have yet, for ``athlete``."""
-    return scan_inputs(paths, lake_root=lake_root, athlete=athlete).todo
+    return scan_inputs(paths, lake=lake, athlete=athlete).todo
 
 
-def scan_inputs(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlete: str) -> Scan:
+def scan_inputs(paths: Iterable[Path], *, lake: Lake, athlete: str) -> Scan:
     """The input files under ``paths``, and those whose content is new for ``athlete``.
 
     Content is what counts (a renamed copy is not new), but hashing a whole inbox every
@@ -462,7 +455,6 @@ def scan_inputs(paths: Iterable[Path], *, lake_root: LakeLocation | Lake, athlet
     modification time and sha256, so an unchanged file costs one ``stat``.
     """
     athlete = validate_athlete(athlete)
-    lake = _lake(lake_root)
     cache: dict[str, Any] = lake.read_state(f"scan-{athlete}") or {}
     fresh: dict[str, list[object]] = {}
     todo: list[Path] = []

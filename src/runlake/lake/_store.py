@@ -403,7 +403,7 @@ def _state_rel(name: str) -> str:
 
 @contextmanager
 def writer_lock(
-    location: LakeLocation | LakeFS,
+    lake: Lake | LakeFS,
     *,
     holder: str,
     timeout_s: float | None = None,
@@ -419,5 +419,6 @@ def writer_lock(
     never leaves the lake locked. On object storage it is a lease object renewed by a
     heartbeat: a killed writer's lease is taken over once it expires (30 s by default).
     """
-    with open_fs(location).lock(holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=poll_s):
+    fs = lake.fs if isinstance(lake, Lake) else lake
+    with fs.lock(holder=holder, timeout_s=timeout_s, on_wait=on_wait, poll_s=poll_s):
         yield
