@@ -1,7 +1,11 @@
 """Cross-check: our columnar decoder against fitparse (the reference), file by file.
 
-Every FIT file of the real corpus is decoded by both; for the record, lap and session
-messages every column both decoders name is compared value by value.
+Every FIT file of tests/fixtures (small files runlake's own writer made, so the check runs
+in every clone) and of the real corpus in ../shared/data/fit (when present) is decoded by
+both; for the record, lap and session messages every column both decoders name is compared
+value by value.  On the fixtures the check is strict: no problem, the same number of
+messages, every value fitparse reads is one of ours and equal, and each file's shape
+(message counts, the channels it carries) is as tests/fixtures/make_fixtures.py wrote it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import math
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -19,8 +24,65 @@ from .conftest import FIT_DIR, corpus_available
 
 fitparse = pytest.importorskip("fitparse")
 
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = sorted(FIXTURE_DIR.glob("*.fit"))
 FILES = sorted(FIT_DIR.iterdir()) if corpus_available() else []
 COMPARED = ("record", "lap", "session")
+
+_ALWAYS = {
+    "record": {"timestamp", "distance", "enhanced_speed", "enhanced_altitude", "heart_rate"},
+    "lap": {"timestamp", "start_time", "total_timer_time", "total_distance", "avg_cadence"},
+    "session": {"total_elapsed_time", "total_timer_time", "avg_heart_rate", "max_cadence"},
+}
+_DYNAMICS = {
+    "vertical_oscillation",
+    "stance_time",
+    "stance_time_balance",
+    "step_length",
+    "vertical_ratio",
+}
+_GPS = {"position_lat", "position_long"}
+
+# What make_fixtures.py wrote: message counts, and the record channels present (compared
+# value by value) or absent (in neither decoder's output).
+FIXTURE_SHAPES: dict[str, dict[str, object]] = {
+    "easy-dynamics-power.fit": {
+        "counts": {"record": 301, "lap": 1, "session": 1},
+        "present": _DYNAMICS | _GPS | {"power", "cadence", "fractional_cadence"},
+        "absent": set(),
+    },
+    "easy-pause-autolap.fit": {
+        "counts": {"record": 481, "lap": 2, "session": 1},
+        "present": _GPS,
+        "absent": _DYNAMICS | {"power"},
+        "heart_rate_nulls": 6,
+        "pause_s": 75,
+    },
+    "workout-intervals-trail.fit": {
+        "counts": {"record": 1021, "lap": 6, "session": 1},
+        "present": _DYNAMICS | _GPS,
+        "absent": {"power"},
+    },
+    "treadmill-no-gps.fit": {
+        "counts": {"record": 121, "lap": 1, "session": 1},
+        "present": _DYNAMICS,
+        "absent": _GPS | {"power"},
+    },
+}
+
+_CORPUS_ABSENT = pytest.param(
+    None,
+    False,
+    marks=pytest.mark.skip(reason=f"real watch files ({FIT_DIR}) are not present"),
+    id="corpus-absent",
+)
+PARAMS = [pytest.param(p, True, id=f"fixtures/{p.name}") for p in FIXTURES] + (
+    [
+        pytest.param(p, False, marks=[pytest.mark.corpus, pytest.mark.slow], id=p.name[-60:])
+        for p in FILES
+    ]
+    or [_CORPUS_ABSENT]
+)
 
 
 def _reference(path: Path) -> dict[str, list[dict[str, object]]]:
@@ -34,8 +96,12 @@ def _reference(path: Path) -> dict[str, list[dict[str, object]]]:
                 row: dict[str, object] = {}
                 for fd in msg.fields:
                     name = fd.name if fd.field_type != "devfield" else f"dev:{fd.name}"
-                    if row.get(name) is None:
-                        row[name] = fd.value
+                    # fitparse names a resolved subfield (lap.avg_running_cadence); we keep
+                    # the field's own name (avg_cadence), so it is compared under both.
+                    parent = getattr(fd, "parent_field", None)
+                    for key in (name, parent.name) if parent is not None else (name,):
+                        if row.get(key) is None:
+                            row[key] = fd.value
                 out[msg.name].append(row)
         except Exception:
             pass
@@ -79,17 +145,19 @@ def _same(ours: object, ref: object) -> bool:
     return ours == ref
 
 
-@pytest.mark.corpus
-@pytest.mark.slow
-@pytest.mark.parametrize("path", FILES, ids=[p.name[-60:] for p in FILES])
-def test_columns_match_fitparse(path: Path) -> None:
+@pytest.mark.parametrize(("path", "strict"), PARAMS)
+def test_columns_match_fitparse(path: Path, strict: bool) -> None:
+    """``strict`` for the fixtures: they must decode cleanly and completely."""
     ref = _reference(path)
     if not any(ref.values()):
+        assert not strict, f"fitparse reads no record, lap or session message from {path.name}"
         pytest.skip("fitparse reads no record, lap or session message from this file")
     try:
         ours = decode_fit(path.read_bytes(), source=str(path), on_error="warn")
     except Exception as e:
         pytest.fail(f"fitparse reads {sum(map(len, ref.values()))} messages, we raise {e!r}")
+    if strict:
+        assert list(ours.problems) == []
     compared = 0
     for name in COMPARED:
         ref_rows = ref[name]
@@ -102,6 +170,13 @@ def test_columns_match_fitparse(path: Path) -> None:
         slack = 1 if truncated else 0
         assert len(our_rows) >= len(ref_rows) - slack, f"{name}: {len(our_rows)} < {len(ref_rows)}"
         columns = set(table.column_names) if table is not None else set()
+        if strict:
+            assert len(our_rows) == len(ref_rows) > 0, name
+            theirs_named = {k for row in ref_rows for k, v in row.items() if v is not None}
+            # a resolved subfield's own name (avg_running_cadence) is not a column of ours
+            aliases = {k for k in theirs_named if not k.startswith("dev:")} - columns
+            unmatched = {k for k in aliases if not _is_subfield(name, k)}
+            assert not unmatched, f"{name}: fitparse reads {sorted(unmatched)}, we do not"
         for i, (mine, theirs) in enumerate(zip(our_rows, ref_rows, strict=False)):
             for col in columns & theirs.keys():
                 a, b = mine.get(col), theirs[col]
@@ -117,3 +192,51 @@ def test_columns_match_fitparse(path: Path) -> None:
                 assert _same(a, b), f"{name}[{i}].{col}: ours {a!r}, fitparse {b!r}"
                 compared += 1
     assert compared > 0
+    if strict:
+        _check_fixture_shape(path.name, ours.messages, ref)
+
+
+def _is_subfield(message: str, name: str) -> bool:
+    """Whether ``name`` is a subfield of a field of ``message`` in fitparse's profile."""
+    for mtype in fitparse.profile.MESSAGE_TYPES.values():
+        if mtype.name == message:
+            return any(
+                sub.name == name for f in mtype.fields.values() for sub in (f.subfields or ())
+            )
+    return False
+
+
+def _check_fixture_shape(
+    file_name: str,
+    messages: dict[str, Any],
+    ref: dict[str, list[dict[str, object]]],
+) -> None:
+    shape = FIXTURE_SHAPES.get(file_name)
+    assert shape is not None, f"{file_name}: add its shape to FIXTURE_SHAPES"
+    counts = {name: messages[name].num_rows for name in COMPARED}
+    assert counts == shape["counts"]
+    assert {name: len(rows) for name, rows in ref.items()} == shape["counts"]
+    record_columns = set(messages["record"].column_names)
+    present = cast(set[str], shape["present"]) | _ALWAYS["record"]
+    absent = cast(set[str], shape["absent"])
+    assert present <= record_columns, sorted(present - record_columns)
+    assert not absent & record_columns, sorted(absent & record_columns)
+    ref_names = {k for row in ref["record"] for k, v in row.items() if v is not None}
+    assert present <= ref_names, sorted(present - ref_names)
+    assert not absent & ref_names, sorted(absent & ref_names)
+    for name in ("lap", "session"):
+        missing = _ALWAYS[name] - set(messages[name].column_names)
+        assert not missing, f"{name}: {sorted(missing)}"
+    heart_rate = messages["record"].column("heart_rate").to_pylist()
+    assert heart_rate.count(None) == shape.get("heart_rate_nulls", 0)
+    session = messages["session"].to_pylist()[0]
+    pause = session["total_elapsed_time"] - session["total_timer_time"]
+    assert pause == shape.get("pause_s", 0)
+    assert session["total_timer_time"] == counts["record"] - 1
+    laps = messages["lap"].to_pylist()
+    assert sum(lap["total_timer_time"] for lap in laps) == session["total_timer_time"]
+
+
+def test_fixture_shapes_are_all_present() -> None:
+    """Every shape listed is a fixture file: deleting or renaming one fails here."""
+    assert sorted(FIXTURE_SHAPES) == [p.name for p in FIXTURES]
