@@ -1,6 +1,6 @@
 """Crash safety: kill -9 a ``runlake ingest`` at random points, check the lake, resume.
 
-Used by ``tests/test_crash.py`` (a dozen kills) and ``python -m fuzz --kills N`` (many).
+Used by ``tests/lake/test_crash.py`` (a dozen kills) and ``python -m fuzz --kills N`` (many).
 After every kill the lake must open, every view answer, no temporary or half-written file
 be visible, and no uncommitted row show in a view; the final, uninterrupted run must leave
 exactly the lake a run that was never killed leaves.

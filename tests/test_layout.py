@@ -91,3 +91,26 @@ def test_prefect_only_in_pipelines() -> None:
         text = path.read_text(encoding="utf-8")
         assert "import prefect" not in text, path
         assert "from prefect" not in text, path
+
+
+TESTS = REPO / "tests"
+PROJECT_TESTS = {
+    "test_cli.py",
+    "test_config.py",
+    "test_errors.py",
+    "test_exports.py",
+    "test_install.py",
+    "test_layout.py",
+    "test_readme.py",
+}
+"""Tests of the whole project (no one stage): the only ones at the top of tests/."""
+
+
+def test_tests_are_grouped_by_stage_folder() -> None:
+    top = {p.name for p in TESTS.glob("test_*.py")}
+    assert top == PROJECT_TESTS
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders <= {*STAGES, "flows"}
+    assert {"decode", "metrics", "flags", "lake", "query", "report", "ingest", "flows"} <= folders
+    for folder in folders:
+        assert list((TESTS / folder).glob("test_*.py")), folder

@@ -23,7 +23,7 @@ from runlake.synth import (
     write_season,
 )
 
-from .conftest import DATA, corpus_file, requires_corpus
+from ..conftest import DATA, corpus_file, requires_corpus
 
 START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 

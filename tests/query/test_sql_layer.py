@@ -24,7 +24,7 @@ from runlake.cli import main
 from runlake.flags import history_flags, load_thresholds
 from runlake.synth import season_plan, write_season
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SQL = REPO / "sql"
 START = dt.date(2026, 6, 1)
 NEW_VIEWS = ("daily_load", "weekly_training", "run_summary")

@@ -20,11 +20,11 @@ import pytest
 
 from runlake.decode import decode_fit
 
-from .conftest import FIT_DIR, corpus_available
+from ..conftest import FIT_DIR, corpus_available
 
 fitparse = pytest.importorskip("fitparse")
 
-FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 FIXTURES = sorted(FIXTURE_DIR.glob("*.fit"))
 FILES = sorted(FIT_DIR.iterdir()) if corpus_available() else []
 COMPARED = ("record", "lap", "session")

@@ -20,7 +20,7 @@ from runlake.decode import decode_gpx
 
 gpxpy = pytest.importorskip("gpxpy")
 
-FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 FIXTURES = sorted(FIXTURE_DIR.glob("*.gpx"))
 UTC = dt.UTC
 

@@ -32,7 +32,7 @@ from runlake import ingest_paths
 from runlake.lake._store import Lake
 from runlake.synth import season_plan, write_history, write_run, write_season
 
-from .conftest import REPO
+from ..conftest import REPO
 
 pytestmark = [pytest.mark.xdist_group("flow-commands"), pytest.mark.slow]
 

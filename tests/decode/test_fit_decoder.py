@@ -16,7 +16,7 @@ from runlake._errors import FitCRCError, FitDefinitionError, FitHeaderError, Fit
 from runlake.decode import FIT_EPOCH_S, _fit, decode_fit, fit_crc16
 from runlake.synth import FitWriter, encode_messages
 
-from .conftest import FIT_DIR, corpus_available
+from ..conftest import FIT_DIR, corpus_available
 
 RECORD, GPS_METADATA = 20, 160
 UINT8, UINT16, UINT32 = 0x02, 0x84, 0x86

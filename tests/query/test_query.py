@@ -27,7 +27,7 @@ from runlake.query._query import (
 )
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def sha(tag: str) -> str:

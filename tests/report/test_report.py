@@ -28,7 +28,7 @@ from runlake.report._report import (
 )
 from runlake.synth import write_season
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 START = dt.date(2026, 6, 1)
 NOW = dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC)
 WEEK_CHARTS = {

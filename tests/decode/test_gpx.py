@@ -13,7 +13,7 @@ import pytest
 from runlake._errors import GpxError, NotAnActivity
 from runlake.decode._gpx import GPX_POINTS_SCHEMA, GpxTrack, decode_gpx
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 GPX_DIR = DATA / "gpx"
 INVENTORY = DATA / "gpx-inventory.tsv"
 

@@ -23,7 +23,7 @@ from runlake.cli import main
 from runlake.query._query import QueryError, connect
 from runlake.synth import RunSpec, write_run
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def _run(folder: Path, name: str, seed: int = 1) -> Path:

@@ -48,7 +48,7 @@ from runlake_pipelines._specs import deployment_specs
 from runlake_pipelines.deployments import to_deployments
 from runlake_pipelines.flows import backfill, batch_size_for, nightly_sync
 
-from .conftest import REPO
+from ..conftest import REPO
 
 pytestmark = pytest.mark.xdist_group("prefect")
 

@@ -1,0 +1,1 @@
+"""Tests of the decoders (FIT, GPX) against their references, and fuzzing."""

@@ -1,0 +1,1 @@
+"""Tests of the flags and the week rules."""

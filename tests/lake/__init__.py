@@ -1,0 +1,1 @@
+"""Tests of the lake: store, object storage, crash safety, concurrency."""

@@ -1,0 +1,1 @@
+"""Tests of the catalog, the views, the SQL sandbox."""
