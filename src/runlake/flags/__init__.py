@@ -23,7 +23,7 @@ from runlake.flags._flag import (
     pace_per_km,
     week_start,
 )
-from runlake.flags._history import history_flags
+from runlake.flags._history import history_flags, history_flags_of
 from runlake.flags._run import run_flags
 from runlake.flags._thresholds import (
     STREAK_CAP_DAYS,
@@ -39,6 +39,7 @@ from runlake.flags._weeks import (
     Weeks,
     affected_weeks,
     judge_weeks,
+    week_rules_of,
     week_rules_table,
 )
 
@@ -58,11 +59,13 @@ __all__ = [
     "default_thresholds_path",
     "flags_table",
     "history_flags",
+    "history_flags_of",
     "hours_minutes",
     "judge_weeks",
     "load_thresholds",
     "pace_per_km",
     "run_flags",
+    "week_rules_of",
     "week_rules_table",
     "week_start",
 ]

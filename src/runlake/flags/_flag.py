@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 import pyarrow as pa
 
@@ -17,6 +17,7 @@ __all__ = [
     "RUN_CODES",
     "SEVERITIES",
     "Flag",
+    "Seen",
     "flags_table",
     "hours_minutes",
     "pace_per_km",
@@ -64,6 +65,35 @@ class Flag:
 _FLAG_FIELDS = tuple(f.name for f in fields(Flag))
 # FLAGS has no athlete column: in the lake it is the folder (athlete=<a>), as for every table.
 assert tuple(FLAGS.names) == tuple(n for n in _FLAG_FIELDS if n != "athlete"), "Flag vs FLAGS"
+
+
+class Seen(NamedTuple):
+    """What a rule saw: a flag without its run, athlete and dates (each rule returns one)."""
+
+    code: str
+    severity: str
+    value: float
+    threshold: float
+    unit: str
+    message: str
+    on: dt.date | None = None
+    """The day the flag is on, when the rule picks it (a week rule's streak or peak day)."""
+
+    def flag(self, activity_id: str | None, athlete: str, day: dt.date) -> Flag:
+        """The flag, on ``on`` if the rule picked a day, else on ``day``."""
+        on = self.on or day
+        return Flag(
+            activity_id,
+            athlete,
+            on,
+            week_start(day),
+            self.code,
+            self.severity,
+            float(self.value),
+            float(self.threshold),
+            self.unit,
+            self.message,
+        )
 
 
 def flags_table(flags: Sequence[Flag]) -> pa.Table:

@@ -7,27 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from runlake.flags._flag import HISTORY_CODES, Flag, hours_minutes
+from runlake.flags._flag import HISTORY_CODES, Flag, Seen, hours_minutes
 from runlake.flags._thresholds import Thresholds
 from runlake.flags._weeks import Weeks, day_of, judge_weeks
 
-__all__ = ["history_flags"]
-
-
-class _Seen(NamedTuple):
-    code: str
-    severity: str
-    value: float
-    threshold: float
-    unit: str
-    message: str
-    on: date | None = None
-    """The day the flag is on (default: the week's last run day)."""
+__all__ = ["history_flags", "history_flags_of"]
 
 
 def _volume(value: float, time_basis: bool) -> str:
@@ -35,12 +23,12 @@ def _volume(value: float, time_basis: bool) -> str:
     return hours_minutes(value) if time_basis else f"{value / 1000:.1f} km"
 
 
-def _volume_jump(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _volume_jump(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     if not w.is_volume_jump[j]:
         return None
     pct = float(w.volume_change_pct[j])
     vol, ref, time_basis = float(w.volume[j]), float(w.reference[j]), bool(w.use_time[j])
-    return _Seen(
+    return Seen(
         "volume_jump",
         "alert" if pct > t.volume_jump_alert_pct else "warning",
         pct,
@@ -55,11 +43,11 @@ def _volume_jump(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-def _no_cutback(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _no_cutback(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     streak = int(w.weeks_without_cutback[j])
     if streak < t.cutback_max_weeks:
         return None
-    return _Seen(
+    return Seen(
         "no_cutback",
         "warning",
         float(streak),
@@ -74,7 +62,7 @@ def _no_cutback(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-def _consecutive_days(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _consecutive_days(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     days = w.days_of_week(j)
     long_days = days[w.run_streak_days[days] >= t.consecutive_days_min]
     if not long_days.size:
@@ -82,7 +70,7 @@ def _consecutive_days(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     d = int(long_days[-1])
     streak = int(w.run_streak_days[d])
     on = w.grid_day(d)
-    return _Seen(
+    return Seen(
         "consecutive_days",
         "warning",
         float(streak),
@@ -97,14 +85,14 @@ def _consecutive_days(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-def _low_easy_share(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _low_easy_share(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     hr_s = float(w.hr_s[j])
     if hr_s < t.easy_share_min_week_h * 3600.0 or hr_s <= 0:
         return None
     share = float(w.easy_s[j]) / hr_s * 100.0
     if share >= t.easy_share_min_pct:
         return None
-    return _Seen(
+    return Seen(
         "low_easy_share",
         "warning",
         share,
@@ -119,14 +107,14 @@ def _low_easy_share(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-def _acwr_high(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _acwr_high(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     days = w.days_of_week(j)
     ratios = w.acwr[days]
     if ratios.max() <= t.acwr_max:
         return None
     k = int(np.argmax(ratios))
     on = w.grid_day(int(days[k]))
-    return _Seen(
+    return Seen(
         "acwr_high",
         "alert",
         float(ratios[k]),
@@ -141,11 +129,11 @@ def _acwr_high(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-def _monotony_high(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
+def _monotony_high(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     monotony = float(w.monotony[j])
     if not monotony > t.monotony_max:  # nan: no load that week
         return None
-    return _Seen(
+    return Seen(
         "monotony_high",
         "warning",
         monotony,
@@ -159,7 +147,7 @@ def _monotony_high(w: Weeks, j: int, t: Thresholds) -> _Seen | None:
     )
 
 
-_RULES: tuple[Callable[[Weeks, int, Thresholds], _Seen | None], ...] = (
+_RULES: tuple[Callable[[Weeks, int, Thresholds], Seen | None], ...] = (
     _volume_jump,
     _no_cutback,
     _consecutive_days,
@@ -183,7 +171,13 @@ def history_flags(
     of weeks with a run whose Monday is within these dates (inclusive) are returned; the rules
     still see every run.
     """
-    w = judge_weeks(runs, t)
+    return history_flags_of(judge_weeks(runs, t), athlete, t, weeks=weeks)
+
+
+def history_flags_of(
+    w: Weeks | None, athlete: str, t: Thresholds, *, weeks: tuple[date, date] | None = None
+) -> list[Flag]:
+    """:func:`history_flags` of weeks already judged (:func:`judge_weeks`)."""
     if w is None:
         return []
     out: list[Flag] = []
@@ -195,19 +189,6 @@ def history_flags(
         for rule in _RULES:
             seen = rule(w, j, t)
             if seen is not None:
-                out.append(
-                    Flag(
-                        None,
-                        athlete,
-                        seen.on or last_run,
-                        monday,
-                        seen.code,
-                        seen.severity,
-                        float(seen.value),
-                        float(seen.threshold),
-                        seen.unit,
-                        seen.message,
-                    )
-                )
+                out.append(seen.flag(None, athlete, last_run))
     out.sort(key=lambda f: (f.week_start, f.date, HISTORY_CODES.index(f.code)))
     return out

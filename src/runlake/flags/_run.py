@@ -1,28 +1,18 @@
 """Run flags: what one run's metrics say about form, fatigue and fuelling.
 
-One function per rule; each returns what it saw (:class:`_Seen`) or None. A null metric never
+One function per rule; each returns what it saw (:class:`Seen`) or None. A null metric never
 gives a flag: missing data is not a bad value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
-from runlake.flags._flag import Flag, hours_minutes, pace_per_km, week_start
+from runlake.flags._flag import Flag, Seen, hours_minutes, pace_per_km
 from runlake.flags._thresholds import Thresholds
 from runlake.metrics import RunMetrics
 
 __all__ = ["run_flags"]
-
-
-class _Seen(NamedTuple):
-    code: str
-    severity: str
-    value: float
-    threshold: float
-    unit: str
-    message: str
 
 
 def _form_counts(m: RunMetrics, t: Thresholds) -> bool:
@@ -30,7 +20,7 @@ def _form_counts(m: RunMetrics, t: Thresholds) -> bool:
     return m.moving_s >= t.form_min_moving_s
 
 
-def _overstriding(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _overstriding(m: RunMetrics, t: Thresholds) -> Seen | None:
     oi = m.overstriding_index
     if not _form_counts(m, t) or oi is None or oi <= t.overstriding_index_max:
         return None
@@ -39,7 +29,7 @@ def _overstriding(m: RunMetrics, t: Thresholds) -> _Seen | None:
         if m.stance_time_ms is not None and m.cadence_spm is not None
         else "long ground contact at a low step rate"
     )
-    return _Seen(
+    return Seen(
         "overstriding",
         "warning",
         oi,
@@ -54,7 +44,7 @@ def _overstriding(m: RunMetrics, t: Thresholds) -> _Seen | None:
     )
 
 
-def _vertical_oscillation(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _vertical_oscillation(m: RunMetrics, t: Thresholds) -> Seen | None:
     vo, vr = m.vertical_oscillation_mm, m.vertical_ratio_pct
     pod = m.dynamics_sensor == "pod"
     vo_max = t.pod_vertical_oscillation_max_mm if pod else t.vertical_oscillation_max_mm
@@ -73,7 +63,7 @@ def _vertical_oscillation(m: RunMetrics, t: Thresholds) -> _Seen | None:
     else:
         return None
     sensor = "waist pod" if pod else "chest strap or watch"
-    return _Seen(
+    return Seen(
         "high_vertical_oscillation",
         "warning",
         value,
@@ -87,14 +77,14 @@ def _vertical_oscillation(m: RunMetrics, t: Thresholds) -> _Seen | None:
     )
 
 
-def _imbalance(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _imbalance(m: RunMetrics, t: Thresholds) -> Seen | None:
     bal = m.stance_time_balance_pct
     lo, hi = t.stance_balance_min_pct, t.stance_balance_max_pct
     if not _form_counts(m, t) or bal is None or lo <= bal <= hi:
         return None
     low = bal < lo
     side, longer = ("right", 100.0 - bal) if low else ("left", bal)
-    return _Seen(
+    return Seen(
         "ground_contact_imbalance",
         "warning",
         bal,
@@ -113,7 +103,7 @@ def _times_limit(value: float, limit: float) -> float:
     return abs(value) / max(abs(limit), 1e-9)
 
 
-def _form_fade(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _form_fade(m: RunMetrics, t: Thresholds) -> Seen | None:
     fades: list[tuple[float, float, float, str]] = []  # (times the limit, value, limit, words)
     checks = (  # (change, limit, the sign of a fade, words)
         (m.cadence_change_pct, -t.form_fade_cadence_drop_pct, -1.0, "cadence"),
@@ -133,7 +123,7 @@ def _form_fade(m: RunMetrics, t: Thresholds) -> _Seen | None:
     fades.sort(reverse=True)
     _, value, limit, _ = fades[0]
     seen = ", ".join(f"{words} {v:+.1f} % (limit {lim:+.1f} %)" for _, v, lim, words in fades)
-    return _Seen(
+    return Seen(
         "form_fade",
         "warning",
         value,
@@ -147,11 +137,11 @@ def _form_fade(m: RunMetrics, t: Thresholds) -> _Seen | None:
     )
 
 
-def _cardiac_drift(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _cardiac_drift(m: RunMetrics, t: Thresholds) -> Seen | None:
     dec = m.aerobic_decoupling_pct
     if not m.steady_run or dec is None or dec <= t.cardiac_drift_max_pct:
         return None
-    return _Seen(
+    return Seen(
         "cardiac_drift",
         "warning",
         dec,
@@ -167,12 +157,12 @@ def _cardiac_drift(m: RunMetrics, t: Thresholds) -> _Seen | None:
     )
 
 
-def _long_run_fuelling(m: RunMetrics, t: Thresholds) -> _Seen | None:
+def _long_run_fuelling(m: RunMetrics, t: Thresholds) -> Seen | None:
     if m.duration_s is None or m.duration_s <= t.long_run_min_s:
         return None
     lo, hi = t.carbohydrate_min_g_per_h, t.carbohydrate_max_g_per_h
     hours = m.duration_s / 3600.0
-    return _Seen(
+    return Seen(
         "long_run_fuelling",
         "info",
         m.duration_s / 60.0,
@@ -186,7 +176,7 @@ def _long_run_fuelling(m: RunMetrics, t: Thresholds) -> _Seen | None:
     )
 
 
-_RULES: tuple[Callable[[RunMetrics, Thresholds], _Seen | None], ...] = (
+_RULES: tuple[Callable[[RunMetrics, Thresholds], Seen | None], ...] = (
     _overstriding,
     _vertical_oscillation,
     _imbalance,
@@ -206,18 +196,5 @@ def run_flags(m: RunMetrics, athlete: str, t: Thresholds) -> list[Flag]:
     for rule in _RULES:
         seen = rule(m, t)
         if seen is not None:
-            out.append(
-                Flag(
-                    m.activity_id,
-                    athlete,
-                    day,
-                    week_start(day),
-                    seen.code,
-                    seen.severity,
-                    float(seen.value),
-                    float(seen.threshold),
-                    seen.unit,
-                    seen.message,
-                )
-            )
+            out.append(seen.flag(m.activity_id, athlete, day))
     return out

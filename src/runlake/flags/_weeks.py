@@ -46,6 +46,7 @@ __all__ = [
     "affected_weeks",
     "day_of",
     "judge_weeks",
+    "week_rules_of",
     "week_rules_table",
 ]
 
@@ -117,8 +118,11 @@ class Weeks:
     duration_s: F64
     use_time: BOOL
     volume: F64
+    prior_max_distance_m: F64
+    """Highest weekly distance of the reference weeks before (nan for the first week)."""
+    prior_max_duration_s: F64
     reference: F64
-    """Highest volume of the reference weeks before (nan for the first week)."""
+    """prior_max_duration_s or prior_max_distance_m, as ``use_time`` says."""
     minimum: F64
     """The week minimum of the basis (a reference under it sets no 10 % line)."""
     is_volume_jump: BOOL
@@ -149,25 +153,19 @@ class Weeks:
         return np.arange(first, first + 7)
 
 
-def _volumes(
-    distance_m: F64, duration_s: F64, no_distance: F64, t: Thresholds
-) -> tuple[BOOL, F64, F64, F64]:
-    """Per week: basis (time?), volume, the reference weeks' highest volume, the minimum."""
-    n = distance_m.size
-    use_time = np.zeros(n, dtype=bool)
-    volume = np.zeros(n)
-    reference = np.full(n, np.nan)
-    minimum = np.zeros(n)
-    ref_n = t.volume_reference_weeks
-    for j in range(n):
-        lo = max(0, j - ref_n)
-        use_time[j] = bool(no_distance[lo : j + 1].sum() > 0)
-        basis = duration_s if use_time[j] else distance_m
-        minimum[j] = t.volume_min_week_h * 3600.0 if use_time[j] else t.volume_min_week_km * 1e3
-        volume[j] = basis[j]
-        if j > lo:
-            reference[j] = basis[lo:j].max()
-    return use_time, volume, reference, minimum
+def _reference_max(values: F64, ref_n: int) -> F64:
+    """Highest value of the ``ref_n`` weeks before each week (nan for the first)."""
+    out = np.full(values.size, np.nan)
+    for j in range(1, values.size):
+        out[j] = values[max(0, j - ref_n) : j].max()
+    return out
+
+
+def _time_basis(no_distance: F64, ref_n: int) -> BOOL:
+    """Weeks judged on time: a run of the week or of the reference weeks has no distance."""
+    with_runs = np.concatenate([[0.0], np.cumsum(no_distance)])
+    j = np.arange(no_distance.size)
+    return np.asarray(with_runs[j + 1] - with_runs[np.maximum(j - ref_n, 0)] > 0, dtype=np.bool_)
 
 
 def _cutback_streaks(is_cutback: BOOL, t: Thresholds) -> I64:
@@ -228,7 +226,12 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
     last_day = np.full(n_weeks, -1, dtype=np.int64)
     np.maximum.at(last_day, wk, day)
 
-    use_time, volume, reference, minimum = _volumes(metres, seconds, no_dist, t)
+    ref_n = t.volume_reference_weeks
+    use_time = _time_basis(no_dist, ref_n)
+    prior_m, prior_s = _reference_max(metres, ref_n), _reference_max(seconds, ref_n)
+    volume = np.where(use_time, seconds, metres)
+    reference = np.where(use_time, prior_s, prior_m)
+    minimum = np.where(use_time, t.volume_min_week_h * 3600.0, t.volume_min_week_km * 1e3)
     with np.errstate(invalid="ignore", divide="ignore"):
         judged = reference >= minimum  # False where reference is nan
         change = np.where(judged, (volume / np.where(judged, reference, 1.0) - 1.0) * 100.0, np.nan)
@@ -246,6 +249,8 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
         duration_s=seconds,
         use_time=use_time,
         volume=volume,
+        prior_max_distance_m=prior_m,
+        prior_max_duration_s=prior_s,
         reference=reference,
         minimum=minimum,
         is_volume_jump=is_jump,
@@ -261,27 +266,21 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
     )
 
 
-def _reference_max(values: F64, ref_n: int) -> F64:
-    """Highest value of the ``ref_n`` weeks before each week (nan for the first)."""
-    out = np.full(values.size, np.nan)
-    for j in range(1, values.size):
-        out[j] = values[max(0, j - ref_n) : j].max()
-    return out
-
-
 def _or_null(values: F64) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def week_rules_table(runs: pa.Table, t: Thresholds) -> pa.Table:
     """WEEK_RULES: one row per week from the first run's week to the last run's."""
-    w = judge_weeks(runs, t)
+    return week_rules_of(judge_weeks(runs, t), t)
+
+
+def week_rules_of(w: Weeks | None, t: Thresholds) -> pa.Table:
+    """WEEK_RULES of weeks already judged (:func:`judge_weeks`)."""
     if w is None:
         return WEEK_RULES.empty_table()
-    ref_n = t.volume_reference_weeks
     jump = 1 + t.volume_jump_pct / 100
-    prior_m = _reference_max(w.distance_m, ref_n)
-    prior_s = _reference_max(w.duration_s, ref_n)
+    prior_m, prior_s = w.prior_max_distance_m, w.prior_max_duration_s
     with np.errstate(invalid="ignore"):
         m_limit = np.where(prior_m >= t.volume_min_week_km * 1e3, jump * prior_m, np.nan)
         s_limit = np.where(prior_s >= t.volume_min_week_h * 3600.0, jump * prior_s, np.nan)

@@ -38,11 +38,13 @@ from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
 from runlake.flags import (
     Flag,
     Thresholds,
+    Weeks,
     affected_weeks,
     flags_table,
-    history_flags,
+    history_flags_of,
+    judge_weeks,
     run_flags,
-    week_rules_table,
+    week_rules_of,
     week_start,
 )
 from runlake.lake._store import Lake, conform, validate_athlete
@@ -389,6 +391,7 @@ def _write_flags(
     t: Thresholds,
     merged: pa.Table,
     *,
+    judged: Weeks | None,
     new_ids: set[str],
     window: tuple[date, date] | None,
     years: set[int],
@@ -401,8 +404,8 @@ def _write_flags(
         if row["activity_id"] in new_ids or _in_window(row["date"], window)
     ]
     fresh: list[Flag] = [f for m in in_window for f in run_flags(m, athlete, t)]
-    if window is not None:
-        fresh += history_flags(merged, athlete, t, weeks=window)
+    if judged is not None and window is not None:
+        fresh += history_flags_of(judged, athlete, t, weeks=window)
     fresh_table = flags_table(fresh)
     parts = [fresh_table]
     flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | years
@@ -434,10 +437,10 @@ def _write_flags(
 
 
 def _write_week_rules(
-    lake: Lake, athlete: str, t: Thresholds, merged: pa.Table, window: tuple[date, date]
+    lake: Lake, athlete: str, t: Thresholds, judged: Weeks | None, window: tuple[date, date]
 ) -> None:
     """The week rules of every week, written for the years of the window."""
-    rules = week_rules_table(merged, t)
+    rules = week_rules_of(judged, t)
     _write_years(
         lake,
         "week_rules",
@@ -469,7 +472,7 @@ def refresh_derived(
         return {"metrics_computed": 0, "flag_window": None}
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
-    if old is not None and old.num_rows and lake.read("week_rules", athlete) is None:
+    if old is not None and old.num_rows and not lake.has("week_rules", athlete):
         # a lake written before the week rules were stored: judge every week once
         dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
     todo = _stale(acts, old, hr_max, full)
@@ -489,9 +492,12 @@ def refresh_derived(
     merged, years = _write_run_metrics(lake, athlete, old, new.runs)
     _write_lap_metrics(lake, athlete, merged, new, years)
     new_ids = set(new.runs["activity_id"].to_pylist())
-    n_flags = _write_flags(lake, athlete, t, merged, new_ids=new_ids, window=window, years=years)
+    judged = judge_weeks(merged, t) if window is not None else None  # once: flags and rules
+    n_flags = _write_flags(
+        lake, athlete, t, merged, judged=judged, new_ids=new_ids, window=window, years=years
+    )
     if window is not None:
-        _write_week_rules(lake, athlete, t, merged, window)
+        _write_week_rules(lake, athlete, t, judged, window)
     _write_dirty(lake, athlete, None)
     return {
         "metrics_computed": new.runs.num_rows,

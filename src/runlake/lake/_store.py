@@ -267,15 +267,22 @@ class Lake:
         such as one written before a column was added, are null) instead of the first
         file's.
         """
-        if table not in PARTITIONED_BY_YEAR:
-            raise ContractError(f"{table} is not partitioned by year")
-        base = self.folder(table, validate_athlete(athlete))
-        rels = self._fs.glob(f"{base}/year=*/*.parquet")
+        base, rels = self._year_files(table, athlete)
         if not rels:
             return None
         full = None if schema is None else schema.append(pa.field("year", pa.int32()))
         dataset = self._fs.dataset(rels, partitioning=_YEAR_PARTITIONING, base=base, schema=full)
         return dataset.to_table(columns=columns, filter=filter)
+
+    def _year_files(self, table: str, athlete: str) -> tuple[str, list[str]]:
+        if table not in PARTITIONED_BY_YEAR:
+            raise ContractError(f"{table} is not partitioned by year")
+        base = self.folder(table, validate_athlete(athlete))
+        return base, self._fs.glob(f"{base}/year=*/*.parquet")
+
+    def has(self, table: str, athlete: str) -> bool:
+        """Whether the athlete has a file of this year-partitioned table (one listing)."""
+        return bool(self._year_files(table, athlete)[1])
 
     def write_year(self, table: str, athlete: str, year: int, rows: pa.Table | None) -> None:
         """Replace one athlete-year of a derived table (``<table>.parquet``); None removes it."""
