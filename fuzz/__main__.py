@@ -38,7 +38,7 @@ from runlake._errors import DecodeError
 from runlake.decode import decode_fit, decode_gpx
 from runlake.ingest._ingest import INTERNAL_ERROR, _decode_normalize, _sniff, ingest_file
 from runlake.lake._store import Lake
-from runlake.normalize._normalize import SourceInfo
+from runlake.normalize import SourceInfo
 
 
 def _replay(seeds: Seeds, case_id: str, dump: str | None) -> int:

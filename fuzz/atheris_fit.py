@@ -22,7 +22,7 @@ with atheris.instrument_imports(include=["runlake"]):
     from runlake._errors import DecodeError
     from runlake.decode import decode_fit
     from runlake.ingest._ingest import ACTIVITY_MESSAGES
-    from runlake.normalize._normalize import SourceInfo, normalize_fit
+    from runlake.normalize import SourceInfo, normalize_fit
 
 _INFO = SourceInfo("0" * 64, "atheris.fit", datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -17,7 +17,7 @@ import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
 with atheris.instrument_imports(include=["runlake"]):
     from runlake._errors import DecodeError
     from runlake.decode import decode_gpx
-    from runlake.normalize._normalize import SourceInfo, normalize_gpx
+    from runlake.normalize import SourceInfo, normalize_gpx
 
 _INFO = SourceInfo("0" * 64, "atheris.gpx", datetime(2026, 1, 1, tzinfo=UTC))
 

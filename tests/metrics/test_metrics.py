@@ -30,7 +30,7 @@ from runlake.metrics._metrics import (
     rezone,
     run_metrics,
 )
-from runlake.normalize._normalize import SourceInfo, normalize_fit
+from runlake.normalize import SourceInfo, normalize_fit
 from runlake.synth import RunSpec, Samples, encode_run, simulate
 from tests.conftest import FIT_DIR, requires_corpus
 

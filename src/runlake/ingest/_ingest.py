@@ -30,7 +30,7 @@ from runlake.decode import decode_fit, decode_gpx
 from runlake.flags import Thresholds, load_thresholds
 from runlake.ingest._derive import Measured, refresh_derived
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
-from runlake.normalize._normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+from runlake.normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
 from runlake.query._query import build_catalog
 
 __all__ = [

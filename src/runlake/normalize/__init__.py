@@ -1,20 +1,27 @@
 """Normalize stage: decoded messages in, the contract tables out (SI units, UTC, nulls for
 missing values; runlake/_schemas.py is the contract).
 
+One module a job: ``_fit`` and ``_gpx`` turn a format's decoded data into sessions and
+record columns; ``_assemble`` builds the contract tables from them for every format;
+``_summary`` gives the summary values (the device's, else computed from records);
+``_sanitize`` checks the decoded FIT columns normalize reads, ``_clock`` anchors old
+devices' system times, ``_devfields`` reads developer fields (Stryd) by name; ``_geo`` and
+``_columns`` are pure helpers.
+
 May import: runlake.decode (what it normalizes), runlake._errors, runlake._schemas.
 """
 
 from __future__ import annotations
 
-from runlake.normalize._normalize import (
+from runlake.normalize._assemble import (
     FOOT_SPORTS,
     MAX_LAP_INDEX,
-    MAX_SESSIONS,
     Normalized,
     SourceInfo,
-    normalize_fit,
-    normalize_gpx,
+    time_anomalies,
 )
+from runlake.normalize._fit import MAX_SESSIONS, normalize_fit
+from runlake.normalize._gpx import gpx_sport, normalize_gpx
 
 __all__ = [
     "FOOT_SPORTS",
@@ -22,6 +29,8 @@ __all__ = [
     "MAX_SESSIONS",
     "Normalized",
     "SourceInfo",
+    "gpx_sport",
     "normalize_fit",
     "normalize_gpx",
+    "time_anomalies",
 ]
