@@ -28,7 +28,7 @@ from runlake.flags import (
     run_flags,
     week_start,
 )
-from runlake.metrics._metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
+from runlake.metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
 from runlake.synth import RunSpec, season_plan, simulate
 from tests.conftest import requires_corpus
 from tests.metrics.test_metrics import activity_of, corpus_runs, records_of

@@ -1,4 +1,4 @@
-"""Per-run form and fatigue metrics (runlake.metrics._metrics) on simulated and real runs."""
+"""Per-run form and fatigue metrics (runlake.metrics) on simulated and real runs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from runlake._errors import DecodeError
 from runlake._schemas import LAP_METRICS, LAPS, RECORDS, RUN_METRICS
 from runlake.decode import decode_fit
 from runlake.ingest._ingest import ACTIVITY_MESSAGES
-from runlake.metrics._metrics import (
+from runlake.metrics import (
     DURATION_LOAD_PER_MIN,
     RESUME_SKIP_S,
     WARMUP_S,
@@ -29,6 +29,7 @@ from runlake.metrics._metrics import (
     metrics_table,
     rezone,
     run_metrics,
+    steady_thirds,
 )
 from runlake.normalize import SourceInfo, normalize_fit
 from runlake.synth import RunSpec, Samples, encode_run, simulate
@@ -285,6 +286,30 @@ def test_fading_long_run_shows_form_fade_and_drift() -> None:
     assert abs(clean.aerobic_decoupling_pct) < 2.5
     assert clean.cadence_change_pct is not None
     assert abs(clean.cadence_change_pct) < 1.0
+
+
+def test_steady_thirds_are_the_thirds_of_the_form_changes() -> None:
+    """The report's thirds (steady_thirds) give the metrics' change: one implementation."""
+    s = simulate(spec(kind="fading", duration_s=6000, seed=0))
+    rec = records_of(s, "a-0")
+    m = metrics_of(s)
+    thirds = steady_thirds(rec.take(pa.array(np.arange(rec.num_rows)[::-1])))  # any order
+    assert thirds.steady_run is m.steady_run is True
+    assert thirds.warmup_end_s is not None
+    assert 600.0 <= thirds.warmup_end_s < 700.0  # ten minutes of moving time
+    vo = np.asarray(rec["vertical_oscillation_mm"].to_numpy(), dtype=np.float64)[::-1]
+    w = thirds.weights
+
+    def mean(mask: np.ndarray) -> float:
+        return float((vo[mask] * w[mask]).sum() / w[mask].sum())
+
+    change = (mean(thirds.last) / mean(thirds.first) - 1.0) * 100.0
+    assert m.vertical_oscillation_change_pct is not None
+    assert change == pytest.approx(m.vertical_oscillation_change_pct, rel=1e-12)
+    # a third of the steady part each, in steady time
+    assert w[thirds.first].sum() == pytest.approx(m.steady_s / 3.0, abs=2.0)
+    assert w[thirds.last].sum() == pytest.approx(m.steady_s / 3.0, abs=2.0)
+    assert not (thirds.first & thirds.last).any()
 
 
 def test_decoupling_definition_and_hills() -> None:

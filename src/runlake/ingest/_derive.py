@@ -10,7 +10,7 @@ What is recomputed after a batch:
   ingest (:class:`Measured`: the ingest tasks compute run and lap metrics while the
   records are in memory, in parallel) and runs whose only change is the maximum heart rate
   get their zones, easy time and load from their heart-rate histogram
-  (:func:`runlake.metrics._metrics.rezone`), without reading records; the others (runs stored
+  (:func:`runlake.metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
 - the week rules (WEEK_RULES, :func:`runlake.flags.week_rules_table`) and the week- and
@@ -48,7 +48,7 @@ from runlake.flags import (
     week_start,
 )
 from runlake.lake._store import Lake, conform, validate_athlete
-from runlake.metrics._metrics import (
+from runlake.metrics import (
     ACTIVITY_COLUMNS,
     RunMetrics,
     estimate_hr_max,

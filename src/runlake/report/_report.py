@@ -15,18 +15,17 @@ Content-Security-Policy forbids it).
   flag on a timeline.
 
 **Thirds.** The form-fade metrics compare the first and the last third of a run's *steady
-part* (``runlake.metrics._metrics``: after a 10-minute warm-up, without 60 s after each pause and
-without off-pace samples). That mask is not stored, so the chart marks an approximation: the
-thirds of the moving time after the first 10 minutes of moving time (moving: at least 1 m/s;
-a gap of more than 15 s between samples is a pause). The page says so, and shows the exact
-``*_change_pct`` values of ``run_metrics`` beside the approximate thirds.
+part* (after a 10-minute warm-up, without 60 s after each pause and without off-pace
+samples). The chart and the thirds table use the same thirds, from the run's records
+(:func:`runlake.metrics.steady_thirds`, the code the metrics use), and show the exact
+``*_change_pct`` values of ``run_metrics`` beside the raw means.
 
 **Colour zones.** Garmin colours each running-dynamics value by where it falls among Garmin
 users' data (purple: best 5 %, blue: 70-95th percentile, green: 30-69th, orange: 5-29th,
 red: worst 5 %): Garmin Forerunner 245 Owner's Manual, "Color Gauges and Running Dynamics
 Data" (www8.garmin.com/manuals/webhelp/forerunner245/EN-US/GUID-EE9E7F6F-49BE-4452-82E6-
 B40371D0AEC1.html; the same table is in the fenix 7 manual). The red limits come from the
-flags' thresholds (config/flags.toml, so an override moves them) and ``runlake.metrics._metrics``;
+flags' thresholds (config/flags.toml, so an override moves them) and ``runlake.metrics``;
 the other limits are Garmin's table (:data:`GARMIN_ZONES`). For a waist-worn pod the
 oscillation and ratio limits are scaled by the pod's red limit over the chest strap's.
 """
@@ -57,12 +56,15 @@ from matplotlib.ticker import FuncFormatter
 
 from runlake._errors import ReportError
 from runlake.flags import Thresholds, load_thresholds
-from runlake.metrics._metrics import (
+from runlake.metrics import (
     MOVING_MIN_MPS,
     OI_RED_CADENCE_SPM,
     OI_RED_GCT_MS,
     PAUSE_GAP_S,
+    RESUME_SKIP_S,
     WARMUP_S,
+    RunThirds,
+    steady_thirds,
 )
 from runlake.query._query import LakeLocation, run_query
 
@@ -180,7 +182,7 @@ GARMIN_ZONES: Final[Mapping[str, tuple[float, ...]]] = {
 def garmin_zones(t: Thresholds, dynamics_sensor: str | None = None) -> list[ZoneScale]:
     """The colour zones of cadence, contact time, oscillation, ratio and balance.
 
-    Red limits: ``OI_RED_CADENCE_SPM`` and ``OI_RED_GCT_MS`` (runlake.metrics._metrics) and the
+    Red limits: ``OI_RED_CADENCE_SPM`` and ``OI_RED_GCT_MS`` (runlake.metrics) and the
     thresholds' oscillation, ratio and balance limits (the pod's for ``"pod"``).
     """
     pod = dynamics_sensor == "pod"
@@ -420,39 +422,26 @@ order by activity_id nulls last, date, code
 
 
 @dataclass(frozen=True, slots=True)
-class _Thirds:
-    """Approximate thirds of the moving time after the warm-up (limits in elapsed minutes)."""
+class _Shading:
+    """Where the run chart shades the warm-up and the thirds (elapsed minutes)."""
 
     warmup_end: float
-    first_end: float
-    last_start: float
-    end: float
-    first: npt.NDArray[np.bool_]
-    last: npt.NDArray[np.bool_]
-    weights: F64
+    first: tuple[float, float]
+    last: tuple[float, float]
 
 
-def _thirds(t: F64, speed: F64) -> _Thirds | None:
-    """Thirds of the moving time after the first ``WARMUP_S`` of it (see the module doc)."""
-    if t.size < 3:
+def _shading(t: F64, thirds: RunThirds) -> _Shading | None:
+    """The spans of the thirds the form-fade change uses (None: not a steady run)."""
+    if not thirds.steady_run or thirds.warmup_end_s is None:
         return None
-    dts = np.diff(t, prepend=t[0])
-    w = np.where((dts > 0) & (dts <= PAUSE_GAP_S), dts, 0.0)
-    moving = np.isnan(speed) | (speed >= MOVING_MIN_MPS)
-    mw = np.where(moving, w, 0.0)
-    cum = np.cumsum(mw)
-    total = float(cum[-1])
-    rest = total - WARMUP_S
-    if rest < 180.0:  # under 3 minutes after the warm-up: no thirds to speak of
+    first, last = t[thirds.first], t[thirds.last]
+    if np.isnan(first).all() or np.isnan(last).all():
         return None
-    a, b, c = WARMUP_S, WARMUP_S + rest / 3, WARMUP_S + 2 * rest / 3
-
-    def at(x: float) -> float:
-        return float(t[min(int(np.searchsorted(cum, x, side="right")), t.size - 1)]) / 60.0
-
-    first = (cum > a) & (cum <= b) & (mw > 0)
-    last = (cum > c) & (mw > 0)
-    return _Thirds(at(a), at(b), at(c), float(t[-1]) / 60.0, first, last, mw)
+    return _Shading(
+        thirds.warmup_end_s / 60.0,
+        (float(np.nanmin(first)) / 60.0, float(np.nanmax(first)) / 60.0),
+        (float(np.nanmin(last)) / 60.0, float(np.nanmax(last)) / 60.0),
+    )
 
 
 def _third_mean(y: F64, mask: npt.NDArray[np.bool_], w: F64) -> float | None:
@@ -475,7 +464,7 @@ def _pace_label(v: float, _pos: object = None) -> str:
 
 
 def _run_chart(
-    rec: pa.Table, thirds: _Thirds | None, scales: Mapping[str, ZoneScale]
+    rec: pa.Table, shading: _Shading | None, scales: Mapping[str, ZoneScale]
 ) -> tuple[str, list[str]]:
     """The over-the-run chart (SVG) and the names of the panels drawn."""
     t = _floats(rec, "elapsed_s")
@@ -504,10 +493,10 @@ def _run_chart(
     axs = _axes(fig, len(keep), sharex=True)
     for ax, (label, unit, y, zone_key) in zip(axs, keep, strict=True):
         ax.set_ylabel(f"{label}\n({unit})")
-        if thirds is not None:
-            ax.axvspan(0, thirds.warmup_end, color="#9a9a9a", alpha=0.18, lw=0)
-            ax.axvspan(thirds.warmup_end, thirds.first_end, color="#3a86d4", alpha=0.13, lw=0)
-            ax.axvspan(thirds.last_start, thirds.end, color="#e8912d", alpha=0.16, lw=0)
+        if shading is not None:
+            ax.axvspan(0, shading.warmup_end, color="#9a9a9a", alpha=0.18, lw=0)
+            ax.axvspan(*shading.first, color="#3a86d4", alpha=0.13, lw=0)
+            ax.axvspan(*shading.last, color="#e8912d", alpha=0.16, lw=0)
         if not (~np.isnan(y)).any():
             _note(ax, f"no {label.lower()} recorded")
             ax.set_yticks([])
@@ -536,12 +525,12 @@ def _run_chart(
         if label == "Pace":
             ax.invert_yaxis()
             ax.yaxis.set_major_formatter(FuncFormatter(_pace_label))
-    if thirds is not None:
+    if shading is not None:
         top = axs[0]
-        for x0, x1, text in (
-            (0.0, thirds.warmup_end, "warm-up"),
-            (thirds.warmup_end, thirds.first_end, "first third"),
-            (thirds.last_start, thirds.end, "last third"),
+        for (x0, x1), text in (
+            ((0.0, shading.warmup_end), "warm-up"),
+            (shading.first, "first third"),
+            (shading.last, "last third"),
         ):
             top.text(
                 (x0 + x1) / 2,
@@ -646,10 +635,14 @@ def _facts(facts: Sequence[tuple[str, str]]) -> str:
 
 
 def _thirds_table(
-    rec: pa.Table, thirds: _Thirds | None, run: Mapping[str, object], t: Thresholds
+    rec: pa.Table, thirds: RunThirds, run: Mapping[str, object], t: Thresholds
 ) -> str:
-    if thirds is None:
-        return "<p>The run is too short for thirds after a 10-minute warm-up.</p>"
+    if not thirds.steady_run:
+        return (
+            "<p>Not a steady run (too short after the warm-up, or intervals, stops and "
+            "changes of pace fill too much of it): form fade is not judged, so no thirds "
+            "are marked.</p>"
+        )
     rows = [
         ("Cadence", "cadence_spm", "steps/min", 1.0, 0, "cadence_change_pct"),
         ("Ground contact time", "stance_time_ms", "ms", 1.0, 0, "stance_time_change_pct"),
@@ -684,10 +677,10 @@ def _thirds_table(
     if not body:
         return ""
     return (
-        '<table class="thirds"><caption>First third against last third of the run (the '
-        "approximate thirds shaded above, raw values), and the form-fade change the flags "
-        "use: exact thirds of the steady part, cadence and contact time adjusted for pace "
-        "(– when the run is not steady enough to judge). A drop in cadence over "
+        '<table class="thirds"><caption>First third against last third of the steady part '
+        "of the run (shaded above; raw values), and the form-fade change the flags use: the "
+        "same thirds, cadence and contact time adjusted for pace (– where a third has too "
+        "little of the value to judge). A drop in cadence over "
         f"{t.form_fade_cadence_drop_pct:g} %, a rise in contact time over "
         f"{t.form_fade_stance_time_rise_pct:g} % or in oscillation over "
         f"{t.form_fade_vertical_oscillation_rise_pct:g} % is flagged as form fade.</caption>"
@@ -712,7 +705,7 @@ def _render_run(
     ).to_pylist()
     sensor = run.get("dynamics_sensor")
     scales = garmin_zones(t, sensor if isinstance(sensor, str) else None)
-    thirds = _thirds(_floats(rec, "elapsed_s"), _floats(rec, "speed_mps"))
+    thirds = steady_thirds(rec)
 
     dist = _num(run.get("distance_m"))
     parts = [
@@ -729,7 +722,8 @@ def _render_run(
         )
     ]
     if rec.num_rows:
-        svg, panels = _run_chart(rec, thirds, {sc.column: sc for sc in scales})
+        shading = _shading(_floats(rec, "elapsed_s"), thirds)
+        svg, panels = _run_chart(rec, shading, {sc.column: sc for sc in scales})
         parts.append(
             _chart(
                 "run-over-time",
@@ -739,9 +733,11 @@ def _render_run(
                 "average of the samples). Pace: higher on the chart is faster. The strip to "
                 "the right of cadence, contact time and oscillation shows Garmin's colour "
                 "zones (below). Form fade compares the <em>first third</em> (blue) with the "
-                "<em>last third</em> (orange) of the steady part of the run. The steady part "
-                "itself is not stored, so the shading is an approximation: the thirds of the "
-                f"moving time after the first {WARMUP_S / 60:.0f} minutes (grey, the warm-up).",
+                "<em>last third</em> (orange) of the steady part of the run: after the "
+                f"warm-up (grey, the first {WARMUP_S / 60:.0f} minutes of moving time), "
+                f"without the first {RESUME_SKIP_S:.0f} s after each stop and without "
+                "stretches off the run's usual pace; each band spans its third from its "
+                "first to its last steady sample.",
             )
         )
         parts.append(_thirds_table(rec, thirds, run, t))
