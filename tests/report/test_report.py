@@ -19,7 +19,7 @@ from runlake.flags import HISTORY_CODES, RUN_CODES, load_thresholds
 from runlake.ingest import refresh_derived
 from runlake.lake import Lake
 from runlake.metrics import steady_thirds
-from runlake.report._report import (
+from runlake.report import (
     FLAG_TITLES,
     ReportError,
     garmin_zones,
