@@ -16,7 +16,7 @@ import pytest
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
 from runlake.lake._store import FileCommit, Lake
-from runlake.query._query import (
+from runlake.query import (
     CATALOG_NAME,
     QueryError,
     build_catalog,

@@ -31,7 +31,7 @@ from runlake.flags import Thresholds, load_thresholds
 from runlake.ingest._derive import Measured, refresh_derived
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
 from runlake.normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
-from runlake.query._query import build_catalog
+from runlake.query import build_catalog
 
 __all__ = [
     "ACTIVITY_MESSAGES",

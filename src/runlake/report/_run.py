@@ -33,7 +33,7 @@ from runlake.metrics import (
     RunThirds,
     steady_thirds,
 )
-from runlake.query._query import LakeLocation, run_query
+from runlake.query import LakeLocation, run_query
 from runlake.report._charts import RC, axes, chart_html, figure, note, svg_of
 from runlake.report._html import facts_html, flag_items, page_html
 from runlake.report._values import (

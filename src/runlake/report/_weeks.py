@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 
 from runlake._errors import ReportError
 from runlake.flags import Thresholds, load_thresholds
-from runlake.query._query import LakeLocation, run_query
+from runlake.query import LakeLocation, run_query
 from runlake.report._charts import (
     BAR,
     CUTBACK,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runlake._errors import ReportError
 from runlake.flags import Thresholds
-from runlake.query._query import LakeLocation
+from runlake.query import LakeLocation
 from runlake.report._run import render_run
 from runlake.report._weeks import DEFAULT_WEEKS, render_weeks
 
