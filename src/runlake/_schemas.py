@@ -11,6 +11,7 @@ import pyarrow as pa
 
 __all__ = [
     "ACTIVITIES",
+    "DAY_RULES",
     "FILES",
     "FLAGS",
     "INGEST_ERRORS",
@@ -284,7 +285,25 @@ WEEK_RULES = pa.schema(
 )
 """The week rules as the flags judged them, with the user's thresholds (runlake.flags)."""
 
+DAY_RULES = pa.schema(
+    _fields(
+        [
+            ("date", pa.date32(), "the UTC day: every day from the first run's week to the last's"),
+            ("acute_load", F64, "mean daily load of the 7 days ending this day (TRIMP/day)"),
+            ("chronic_load", F64, "mean daily load of the 28 days ending this day (TRIMP/day)"),
+            (
+                "acute_chronic_ratio",
+                F64,
+                "acute / chronic load (null: no run 27-55 days before, or no chronic load)",
+            ),
+            ("run_streak_days", pa.int32(), "days in a row with a run, to this one (capped at 28)"),
+        ]
+    )
+)
+"""The day rules as the flags judged them: rolling loads and streaks (runlake.flags)."""
+
 TABLES["run_metrics"] = RUN_METRICS
 TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
 TABLES["week_rules"] = WEEK_RULES
+TABLES["day_rules"] = DAY_RULES

@@ -13,8 +13,8 @@ What is recomputed after a batch:
   (:func:`runlake.metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
-- the week rules (WEEK_RULES, :func:`runlake.flags.week_rules_table`) and the week- and
-  day-level flags of the weeks those runs can affect
+- the week and day rules (WEEK_RULES, DAY_RULES: :func:`runlake.flags.judge_weeks`) and
+  the week- and day-level flags of the weeks those runs can affect
   (:func:`runlake.flags.affected_weeks`), over the athlete's whole metrics history.
 
 Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +40,7 @@ from runlake.flags import (
     Thresholds,
     Weeks,
     affected_weeks,
+    day_rules_of,
     flags_table,
     history_flags_of,
     judge_weeks,
@@ -59,7 +60,7 @@ from runlake.metrics import (
 
 __all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
 
-DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules")
+DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules", "day_rules")
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 
@@ -102,7 +103,7 @@ def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[da
     return min(a[0], b[0]), max(a[1], b[1])
 
 
-def _week_year(table: pa.Table, column: str) -> pa.Array:
+def _year_of(table: pa.Table, column: str) -> pa.Array:
     return pc.year(table[column]).cast(pa.int32()).combine_chunks()
 
 
@@ -431,23 +432,33 @@ def _write_flags(
         athlete,
         flags_all,
         years=flag_years,
-        year_of=_week_year(flags_all, "week_start"),
+        year_of=_year_of(flags_all, "week_start"),
     )
     return len(fresh)
 
 
-def _write_week_rules(
+def _write_rules(
     lake: Lake, athlete: str, t: Thresholds, judged: Weeks | None, window: tuple[date, date]
 ) -> None:
-    """The week rules of every week, written for the years of the window."""
-    rules = week_rules_of(judged, t)
+    """The week and day rules of every week, written for the years of the window."""
+    weeks = week_rules_of(judged, t)
     _write_years(
         lake,
         "week_rules",
         athlete,
-        rules,
+        weeks,
         years=set(range(window[0].year, window[1].year + 1)),
-        year_of=_week_year(rules, "week_start"),
+        year_of=_year_of(weeks, "week_start"),
+    )
+    days = day_rules_of(judged)
+    last_day = window[1] + timedelta(days=6)  # the window's last week may end in a new year
+    _write_years(
+        lake,
+        "day_rules",
+        athlete,
+        days,
+        years=set(range(window[0].year, last_day.year + 1)),
+        year_of=_year_of(days, "date"),
     )
 
 
@@ -472,8 +483,8 @@ def refresh_derived(
         return {"metrics_computed": 0, "flag_window": None}
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
-    if old is not None and old.num_rows and not lake.has("week_rules", athlete):
-        # a lake written before the week rules were stored: judge every week once
+    if old is not None and old.num_rows and not lake.has("day_rules", athlete):
+        # a lake written before the week or day rules were stored: judge every week once
         dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
     todo = _stale(acts, old, hr_max, full)
     if todo.num_rows == 0 and dirty is None:
@@ -497,7 +508,7 @@ def refresh_derived(
         lake, athlete, t, merged, judged=judged, new_ids=new_ids, window=window, years=years
     )
     if window is not None:
-        _write_week_rules(lake, athlete, t, judged, window)
+        _write_rules(lake, athlete, t, judged, window)
     _write_dirty(lake, athlete, None)
     return {
         "metrics_computed": new.runs.num_rows,
