@@ -194,35 +194,32 @@ def _scalar_raw(spec: FieldSpec, value: float, n: int) -> npt.NDArray[Any] | Non
     return np.full(n, raw, dtype=spec.dtype)
 
 
-def _as_raw(spec: FieldSpec, values: Any, n: int) -> npt.NDArray[Any] | None:
-    """Physical values -> raw column of ``spec.dtype`` (None when missing throughout)."""
-    if isinstance(values, str):
-        try:
-            values = spec.enum_values[values]
-        except KeyError:
-            raise ValueError(f"{spec.message}.{spec.name}: no value named {values!r}") from None
-    if isinstance(values, int | float | np.integer | np.floating) and not isinstance(values, bool):
-        return _scalar_raw(spec, float(values), n)
-    arr = np.asarray(values)
-    if arr.ndim == 0 and arr.dtype.kind in "iuf":
-        return _scalar_raw(spec, float(arr), n)
-    if arr.shape != (n,):
-        raise ValueError(f"{spec.message}.{spec.name}: {arr.shape} values for {n} messages")
-    scaled = spec.offset != 0.0 or spec.scale != 1.0
+def _enum_number(spec: FieldSpec, name: str) -> int:
+    """The number of the profile enum value ``name`` of ``spec``'s type."""
+    try:
+        return spec.enum_values[name]
+    except KeyError:
+        raise ValueError(f"{spec.message}.{spec.name}: no value named {name!r}") from None
+
+
+def _int_column_raw(spec: FieldSpec, arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Integer physical values -> raw integer column (no value can be missing)."""
+    raw = arr.astype(np.int64)
+    if spec.type_name == "date_time":
+        raw = raw - FIT_EPOCH_UNIX_S
+    if spec.offset != 0.0 or spec.scale != 1.0:
+        raw = np.rint((raw + spec.offset) * spec.scale)
+    _check_range(spec, float(raw.min()), float(raw.max()))
+    return raw.astype(np.dtype(spec.dtype))
+
+
+def _float_column_raw(spec: FieldSpec, arr: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
+    """Physical values (NaN = missing) -> raw column (None when missing throughout)."""
     dtype = np.dtype(spec.dtype)
-    raw: npt.NDArray[Any]
-    if arr.dtype.kind in "iub" and dtype.kind != "f":
-        raw = arr.astype(np.int64)
-        if spec.type_name == "date_time":
-            raw = raw - FIT_EPOCH_UNIX_S
-        if scaled:
-            raw = np.rint((raw + spec.offset) * spec.scale)
-        _check_range(spec, float(raw.min()), float(raw.max()))
-        return raw.astype(dtype)
     raw = arr.astype(np.float64)
     if spec.type_name == "date_time":
         raw = raw - FIT_EPOCH_UNIX_S
-    if scaled:
+    if spec.offset != 0.0 or spec.scale != 1.0:
         raw = (raw + spec.offset) * spec.scale
     missing = np.isnan(raw)
     any_missing = bool(missing.any())
@@ -240,9 +237,56 @@ def _as_raw(spec: FieldSpec, values: Any, n: int) -> npt.NDArray[Any] | None:
     return out
 
 
+def _as_raw(spec: FieldSpec, values: Any, n: int) -> npt.NDArray[Any] | None:
+    """Physical values -> raw column of ``spec.dtype`` (None when missing throughout)."""
+    if isinstance(values, str):
+        values = _enum_number(spec, values)
+    if isinstance(values, int | float | np.integer | np.floating) and not isinstance(values, bool):
+        return _scalar_raw(spec, float(values), n)
+    arr = np.asarray(values)
+    if arr.ndim == 0 and arr.dtype.kind in "iuf":
+        return _scalar_raw(spec, float(arr), n)
+    if arr.shape != (n,):
+        raise ValueError(f"{spec.message}.{spec.name}: {arr.shape} values for {n} messages")
+    if arr.dtype.kind in "iub" and np.dtype(spec.dtype).kind != "f":
+        return _int_column_raw(spec, arr)
+    return _float_column_raw(spec, arr)
+
+
 @functools.lru_cache(maxsize=256)
 def _table_dtype(fields: tuple[tuple[str, str], ...]) -> np.dtype[np.void]:
     return np.dtype(list(fields))
+
+
+def _message_count(columns: Mapping[str, Column]) -> int:
+    """The length of the first array column (1 when all are scalars)."""
+    for v in columns.values():
+        if v is not None and not isinstance(v, str) and np.ndim(v) == 1:
+            return len(v)  # type: ignore[arg-type]
+    return 1
+
+
+def _encode_column(spec: FieldSpec, values: Column, n: int) -> tuple[npt.NDArray[Any], str] | None:
+    """The raw column of ``n`` messages and its numpy dtype (None: missing throughout)."""
+    if spec.base_type == _STRING:
+        if not isinstance(values, str):
+            raise TypeError(f"{spec.message}.{spec.name}: a string field takes one str")
+        encoded = values.encode("utf-8") + b"\x00"
+        field_dtype = f"S{len(encoded)}"
+        return np.full(n, encoded, dtype=field_dtype), field_dtype
+    raw = _as_raw(spec, values, n)
+    return None if raw is None else (raw, spec.dtype)
+
+
+def _definition_message(message: str, local: int, fields: Sequence[tuple[int, int, int]]) -> bytes:
+    """A definition message: ``fields`` are (field number, size in bytes, base type)."""
+    # record header, reserved byte, architecture 0 (little-endian)
+    definition = bytearray((_DEFINITION_BIT | local, 0, 0))
+    definition += _MESSAGE_NUMS[message].to_bytes(2, "little")
+    definition.append(len(fields))
+    for triple in fields:
+        definition += bytes(triple)
+    return bytes(definition)
 
 
 def encode_messages(
@@ -261,11 +305,7 @@ def encode_messages(
     if not 0 <= local <= 15:
         raise ValueError(f"local message type {local} not in 0..15")
     if n is None:
-        n = 1
-        for v in columns.values():
-            if v is not None and not isinstance(v, str) and np.ndim(v) == 1:
-                n = len(v)  # type: ignore[arg-type]
-                break
+        n = _message_count(columns)
     specs: list[FieldSpec] = []
     raws: list[npt.NDArray[Any]] = []
     dtype_fields: list[tuple[str, str]] = [("_h", "u1")]
@@ -273,36 +313,30 @@ def encode_messages(
         if values is None:
             continue
         spec = field_spec(message, name)
-        if spec.base_type == _STRING:
-            if not isinstance(values, str):
-                raise TypeError(f"{message}.{name}: a string field takes one str")
-            encoded = values.encode("utf-8") + b"\x00"
-            raw: npt.NDArray[Any] | None = np.full(n, encoded, dtype=f"S{len(encoded)}")
-            field_dtype = f"S{len(encoded)}"
-        else:
-            raw = _as_raw(spec, values, n)
-            field_dtype = spec.dtype
-        if raw is None:
+        encoded = _encode_column(spec, values, n)
+        if encoded is None:
             continue
         specs.append(spec)
-        raws.append(raw)
-        dtype_fields.append((name, field_dtype))
+        raws.append(encoded[0])
+        dtype_fields.append((name, encoded[1]))
     if len(specs) > 255:
         raise ValueError(f"{message}: {len(specs)} fields (at most 255)")
     table = np.empty(n, dtype=_table_dtype(tuple(dtype_fields)))
     table["_h"] = local
     for spec, raw in zip(specs, raws, strict=True):
         table[spec.name] = raw
-    # record header, reserved byte, architecture 0 (little-endian)
-    definition = bytearray((_DEFINITION_BIT | local, 0, 0))
-    definition += _MESSAGE_NUMS[message].to_bytes(2, "little")
-    definition.append(len(specs))
-    for spec, (_, fdt) in zip(specs, dtype_fields[1:], strict=True):
-        definition += bytes((spec.def_num, np.dtype(fdt).itemsize, spec.base_type))
+    definition = _definition_message(
+        message,
+        local,
+        [
+            (spec.def_num, np.dtype(fdt).itemsize, spec.base_type)
+            for spec, (_, fdt) in zip(specs, dtype_fields[1:], strict=True)
+        ],
+    )
     return EncodedMessages(
         message=message,
         local=local,
-        definition=bytes(definition),
+        definition=definition,
         data=table.tobytes(),
         row_size=table.dtype.itemsize,
         n=n,
