@@ -2,10 +2,22 @@
 
 ``write_season`` writes a realistic 12-week season (with one run of each known form
 problem), ``write_history`` years of runs for benchmarks; ``simulate`` and
-``expected_summary`` give the exact values a decoder must return.
+``expected_summary`` give the exact values a decoder must return. The FIT writer
+(``encode_messages``, ``FitWriter``) writes developer fields too (``DeveloperApp``,
+``DeveloperField``).
 """
 
-from runlake.synth._fitwriter import FitWriter, encode_messages, field_spec, fit_crc
+from runlake.synth._fitwriter import (
+    DeveloperApp,
+    DeveloperField,
+    EncodedMessages,
+    FitWriter,
+    encode_developer_app,
+    encode_field_description,
+    encode_messages,
+    field_spec,
+    fit_crc,
+)
 from runlake.synth._season import (
     KINDS,
     SUB_SPORTS,
@@ -25,9 +37,14 @@ from runlake.synth._season import (
 __all__ = [
     "KINDS",
     "SUB_SPORTS",
+    "DeveloperApp",
+    "DeveloperField",
+    "EncodedMessages",
     "FitWriter",
     "RunSpec",
     "Samples",
+    "encode_developer_app",
+    "encode_field_description",
     "encode_messages",
     "encode_run",
     "expected_laps",

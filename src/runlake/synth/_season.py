@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -33,7 +33,13 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from runlake.synth._fitwriter import EncodedMessages, FitWriter, encode_messages, field_spec
+from runlake.synth._fitwriter import (
+    DeveloperField,
+    EncodedMessages,
+    FitWriter,
+    encode_messages,
+    field_spec,
+)
 
 __all__ = [
     "KINDS",
@@ -690,8 +696,10 @@ def _timer_events(s: Samples) -> EncodedMessages:
     )
 
 
-def _record_messages(s: Samples) -> EncodedMessages:
-    """One record message per sample."""
+def _record_messages(
+    s: Samples, developer: Mapping[DeveloperField, npt.ArrayLike] | None = None
+) -> EncodedMessages:
+    """One record message per sample (with ``developer`` fields' values after its own)."""
     cadence_raw = np.rint(s.cadence_spm * 64.0).astype(np.int64)  # 1/128 strides/min
     return encode_messages(
         "record",
@@ -714,6 +722,7 @@ def _record_messages(s: Samples) -> EncodedMessages:
         },
         local=3,
         n=s.n_records,
+        developer=developer,
     )
 
 
@@ -781,12 +790,27 @@ def _write_interleaved(
             w.write(laps, j, j + 1)
 
 
-def encode_run(samples: Samples) -> bytes:
-    """The bytes of the FIT activity file for ``samples``."""
+_DEVELOPER_LOCAL: Final = 7
+"""Local message type of the developer_data_id and field_description messages."""
+
+
+def encode_run(
+    samples: Samples, *, developer: Mapping[DeveloperField, npt.ArrayLike] | None = None
+) -> bytes:
+    """The bytes of the FIT activity file for ``samples``.
+
+    ``developer`` adds developer fields to the record messages: one value per record
+    (NaN = missing) for each field. Their apps' developer_data_id messages and their
+    field_description messages come after device_info, before the first record, as a
+    watch writes those of its Connect IQ data fields.
+    """
     w = FitWriter()
     w.write_all(_device_messages(int(samples.timestamp[0])))
+    if developer:
+        w.describe(developer, local=_DEVELOPER_LOCAL)
     laps, session, activity = _summary_messages(samples)
-    _write_interleaved(w, samples, _timer_events(samples), _record_messages(samples), laps)
+    records = _record_messages(samples, developer)
+    _write_interleaved(w, samples, _timer_events(samples), records, laps)
     w.write(session)
     w.write(activity)
     return w.to_bytes()
