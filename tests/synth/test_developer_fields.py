@@ -1,10 +1,12 @@
 """Developer fields in the FIT writer: the messages as the FIT protocol defines them, read
-back by python-fitparse and by a minimal walk of the bytes."""
+back by python-fitparse and by a minimal walk of the bytes; the Stryd run."""
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import fitparse
@@ -12,12 +14,21 @@ import numpy as np
 import pytest
 
 from runlake.synth import (
+    STRYD_APP,
+    STRYD_FIELDS,
     DeveloperApp,
     DeveloperField,
     FitWriter,
+    RunSpec,
     encode_messages,
+    encode_run,
     field_spec,
+    simulate,
+    stryd_values,
+    with_stryd,
 )
+
+from ..fixtures import make_fixtures
 
 APP = DeveloperApp(index=2, application_id=bytes(range(16)), application_version=7)
 WATTS = DeveloperField(APP, 0, "Watts Now", "uint16", "W", "record", "power")
@@ -270,3 +281,93 @@ def test_developer_field_validation() -> None:
         encode_messages("record", {}, local=3, developer={TILT: "x"})
     with pytest.raises(TypeError, match="byte fields"):
         encode_messages("record", {"heart_rate": b"\x01"}, local=3)
+
+
+# ------------------------------------------------------------------------------- Stryd
+
+
+STRYD_SPEC = RunSpec(
+    start=datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
+    kind="easy",
+    duration_s=600,
+    base_speed_mps=3.0,
+    base_hr_bpm=145.0,
+    cadence_spm=172.0,
+    power=True,
+    seed=31,
+)
+
+
+def test_stryd_values_come_from_the_samples() -> None:
+    s = simulate(STRYD_SPEC)
+    v = {f.name: x for f, x in stryd_values(s).items()}
+    assert list(v) == [f.name for f in STRYD_FIELDS]
+    assert s.power_w is not None
+    assert s.stance_time_ms is not None
+    assert s.vertical_oscillation_mm is not None
+    np.testing.assert_array_equal(v["Power"], s.power_w)
+    np.testing.assert_array_equal(v["Cadence"], np.floor(s.cadence_spm / 2.0))
+    np.testing.assert_array_equal(v["Ground Time"], np.rint(s.stance_time_ms))
+    np.testing.assert_array_equal(
+        v["Vertical Oscillation"], (s.vertical_oscillation_mm / 10.0).astype(np.float32)
+    )
+    np.testing.assert_array_equal(v["Elevation"], np.rint(s.altitude_m))
+    # the two models: Stryd's magnitudes for a 68 kg runner at an easy pace
+    assert 65.0 < float(np.median(v["Form Power"])) < 100.0
+    assert 6.0 < float(np.median(v["Leg Spring Stiffness"])) < 12.0
+    # more bounce, more form power; a longer contact, a softer spring
+    bouncy = stryd_values(simulate(RunSpec(**{**_fields(STRYD_SPEC), "kind": "bouncy"})))
+    assert np.median(bouncy[STRYD_FIELDS[5]]) > 1.3 * np.median(v["Form Power"])
+    over = stryd_values(simulate(RunSpec(**{**_fields(STRYD_SPEC), "kind": "overstriding"})))
+    assert np.median(over[STRYD_FIELDS[6]]) < np.median(v["Leg Spring Stiffness"])
+
+
+def _fields(spec: RunSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in spec.__dataclass_fields__}
+
+
+def test_stryd_needs_power_and_running_dynamics() -> None:
+    with pytest.raises(ValueError, match="power and running dynamics"):
+        stryd_values(simulate(RunSpec(**{**_fields(STRYD_SPEC), "power": False})))
+    with pytest.raises(ValueError, match="power and running dynamics"):
+        with_stryd(simulate(RunSpec(**{**_fields(STRYD_SPEC), "running_dynamics": False})))
+
+
+def test_stryd_run_file() -> None:
+    """The watch's own fields without power and dynamics; the seven Stryd fields in every
+    record, described after device_info and before the first record."""
+    samples = simulate(STRYD_SPEC)
+    watch, fields = with_stryd(samples)
+    assert watch.power_w is None
+    assert watch.vertical_oscillation_mm is None
+    assert watch.stance_time_ms is None
+    np.testing.assert_array_equal(watch.heart_rate_bpm, samples.heart_rate_bpm)
+    np.testing.assert_array_equal(watch.distance_m, samples.distance_m)
+    msgs = fitparse_messages(encode_run(watch, developer=fields))
+    names = [m.name for m in msgs]
+    assert names[:3] == ["file_id", "device_info", "developer_data_id"]
+    assert names[3:10] == ["field_description"] * 7
+    assert names.index("record") > 10
+    (app,) = [m for m in msgs if m.name == "developer_data_id"]
+    assert bytes(app.get_value("application_id")) == STRYD_APP.application_id
+    records = [m for m in msgs if m.name == "record"]
+    assert len(records) == samples.n_records
+    for field, values in fields.items():
+        got = [m.get_value(field.name) for m in records]
+        assert got == values.tolist(), field.name
+    own = {f.name for m in records for f in m.fields if f.field_type == "field"}
+    assert not own & {"power", "vertical_oscillation", "stance_time", "step_length"}
+    (session,) = [m for m in msgs if m.name == "session"]
+    assert session.get_value("avg_power") is None
+    assert math.isclose(session.get_value("total_timer_time"), samples.n_records - 1)
+
+
+# ------------------------------------------------------------------------------- fixtures
+
+
+def test_make_fixtures_regenerates_the_committed_files(tmp_path: Any) -> None:
+    written = make_fixtures.main(tmp_path)
+    committed = sorted(p.name for p in make_fixtures.HERE.iterdir() if p.suffix in {".fit", ".gpx"})
+    assert sorted(p.name for p in written) == committed
+    for path in written:
+        assert path.read_bytes() == (make_fixtures.HERE / path.name).read_bytes(), path.name

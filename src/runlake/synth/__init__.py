@@ -4,7 +4,7 @@
 problem), ``write_history`` years of runs for benchmarks; ``simulate`` and
 ``expected_summary`` give the exact values a decoder must return. The FIT writer
 (``encode_messages``, ``FitWriter``) writes developer fields too (``DeveloperApp``,
-``DeveloperField``).
+``DeveloperField``); ``with_stryd`` gives a run as a watch with a Stryd footpod records it.
 """
 
 from runlake.synth._fitwriter import (
@@ -33,9 +33,12 @@ from runlake.synth._season import (
     write_run,
     write_season,
 )
+from runlake.synth._stryd import STRYD_APP, STRYD_FIELDS, stryd_values, with_stryd
 
 __all__ = [
     "KINDS",
+    "STRYD_APP",
+    "STRYD_FIELDS",
     "SUB_SPORTS",
     "DeveloperApp",
     "DeveloperField",
@@ -54,6 +57,8 @@ __all__ = [
     "history_plan",
     "season_plan",
     "simulate",
+    "stryd_values",
+    "with_stryd",
     "write_history",
     "write_run",
     "write_season",
