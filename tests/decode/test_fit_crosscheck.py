@@ -31,7 +31,12 @@ from ..fixtures import make_fixtures
 fitparse = pytest.importorskip("fitparse")
 
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures"
-FIXTURES = sorted(FIXTURE_DIR.glob("*.fit"))
+# Fixtures checked with fitparse only (not yet against our decoder), with the reason.
+FITPARSE_ONLY = {
+    make_fixtures.REDESCRIBED: "a developer field described twice: our decoder applies the "
+    "last field_description to the whole file (being fixed on another branch)",
+}
+FIXTURES = sorted(p for p in FIXTURE_DIR.glob("*.fit") if p.name not in FITPARSE_ONLY)
 FILES = sorted(FIT_DIR.iterdir()) if corpus_available() else []
 COMPARED = ("record", "lap", "session")
 
@@ -256,6 +261,7 @@ def _check_fixture_shape(
 def test_fixture_shapes_are_all_present() -> None:
     """Every shape listed is a fixture file: deleting or renaming one fails here."""
     assert sorted(FIXTURE_SHAPES) == [p.name for p in FIXTURES]
+    assert all((FIXTURE_DIR / name).is_file() for name in FITPARSE_ONLY)
 
 
 # --------------------------------------------------------------------------- developer fields
@@ -351,3 +357,33 @@ def test_stryd_fixture_developer_values_match_fitparse_and_normalize() -> None:
     # the watch's own channels stay its own: cadence from its cadence field, not Stryd's
     assert rec.column("cadence_spm").to_pylist() == watch.cadence_spm.tolist()
     assert rec.column("air_power_w").null_count == rec.num_rows
+
+
+def test_redescribed_developer_field_as_fitparse_reads_it() -> None:
+    """tests/fixtures/brick-dev-field-redescribed.fit: developer field (0, 0) is the
+    bike's wprime_bal (J) until it is described again as Stryd's Power (W) for the run.
+    Checked with fitparse only (see FITPARSE_ONLY)."""
+    bike = simulate(make_fixtures.BRICK_BIKE)
+    run = simulate(make_fixtures.BRICK_RUN)
+    wbal, power = make_fixtures.brick_developer_values(bike, run)
+    messages = _fitparse_all(FIXTURE_DIR / make_fixtures.REDESCRIBED)
+    descriptions = [
+        (m.get_value("developer_data_index"), m.get_value("field_definition_number"),
+         m.get_value("field_name"), m.get_value("units"))
+        for m in messages
+        if m.name == "field_description"
+    ]  # fmt: skip
+    assert descriptions == [(0, 0, "wprime_bal", "J"), (0, 0, "Power", "Watts")]
+    apps = [bytes(m.get_value("application_id")) for m in messages if m.name == "developer_data_id"]
+    assert apps == [make_fixtures.WPRIME_APP.application_id, STRYD_APP.application_id]
+    records = [m for m in messages if m.name == "record"]
+    assert len(records) == bike.n_records + run.n_records
+    dev = [
+        {f.name: (f.value, f.units) for f in m.fields if f.field_type == "devfield"}
+        for m in records
+    ]
+    assert dev[: bike.n_records] == [{"wprime_bal": (v, "J")} for v in wbal.tolist()]
+    assert dev[bike.n_records :] == [{"Power": (v, "Watts")} for v in power.tolist()]
+    assert len(set(wbal.tolist())) > 10  # a value that changes, not a constant
+    sports = [m.get_value("sport") for m in messages if m.name == "session"]
+    assert sports == ["cycling", "running"]

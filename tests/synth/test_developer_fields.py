@@ -365,6 +365,20 @@ def test_stryd_run_file() -> None:
 # ------------------------------------------------------------------------------- fixtures
 
 
+def test_brick_fixture_defines_its_records_twice_with_the_same_bytes() -> None:
+    """tests/fixtures/brick-dev-field-redescribed.fit: between the two identical record
+    definitions come a new developer_data_id and a new field_description (0, 0)."""
+    data = (make_fixtures.HERE / make_fixtures.REDESCRIBED).read_bytes()
+    walked = walk(data)
+    defs = [(i, m) for i, m in enumerate(walked) if m.definition and m.global_num == 20]
+    assert len(defs) == 2
+    (i, first), (j, second) = defs
+    assert first.raw == second.raw
+    assert first.developer == ((0, 2, 0),)
+    between = {m.global_num for m in walked[i:j] if m.definition}
+    assert {207, 206} <= between  # developer_data_id, field_description
+
+
 def test_make_fixtures_regenerates_the_committed_files(tmp_path: Any) -> None:
     written = make_fixtures.main(tmp_path)
     committed = sorted(p.name for p in make_fixtures.HERE.iterdir() if p.suffix in {".fit", ".gpx"})
