@@ -100,15 +100,16 @@ def _count_file(done: int, total: int, outcome: object) -> None:
 
 def ingest_batch_here(
     files: list[str],
-    lake: str,
+    lake: Lake | str,
     athlete: str,
     should_stop: Callable[[], bool] = _stopped,
 ) -> BatchResult:
-    """Ingest one batch in this process (a worker's job; also the inline path)."""
+    """Ingest one batch in this process (a worker's job, given the lake's location; also the
+    inline path, given the flow's open lake)."""
     measured = Measured()
     outcomes = ingest_files(
         [Path(f) for f in files],
-        lake=Lake(lake),
+        lake=lake if isinstance(lake, Lake) else Lake(lake),
         athlete=athlete,
         measured=measured,
         should_stop=should_stop,

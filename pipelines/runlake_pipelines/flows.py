@@ -82,18 +82,19 @@ def _batch_name() -> str:
 
 @task(cache_policy=NO_CACHE, task_run_name=_batch_name, retries=1, retry_delay_seconds=2)
 def ingest_batch(
-    files: list[str], lake: str, athlete: str, number: int = 1, of: int = 1
+    files: list[str], lake: Lake | str, athlete: str, number: int = 1, of: int = 1
 ) -> BatchResult | State[BatchResult]:
     """Ingest one batch of files (the flow holds the lake's writer lock).
 
-    In the flow's worker pool when there is one (a backfill), else here (the nightly sync,
-    or a Dask worker). Returns the outcomes and the run and lap metrics of the new runs,
-    measured while their records are in memory, for :func:`finish`; a state holding them
-    and saying so when a stop cut the batch short.
+    In the flow's worker pool when there is one (a backfill), else here: the nightly sync
+    hands its open :class:`Lake`, a Dask worker gets the lake's location. Returns the
+    outcomes and the run and lap metrics of the new runs, measured while their records are
+    in memory, for :func:`finish`; a state holding them and saying so when a stop cut the
+    batch short.
     """
     pool = active_pool()
     if pool is not None:
-        result = pool.run(files, lake, athlete)
+        result = pool.run(files, lake.location if isinstance(lake, Lake) else lake, athlete)
     else:
         result = ingest_batch_here(files, lake, athlete, should_stop=stop_requested)
     done = len(result[0])
@@ -224,7 +225,7 @@ def nightly_sync(
                 return {**_summary([], scan), "committed": 0, "flags": [], "skipped_busy": False}
             note = f"{{}} of {plural(len(files), 'new file')} committed"
             with _stoppable(lambda: note.format(len(outcomes))):
-                future = ingest_batch.submit([str(f) for f in files], the_lake.location, athlete)
+                future = ingest_batch.submit([str(f) for f in files], the_lake, athlete)
                 outcomes, measured = _batch_result(future.result(raise_on_failure=False))
                 done = finish(the_lake, athlete, outcomes, measured)
                 flags = _new_flags(the_lake, athlete, outcomes, done.get("flag_window"))
