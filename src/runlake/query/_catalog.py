@@ -1,22 +1,25 @@
 """The catalog: a DuckDB file of views over the Parquet lake, rebuilt when stale.
 
-``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) read Parquet
-files through *relative* paths; every connection made by :func:`connect` sets
-``file_search_path`` to the lake folder, so the lake can be moved and queried from any
-working directory (measured on DuckDB 2.0: file lists, globs, hive partitioning and
-partition pruning all work through ``file_search_path``).  Opening ``catalog.duckdb`` by
-hand works from the lake folder itself, or after ``SET file_search_path = '<lake>'``.
+``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) name the
+Parquet files by *absolute* path (or full URL on object storage), so the catalog opens in
+any DuckDB client from any working directory with nothing to set: the DuckDB CLI, Python's
+``duckdb.connect(path, read_only=True)``, a notebook, DBeaver.  (Relative paths, resolved
+through ``file_search_path``, were measured on DuckDB 2.0 too: they need that setting in
+every client, which plain clients do not have.)  ``_catalog_meta`` records the lake's
+location; when the lake is opened from another place (moved or copied) the location is
+part of the staleness check, so :func:`connect` rebuilds the catalog for its new place.
 
 The raw views of the batched tables (activities, laps, records, ingest_errors, files) list
-exactly the parts of the batches committed when the catalog was built (a batch is committed
-when its manifest exists): a killed writer's leftovers and a batch still being written are
-never read, and every query sees whole batches. The derived tables are read through globs.
+exactly the parts of the batches committed when the catalog was built
+(:func:`_committed_parts`): a killed writer's leftovers and a batch still being
+written are never read, and every query sees whole batches. The derived tables are read
+through globs.
 
 The catalog is rebuilt into a new file which then replaces the old one (readers that have
 it open keep the old one).  :func:`connect` rebuilds it when it is missing or stale: the SQL
-models or schemas changed, a batch was committed, or a table gained its first file or lost
-its last one (a view over no files is a typed empty select).  ``_catalog_meta`` records what
-it was built from.
+models or schemas changed, the lake is somewhere else, a batch was committed, or a table
+gained its first file or lost its last one (a view over no files is a typed empty select).
+``_catalog_meta`` records what it was built from.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ __all__ = [
 CATALOG_NAME = "catalog.duckdb"
 COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"))
 """Tables written in batches whose rows count only once the batch's manifest exists."""
-_CATALOG_FORMAT = 2
+_CATALOG_FORMAT = 3
 DB_ALIAS = "lake"
 
 
@@ -209,16 +212,13 @@ def catalog_path(location: LakeLocation | LakeFS) -> Path:
 
 
 def _view_name(fs: LakeFS) -> Callable[[str], str]:
-    """How views name files: relative to the lake folder (movable), or by full URL."""
-    if fs.local_root is not None:
-        return lambda rel: rel
+    """How views name files: by absolute path, or by full URL on object storage."""
     return fs.uri
 
 
 def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
     h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
-    if fs.local_root is None:  # a local lake's catalog names files relative to it
-        h.update(f"{fs.location}\n".encode())
+    h.update(f"{fs.location}\n".encode())  # the views name files by absolute path
     for name, schema in TABLES.items():
         h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
     for m in models:
