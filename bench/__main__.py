@@ -40,7 +40,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runlake import DecodeError, decode_fit, ingest_paths, run_query
+from runlake import DecodeError, decode_fit, ingest_paths, load_analysis, run_query
 from runlake.ingest._ingest import ACTIVITY_MESSAGES
 from runlake.synth import write_history
 
@@ -556,8 +556,8 @@ def lake_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -
         )
         row.rss_mb = result["rss_mb"]
         rows.append(row)
-        pace_sql = REPO / "sql" / "analyses" / "ground_contact_by_pace_band.sql"
-        queries: list[tuple[str, str, list[object] | None, float]] = [
+        pace = load_analysis("ground_contact_by_pace_band")
+        queries: list[tuple[str, str, list[object] | dict[str, object] | None, float]] = [
             (
                 "query: weekly load of one athlete",
                 "select * from weekly_load where athlete = ? order by week_start",
@@ -566,8 +566,8 @@ def lake_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -
             ),
             (
                 "query: per-record scan, ground contact by pace band",
-                pace_sql.read_text(),
-                None,
+                pace.sql,
+                pace.bind({"athlete": ATHLETE}),
                 1.0,
             ),
         ]

@@ -10,23 +10,26 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from runlake import Config, RunlakeError, load_config
 
 if TYPE_CHECKING:
-    from runlake import FileOutcome, IngestSummary
+    from runlake import Analysis, FileOutcome, IngestSummary, StatementResult
 
 # Each command imports the stages it uses: `runlake --help` is quick, and a flow command
 # starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
 
 __all__ = ["main"]
+
+_Format = Literal["table", "csv", "json"]
 
 
 class _Progress:
@@ -75,25 +78,124 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake import format_table, run_query
+_ANALYSIS_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
+
+def _what_to_run(args: argparse.Namespace) -> Analysis:
+    """The SQL to run: a shipped analysis by name, a file, or the QUERY text."""
+    from runlake import Analysis, list_analyses, load_analysis
+
+    if args.file and args.query:
+        raise RunlakeError("give a QUERY, an analysis NAME or --file FILE, not both")
     if args.file:
-        query = Path(args.file).read_text(encoding="utf-8")
-    elif args.query:
-        query = args.query
-    else:
-        raise RunlakeError("give a QUERY or --file FILE")
-    table = run_query(args.lake or cfg.lake, query)
-    sys.stdout.write(format_table(table, args.format))
-    if not format_table(table, args.format).endswith("\n"):
-        sys.stdout.write("\n")
+        return load_analysis(Path(args.file))
+    if not args.query:
+        raise RunlakeError("give a QUERY, an analysis NAME (runlake sql --list) or --file FILE")
+    word = args.query.strip()
+    if _ANALYSIS_NAME.fullmatch(word) and word in {a.name for a in list_analyses()}:
+        return load_analysis(word)
+    return Analysis.of_sql(args.query)
+
+
+def _given_params(pairs: list[tuple[str, str]] | None) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for key, value in pairs or []:
+        if key in given:
+            raise RunlakeError(f"--param {key} is given twice")
+        given[key] = value
+    return given
+
+
+def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake import QueryError, run_statements
+
+    if args.list:
+        if args.query or args.file or args.param:
+            raise RunlakeError("--list takes no QUERY, --file or --param")
+        sys.stdout.write(_format_analyses(args.format))
+        return 0
+    analysis = _what_to_run(args)
+    values = analysis.bind(_given_params(args.param), {"athlete": cfg.athlete})
+    try:
+        results = run_statements(args.lake or cfg.lake, analysis.sql, params=values)
+    except QueryError as exc:
+        word = analysis.sql.strip()
+        if _ANALYSIS_NAME.fullmatch(word) and "Parser Error" in str(exc):
+            raise RunlakeError(
+                f"no analysis named {word!r} (runlake sql --list shows them), nor a SQL statement"
+            ) from exc
+        raise
+    sys.stdout.write(_format_results(results, args.format))
     return 0
+
+
+def _format_results(results: Sequence[StatementResult], fmt: _Format) -> str:
+    """One result as before; several: each under its statement (table format only)."""
+    from runlake import format_table
+
+    shown = [(r.sql, t) for r in results if (t := r.table) is not None]
+    if not shown:
+        return ""
+    if len(shown) == 1:
+        return format_table(shown[0][1], fmt) + "\n"
+    if fmt != "table":
+        raise RunlakeError(
+            f"--format {fmt} prints one result, and the query has {len(shown)} statements "
+            "that return rows: run them one at a time, or use --format table"
+        )
+    blocks = [f"-- {sql}\n" + format_table(table, "table") for sql, table in shown]
+    return "\n\n".join(blocks) + "\n"
+
+
+def _format_analyses(fmt: _Format) -> str:
+    from runlake import list_analyses
+
+    analyses = list_analyses()
+    if fmt == "json":
+        rows = [
+            {
+                "name": a.name,
+                "question": a.purpose,
+                "params": [
+                    {"name": p.name, "type": p.type, "default": p.default, "about": p.description}
+                    for p in a.params
+                ],
+            }
+            for a in analyses
+        ]
+        return json.dumps(rows, indent=2) + "\n"
+    if fmt == "csv":
+        lines = ["name,question,params"]
+        for a in analyses:
+            params = " ".join(p.name for p in a.params)
+            lines.append(",".join(_csv_field(v) for v in (a.name, a.purpose, params)))
+        return "\n".join(lines) + "\n"
+    width = max(len(a.name) for a in analyses)
+    out = []
+    for a in analyses:
+        out.append(f"{a.name:<{width}}  {a.purpose}")
+        if a.params:
+            out.append(
+                textwrap.fill(
+                    "params: " + ", ".join(p.describe() for p in a.params),
+                    width=width + 2 + 60,
+                    initial_indent=" " * (width + 2),
+                    subsequent_indent=" " * (width + 10),
+                )
+            )
+    out.append("")
+    out.append("Run one: runlake sql NAME [--param KEY=VALUE]...  (default 'configured': the")
+    out.append("configuration's ingest.athlete or RUNLAKE_ATHLETE; 'null': no limit)")
+    return "\n".join(out) + "\n"
+
+
+def _csv_field(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
 
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
-    from runlake import format_table, run_query, validate_athlete, write_season
+    from runlake import format_table, load_analysis, run_query, validate_athlete, write_season
 
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     inbox = folder / "inbox"
@@ -121,9 +223,9 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     )
     sys.stdout.write(f"\nThe lake at {lake}:\n")
     sys.stdout.write(format_table(overview, "table") + "\n")
-    analysis = cfg_sql_path("weekly_distance.sql")
-    sys.stdout.write(f"\nExample analyst query ({analysis.name}):\n")
-    table = run_query(lake, analysis.read_text(encoding="utf-8"))
+    analysis = load_analysis("weekly_distance")
+    sys.stdout.write(f"\nExample analysis (`{commands.invoked_as()} sql {analysis.name}`):\n")
+    table = run_query(lake, analysis.sql, params=analysis.bind({}, {"athlete": athlete}))
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
     me = commands.invoked_as()
@@ -322,12 +424,6 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def cfg_sql_path(name: str) -> Path:
-    from runlake import sql_dir
-
-    return Path(str(sql_dir() / "analyses" / name))
-
-
 _FLOW_NOTE = (
     "A Prefect flow: it uses PREFECT_API_URL when set, else a temporary local Prefect "
     "server that ends with the command. Ctrl-C or SIGTERM stops it cleanly (exit 130 or "
@@ -356,11 +452,33 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     ing.add_argument("--lake", help="lake folder (default: config lake.path or $RUNLAKE_LAKE)")
     ing.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
 
-    sql = sub.add_parser("sql", help="run SQL against the lake's views (read-only)")
-    sql.add_argument("query", nargs="?", metavar="QUERY")
-    sql.add_argument("--file", help="read the query from a file, e.g. sql/analyses/X.sql")
+    sql = sub.add_parser(
+        "sql",
+        help="run SQL or a shipped analysis against the lake's views (read-only)",
+        description="Run SQL (QUERY or --file FILE) or a shipped analysis by NAME "
+        "(--list shows them) on the lake's views, read-only. Every statement's result is "
+        "printed (--format table); the table rounds numbers by the unit in the column name, "
+        "csv and json keep every digit.",
+    )
+    sql.add_argument("query", nargs="?", metavar="QUERY|NAME")
+    sql.add_argument("--file", help="read the query from a file")
+    sql.add_argument("--list", action="store_true", help="list the shipped analyses")
+    sql.add_argument(
+        "--param",
+        action="append",
+        type=_param_pair,
+        metavar="KEY=VALUE",
+        help="a parameter of the analysis ($KEY in the SQL); repeatable",
+    )
     sql.add_argument("--lake")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def _param_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or _ANALYSIS_NAME.fullmatch(key.strip()) is None:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (KEY a parameter name), got {text!r}")
+    return key.strip(), value
 
 
 def _add_flows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from runlake._errors import LakeError
 from runlake._schemas import TABLES
-from runlake.lake._fs import LakeFS, LakeLocation, ObjectFS, open_fs
+from runlake.lake._fs import LOCK_NAME, LakeFS, LakeLocation, ObjectFS, open_fs
 from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
 from runlake.query._models import Model, load_models, model_order, sql_dir
 
@@ -48,6 +48,7 @@ __all__ = [
     "attach_catalog",
     "build_catalog",
     "catalog_path",
+    "check_is_lake",
     "current_state",
     "lake_fs",
     "quote_str",
@@ -189,6 +190,35 @@ def lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
         # file_search_path is a comma-separated list: a comma cannot be part of the path.
         raise LakeError(f"lake folder {str(root)!r}: a comma in the path is not supported")
     return fs
+
+
+def check_is_lake(fs: LakeFS) -> None:
+    """Raise :class:`LakeError` unless a local folder is a lake (or can become one).
+
+    A lake folder holds the catalog, the writer lock, the state notes or a table folder;
+    an empty folder is a new lake. Anything else (a home folder, ``/tmp``) is refused
+    before anything is written into it. (A lake on object storage keeps its catalog in a
+    local cache: nothing is written into the bucket by reading.)
+    """
+    root = fs.local_root
+    if root is None:
+        return
+    markers = {CATALOG_NAME, LOCK_NAME, ".state", *TABLES}
+    try:
+        with os.scandir(root) as entries:
+            seen = False
+            for entry in entries:
+                if entry.name in markers:
+                    return
+                seen = True
+    except OSError as exc:
+        raise LakeError(f"cannot read the lake folder {str(root)!r}: {exc}") from exc
+    if seen:
+        raise LakeError(
+            f"{str(root)!r} is not a runlake lake: it has no {CATALOG_NAME} and none of the "
+            "lake's folders (activities/, files/, records/...); give the lake's folder "
+            "(or an empty folder for a new lake)"
+        )
 
 
 def catalog_path(location: LakeLocation | LakeFS) -> Path:
