@@ -224,7 +224,7 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     sys.stdout.write(f"\nThe lake at {lake}:\n")
     sys.stdout.write(format_table(overview, "table") + "\n")
     analysis = load_analysis("weekly_distance")
-    sys.stdout.write(f"\nExample analysis (`{commands.invoked_as()} sql {analysis.name}`):\n")
+    sys.stdout.write(f"\nExample analysis, {analysis.name}: {analysis.purpose}\n")
     table = run_query(lake, analysis.sql, params=analysis.bind({}, {"athlete": athlete}))
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
