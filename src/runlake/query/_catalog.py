@@ -11,7 +11,7 @@ part of the staleness check, so :func:`connect` rebuilds the catalog for its new
 
 The raw views of the batched tables (activities, laps, records, ingest_errors, files) list
 exactly the parts of the batches committed when the catalog was built
-(:func:`_committed_parts`): a killed writer's leftovers and a batch still being
+(:func:`runlake.lake.list_committed`): a killed writer's leftovers and a batch still being
 written are never read, and every query sees whole batches. The derived tables are read
 through globs.
 
@@ -37,7 +37,7 @@ import pyarrow as pa
 from runlake._errors import LakeError
 from runlake._schemas import TABLES
 from runlake.lake._fs import LOCK_NAME, LakeFS, LakeLocation, ObjectFS, open_fs
-from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
+from runlake.lake._store import BATCHED_TABLES, PARTITIONED_BY_YEAR, list_committed
 from runlake.query._models import Model, load_models, model_order, sql_dir
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 CATALOG_NAME = "catalog.duckdb"
-COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"))
+COMMITTED_BY_MANIFEST: frozenset[str] = frozenset(BATCHED_TABLES)
 """Tables written in batches whose rows count only once the batch's manifest exists."""
 _CATALOG_FORMAT = 3
 DB_ALIAS = "lake"
@@ -109,32 +109,23 @@ def table_glob(table: str) -> str:
 
 
 def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
-    """Every table's files (relative to the lake): the manifests first, the parts after.
-
-    The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
+    """The files each raw view reads (relative to the lake): for ``files`` and the batched
+    tables, the manifests and parts of whole committed batches
+    (:func:`runlake.lake.list_committed`: a killed writer's leftovers and a batch in flight
+    are left out); for the derived tables every file their glob matches (the glob skips
+    nothing DuckDB would read: temporary files end in .tmp).
     """
-    order = ["files", *(t for t in TABLES if t != "files")]
-    return {t: tuple(fs.glob(table_glob(t))) for t in order}
-
-
-def _athlete_dir(rel: str) -> str:
-    return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
+    manifests, parts = list_committed(fs)
+    out = {"files": tuple(manifests), **{t: tuple(rels) for t, rels in parts.items()}}
+    for table in TABLES:
+        if table not in out:
+            out[table] = tuple(fs.glob(table_glob(table)))
+    return out
 
 
 def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
-    """The parts of committed batches, per batched table (paths relative to the lake).
-
-    A batch's parts are all renamed into place before its manifest is written, and the
-    manifests were listed before the parts (:func:`_list_files`): so every batch listed is
-    complete, and parts of batches without a manifest (a killed writer's leftovers, a batch
-    in flight) are left out.
-    """
-    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in state.manifests}
-    out: dict[str, list[str]] = {"files": list(state.manifests)}
-    for table in sorted(COMMITTED_BY_MANIFEST):
-        rels = state.files.get(table, ())
-        out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
-    return out
+    """The files of ``files`` and of the batched tables, as :func:`_list_files` found them."""
+    return {t: list(state.files.get(t, ())) for t in ("files", *sorted(COMMITTED_BY_MANIFEST))}
 
 
 def _raw_view_sql(
@@ -254,7 +245,7 @@ def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
     files = _list_files(fs)
-    manifests = tuple(r for r in files["files"] if r.rsplit("/", 1)[-1].startswith("part-"))
+    manifests = files["files"]
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
     with_files = tuple(t for t in TABLES if files[t])
     return CatalogState(h.hexdigest(), with_files, committed, manifests, files)
