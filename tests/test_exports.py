@@ -93,6 +93,7 @@ def test_the_public_api_is_exactly_these_names() -> None:
         "decode_fit",
         "decode_gpx",
         "default_report_name",
+        "export_view",
         "find_input_files",
         "finish_batch",
         "format_table",

@@ -193,6 +193,30 @@ def _csv_field(value: str) -> str:
     return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
 
 
+def _cmd_export(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake import export_view
+
+    out = Path(args.out)
+    suffixes: dict[str, Literal["parquet", "csv"]] = {".parquet": "parquet", ".csv": "csv"}
+    fmt = args.format or suffixes.get(out.suffix.lower())
+    if fmt is None:
+        raise RunlakeError(f"--out {out}: give --format parquet or csv (or a .parquet/.csv name)")
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    rows = export_view(
+        args.lake or cfg.lake,
+        args.view,
+        out,
+        fmt=fmt,
+        athlete=args.athlete,
+        since=args.since,
+        until=args.until,
+        where=args.where,
+        columns=columns,
+    )
+    sys.stdout.write(f"wrote {rows} row{'' if rows == 1 else 's'} of {args.view} to {out}\n")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
     from runlake import format_table, load_analysis, run_query, validate_athlete, write_season
@@ -474,6 +498,33 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exp = sub.add_parser(
+        "export",
+        help="write a view, filtered, to a Parquet or CSV file for other tools",
+        description="Write the rows of a view (runs, records, weekly_training...) to a file: "
+        "Parquet (zstd) or CSV (a header, every digit, timestamps ISO 8601 in UTC, lists as "
+        "JSON). Without filters, every athlete's rows.",
+    )
+    exp.add_argument("view", metavar="VIEW")
+    exp.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    exp.add_argument(
+        "--format", choices=["parquet", "csv"], help="default: from the --out name's suffix"
+    )
+    exp.add_argument("--lake")
+    exp.add_argument("--athlete", help="only this athlete's rows (default: every athlete's)")
+    exp.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="from this UTC day (YYYY-MM-DD), on the view's date, week_start, start_time, "
+        "timestamp or at column",
+    )
+    exp.add_argument("--until", type=date.fromisoformat, metavar="DATE", help="to this UTC day")
+    exp.add_argument("--where", metavar="EXPR", help="a SQL condition on the view's columns")
+    exp.add_argument("--columns", metavar="A,B,...", help="only these columns, in this order")
+
+
 def _param_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or _ANALYSIS_NAME.fullmatch(key.strip()) is None:
@@ -570,6 +621,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a TOML file overriding config/runlake.toml")
     sub = p.add_subparsers(dest="command", required=True)
     _add_ingest_and_sql(sub)
+    _add_export(sub)
     _add_flows(sub)
     _add_deployments(sub)
     _add_flags_and_report(sub)
@@ -597,6 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             "ingest": _cmd_ingest,
             "sql": _cmd_sql,
+            "export": _cmd_export,
             "demo": _cmd_demo,
             "sync": _cmd_sync,
             "backfill": _cmd_backfill,

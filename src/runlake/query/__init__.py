@@ -2,7 +2,8 @@
 
 One module a job: ``_models`` (the SQL models), ``_catalog`` (the catalog file and its raw
 views), ``_connect`` (connections, the sandbox, running queries), ``_format`` (results as
-text), ``_analyses`` (the shipped analyses, their headers and parameters).
+text), ``_analyses`` (the shipped analyses, their headers and parameters), ``_export``
+(a view into a Parquet or CSV file).
 
 May import: runlake.lake, runlake._errors, runlake._schemas.
 """
@@ -20,12 +21,14 @@ from runlake.query._connect import (
     run_query,
     run_statements,
 )
+from runlake.query._export import TIME_COLUMNS, export_view
 from runlake.query._format import UNIT_DECIMALS, format_table
 from runlake.query._models import sql_dir
 
 __all__ = [
     "CATALOG_NAME",
     "COMMITTED_BY_MANIFEST",
+    "TIME_COLUMNS",
     "UNIT_DECIMALS",
     "Analysis",
     "AnalysisParam",
@@ -36,6 +39,7 @@ __all__ = [
     "catalog_path",
     "check_query",
     "connect",
+    "export_view",
     "format_table",
     "list_analyses",
     "load_analysis",
