@@ -11,6 +11,7 @@ import pyarrow as pa
 
 __all__ = [
     "ACTIVITIES",
+    "DUPLICATES",
     "FILES",
     "FLAGS",
     "INGEST_ERRORS",
@@ -284,7 +285,19 @@ WEEK_RULES = pa.schema(
 )
 """The week rules as the flags judged them, with the user's thresholds (runlake.flags)."""
 
+DUPLICATES = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the copy that is not counted (activities.activity_id)"),
+            ("duplicate_of", STR, "the primary: the copy of the session that is counted"),
+            ("duplicate_reason", STR, "why: the overlap seen and why the primary is preferred"),
+        ]
+    )
+)
+"""Activities that are copies of another activity of the athlete (runlake.metrics)."""
+
 TABLES["run_metrics"] = RUN_METRICS
 TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
 TABLES["week_rules"] = WEEK_RULES
+TABLES["duplicates"] = DUPLICATES

@@ -162,7 +162,8 @@ def expected_activities() -> list[tuple[str, str]]:
         "timestamp[ms, tz=UTC]": TS,
         "list<item: string>": "VARCHAR[]",
     }
-    return [(f.name, duck[str(f.type)]) for f in ACTIVITIES] + PART
+    copies = [("duplicate_of", "VARCHAR"), ("duplicate_reason", "VARCHAR")]
+    return [(f.name, duck[str(f.type)]) for f in ACTIVITIES] + copies + PART
 
 
 EMPTY_LAKE_VIEWS = {
