@@ -273,7 +273,7 @@ def _stale(acts: pa.Table, old: pa.Table | None, hr_max: float | None, full: boo
             return have != hr_max
         return abs(have - hr_max) > _HR_MAX_TOLERANCE_BPM
 
-    return acts.filter(pa.array([stale(a) for a in acts["activity_id"].to_pylist()]))
+    return acts.filter(pa.array([stale(a) for a in acts["activity_id"].to_pylist()], pa.bool_()))
 
 
 @dataclass(slots=True)
