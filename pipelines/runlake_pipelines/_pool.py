@@ -21,17 +21,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from multiprocessing import forkserver, resource_tracker
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
-from pathlib import Path
 from typing import Any, Self
 
-from runlake import Lake, Measured, ingest_files
+from runlake import InputFile, Lake, Measured, ingest_files
 from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
@@ -99,15 +98,19 @@ def _count_file(done: int, total: int, outcome: object) -> None:
 
 
 def ingest_batch_here(
-    files: list[str],
+    files: Sequence[InputFile | str],
     lake: str,
     athlete: str,
     should_stop: Callable[[], bool] = _stopped,
 ) -> BatchResult:
-    """Ingest one batch in this process (a worker's job; also the inline path)."""
+    """Ingest one batch in this process (a worker's job; also the inline path).
+
+    ``files``: files or archive members (an :class:`~runlake.InputFile` pickles as its
+    archive's path and member names: the worker opens the archive itself).
+    """
     measured = Measured()
     outcomes = ingest_files(
-        [Path(f) for f in files],
+        files,
         lake=Lake(lake),
         athlete=athlete,
         measured=measured,
@@ -166,7 +169,7 @@ class WorkerPool:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def run(self, files: list[str], lake: str, athlete: str) -> BatchResult:
+    def run(self, files: Sequence[InputFile | str], lake: str, athlete: str) -> BatchResult:
         """Ingest a batch in a worker process; a broken pool (a worker killed) is replaced."""
         generation, future = self._submit(files, lake, athlete)
         try:
@@ -181,7 +184,9 @@ class WorkerPool:
                     self._generation += 1
             return self._submit(files, lake, athlete)[1].result()
 
-    def _submit(self, files: list[str], lake: str, athlete: str) -> tuple[int, Future[BatchResult]]:
+    def _submit(
+        self, files: Sequence[InputFile | str], lake: str, athlete: str
+    ) -> tuple[int, Future[BatchResult]]:
         with self._lock:
             if self._executor is None:
                 raise RuntimeError("the worker pool is not running")

@@ -23,7 +23,7 @@ __all__ = ["Config", "default_config_path", "default_file", "load_config", "read
 # key -> (type, description)
 _SCHEMA: dict[str, dict[str, type]] = {
     "lake": {"path": str},
-    "ingest": {"athlete": str, "inbox": list},
+    "ingest": {"athlete": str, "inbox": list, "max_file_bytes": int},
     "flags": {"overrides": str},
     "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
     "backfill": {"workers": int, "batch_size": int},
@@ -53,6 +53,7 @@ class Config:
     backfill_workers: int = 2
     backfill_batch_size: int = 0
     flags_overrides: Path | None = None
+    ingest_max_file_bytes: int = 256 * 2**20
 
 
 def default_file(name: str) -> Path:
@@ -177,4 +178,16 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         backfill_workers=workers,
         backfill_batch_size=batch,
         flags_overrides=Path(str(get("flags", "overrides"))) if get("flags", "overrides") else None,
+        ingest_max_file_bytes=_max_file_bytes(get("ingest", "max_file_bytes")),
     )
+
+
+def _max_file_bytes(value: object) -> int:
+    """ingest.max_file_bytes: from 1 MiB (real files are a few MB) to 4 GiB."""
+    assert isinstance(value, int)
+    if not 2**20 <= value <= 2**32:
+        raise ConfigError(
+            "ingest.max_file_bytes must be between 1 MiB and 4 GiB (1048576..4294967296), "
+            f"not {value}"
+        )
+    return value
