@@ -54,6 +54,7 @@ def test_the_public_api_is_exactly_these_names() -> None:
         "TABLES",
         "WEEK_RULES",
         "ArchiveError",
+        "ArchiveReader",
         "ArchiveTally",
         "Config",
         "ConfigError",

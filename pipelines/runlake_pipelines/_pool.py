@@ -30,7 +30,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from typing import Any, Self
 
-from runlake import InputFile, Lake, Measured, ingest_files
+from runlake import ArchiveReader, InputFile, Lake, Measured, ingest_files
 from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
@@ -76,11 +76,14 @@ def _quiet_resource_tracker() -> None:
 
 _stop_event: Event | None = None
 _files_done: Synchronized[int] | None = None
+_reader: ArchiveReader | None = None
+"""The worker's archive reader, kept from batch to batch: its next batch of a compressed
+archive inside an archive goes on forward instead of inflating it again from the start."""
 
 
 def _init_worker(stop: Event, files_done: Synchronized[int]) -> None:
-    global _stop_event, _files_done
-    _stop_event, _files_done = stop, files_done
+    global _stop_event, _files_done, _reader
+    _stop_event, _files_done, _reader = stop, files_done, ArchiveReader()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server = sys.modules.get(_PRELOAD)
@@ -116,6 +119,7 @@ def ingest_batch_here(
         measured=measured,
         should_stop=should_stop,
         progress=_count_file,
+        reader=_reader,  # None outside a worker (the inline path): one for this batch
     )
     return [asdict(o) for o in outcomes], measured
 

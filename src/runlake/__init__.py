@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         week_rules_table,
     )
     from runlake.ingest import (
+        ArchiveReader,
         ArchiveTally,
         FileOutcome,
         IngestSummary,
@@ -131,6 +132,7 @@ __all__ = [
     "TABLES",
     "WEEK_RULES",
     "ArchiveError",
+    "ArchiveReader",
     "ArchiveTally",
     "Config",
     "ConfigError",
@@ -214,6 +216,7 @@ _WHERE = {
     "TABLES": "runlake._schemas",
     "WEEK_RULES": "runlake._schemas",
     "ArchiveError": "runlake._errors",
+    "ArchiveReader": "runlake.ingest",
     "ArchiveTally": "runlake.ingest",
     "Config": "runlake._config",
     "ConfigError": "runlake._errors",

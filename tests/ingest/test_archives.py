@@ -638,12 +638,47 @@ def test_a_nested_zip_is_streamed_not_inflated_per_member(
         real_init(self, counted, size)
 
     monkeypatch.setattr(_archives._Inflated, "__init__", init)
+    monkeypatch.setattr(_archives, "_TAIL", 64 * 1024)  # less than the inner zip's size
     inputs = find_inputs([z]).inputs
     with ArchiveReader() as reader:
         got = {i.members[-1].name: reader.read(i) for i in inputs}
     assert got == members
-    # stored: a window on the outer file; deflated: listed once, read once, in order
-    assert len(opened) == (0 if method == zipfile.ZIP_STORED else 2)
+    # stored: a window on the outer file, nothing inflated. Deflated: inflated to its end
+    # for the central directory when listed (1) and when read (2), then once in order (3)
+    assert len(opened) == (0 if method == zipfile.ZIP_STORED else 3)
+
+
+def test_a_reader_kept_from_batch_to_batch_goes_on_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill worker keeps its reader: its next batch of a compressed nested zip's
+    members does not inflate the zip again from the start."""
+    members = {f"f{i:03d}.fit": run_fit(i, minutes=1) for i in range(40)}
+    z = tmp_path / "outer.zip"
+    z.write_bytes(zip_bytes({"inner.zip": zip_bytes(members)}))
+    opened: list[int] = []
+    real_open = _archives._Inflated._forward_to
+
+    def forward_to(self: Any, target: int) -> None:
+        if self._stream is None or self._at > target:
+            opened.append(target)
+        real_open(self, target)
+
+    monkeypatch.setattr(_archives._Inflated, "_forward_to", forward_to)
+    monkeypatch.setattr(_archives, "_TAIL", 16 * 1024)  # less than the inner zip's size
+    inputs = find_inputs([z]).inputs
+    opened.clear()
+    lake = Lake(tmp_path / "lake")
+    batches = [inputs[i : i + 10] for i in range(0, 40, 10)]
+    with ArchiveReader() as kept:
+        for batch in batches[::2]:  # one worker's batches: 1st, 3rd
+            outcomes = _ingest.ingest_files(batch, lake=lake, athlete="w", reader=kept)
+            assert {o.status for o in outcomes} == {"new"}
+    assert len(opened) == 2  # the central directory at the end, then the members in order
+    opened.clear()
+    for batch in batches[1::2]:  # a fresh reader per batch: each inflates from the start
+        _ingest.ingest_files(batch, lake=lake, athlete="w")
+    assert len(opened) == 4
 
 
 def test_progress_counts_archive_members(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ May import: every stage but report.
 
 from __future__ import annotations
 
-from runlake.ingest._archives import InputFile
+from runlake.ingest._archives import ArchiveReader, InputFile
 from runlake.ingest._derive import (
     DERIVED_TABLES,
     Measured,
@@ -37,6 +37,7 @@ __all__ = [
     "ACTIVITY_MESSAGES",
     "DERIVED_TABLES",
     "INTERNAL_ERROR",
+    "ArchiveReader",
     "ArchiveTally",
     "FileOutcome",
     "IngestSummary",

@@ -400,6 +400,7 @@ def ingest_files(
     progress: Callable[[int, int, FileOutcome], None] | None = None,
     measured: Measured | None = None,
     should_stop: Callable[[], bool] | None = None,
+    reader: ArchiveReader | None = None,
 ) -> list[FileOutcome]:
     """Ingest these files (or archive members) in committed batches; no lock, no catalog
     refresh (a task's body).
@@ -410,17 +411,20 @@ def ingest_files(
     here while the records are in memory), for :func:`finish_batch`.
     ``should_stop``: asked before each file; once it returns True, what was prepared is
     committed and the rest is left (the outcomes cover only the files handled).
+    ``reader``: an archive reader that outlives this call (a worker process keeps one: its
+    next batch of an archive's members goes on where this one stopped), else a new one.
     """
     athlete = validate_athlete(athlete)
     outcomes: list[FileOutcome] = []
     pending: list[FileCommit] = []
     pending_shas: set[str] = set()
     rows = 0
-    with ArchiveReader() as reader:  # members of an archive come in a row: kept open
+    # The members of an archive come in a row: the reader keeps it open.
+    with nullcontext(reader) if reader is not None else ArchiveReader() as r:
         for i, f in enumerate(files, 1):
             if should_stop is not None and should_stop():
                 break
-            outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas, reader=reader)
+            outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas, reader=r)
             if commit is not None:
                 pending.append(commit)
                 pending_shas.add(commit.sha256)
