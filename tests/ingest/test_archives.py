@@ -524,6 +524,20 @@ def test_thousands_of_tiny_members(tmp_path: Path) -> None:
     assert all("not a FIT file" in o.message for o in summary.outcomes if o.status == "error")
 
 
+def test_an_archive_announcing_too_many_members_is_not_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_archives, "MAX_MEMBERS", 100)
+    z = tmp_path / "crowd.zip"
+    z.write_bytes(zip_bytes({f"{i}.fit": b"x" for i in range(150)}))
+    (tmp_path / "fine.zip").write_bytes(zip_bytes({f"{i}.fit": b"x" for i in range(100)}))
+    got = ingest_twice([z, tmp_path / "fine.zip"], tmp_path / "lake")
+    assert got[str(z)].message == (
+        "ArchiveError: 150 members, more than 100: refused, not listed (a zip bomb?)"
+    )
+    assert len(got) == 101
+
+
 def test_nesting_is_limited(tmp_path: Path) -> None:
     data = zip_bytes({"deep.fit": run_fit(12)})
     for level in range(MAX_NESTING + 1):  # deep.fit inside MAX_NESTING + 2 zips

@@ -47,6 +47,7 @@ from runlake._errors import ArchiveError, InputTooLarge
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
+    "MAX_MEMBERS",
     "MAX_NESTED_RATIO",
     "MAX_NESTING",
     "WATCH_SUFFIXES",
@@ -69,6 +70,10 @@ MAX_NESTING = 4
 
 MAX_NESTED_RATIO = 100
 """A nested archive inflating more than this many times its stored size is refused."""
+
+MAX_MEMBERS = 200_000
+"""An archive listing more members is refused before its directory is read (zipfile would
+hold every entry in memory; a Garmin export of ten years holds tens of thousands)."""
 
 _UNSUPPORTED = {
     ".tar.gz": "tar.gz",
@@ -395,12 +400,18 @@ class ArchiveReader:
             what = f"nested archive {info.filename!r} is not a readable zip"
         try:
             with _archive_errors(what):
+                _check_member_count(stream)
                 zf = zipfile.ZipFile(stream)
-                infos = {i.header_offset: i for i in zf.infolist()}
-                _check_overlaps(zf)
         except BaseException:
             stream.close()
             raise
+        try:
+            _check_overlaps(zf)
+        except BaseException:
+            zf.close()
+            stream.close()
+            raise
+        infos = {i.header_offset: i for i in zf.infolist()}
         return _Level((path, chain[:depth]), zf, stream, infos)
 
     def _info(self, level: _Level, member: Member) -> zipfile.ZipInfo:
@@ -549,6 +560,35 @@ def _data_start(stream: IO[bytes], info: zipfile.ZipInfo) -> int:
     if sig != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"bad local header of {info.filename!r}")
     return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+
+
+_EOCD = struct.Struct("<4s4x2xHI4xH")  # signature, entries, directory size, comment length
+_EOCD64_LOCATOR = struct.Struct("<4s4xQ4x")  # signature, offset of the zip64 record
+
+
+def _check_member_count(stream: IO[bytes]) -> None:
+    """Refuse an archive whose end record announces more than MAX_MEMBERS members.
+
+    Reads the end of central directory record (and the zip64 one); when it cannot be found
+    zipfile says why. Its count is what zipfile would read, entry by entry, into memory.
+    """
+    end = stream.seek(0, io.SEEK_END)
+    start = max(0, end - _EOCD.size - 65535)
+    stream.seek(start)
+    tail = stream.read(end - start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(tail):
+        return
+    _, entries, _, _ = _EOCD.unpack_from(tail, at)
+    if entries == 0xFFFF and at >= _EOCD64_LOCATOR.size:
+        sig, offset = _EOCD64_LOCATOR.unpack_from(tail, at - _EOCD64_LOCATOR.size)
+        if sig == b"PK\x06\x07" and 0 <= offset <= end - 56:
+            stream.seek(offset + 32)
+            (entries,) = struct.unpack("<Q", stream.read(8))
+    if entries > MAX_MEMBERS:
+        raise ArchiveError(
+            f"{entries:,} members, more than {MAX_MEMBERS:,}: refused, not listed (a zip bomb?)"
+        )
 
 
 def _check_overlaps(zf: zipfile.ZipFile) -> None:

@@ -117,19 +117,21 @@ class Found:
 def walk_paths(paths: Iterable[Path]) -> Iterator[tuple[Path, Path, bool]]:
     """(path given, file, named explicitly) for every file under the paths given.
 
-    Folders are walked recursively in sorted order, skipping macOS junk folders; a path that
-    is not a folder is yielded as it is (it may not exist: reading it says so).
+    A folder's files come sorted by path (symbolic links to folders are not followed,
+    macOS ``__MACOSX`` folders are skipped); a path that is not a folder is yielded as it
+    is (it may not exist: reading it says so).
     """
     for given in paths:
         if not given.is_dir():
             yield given, given, True
             continue
+        found: list[Path] = []
         for root, dirs, files in os.walk(given):
-            dirs[:] = sorted(d for d in dirs if d != "__MACOSX")
-            for name in sorted(files):
-                f = Path(root) / name
-                if f.is_file():
-                    yield given, f, False
+            dirs[:] = [d for d in dirs if d != "__MACOSX"]
+            found.extend(Path(root) / name for name in files)
+        for f in sorted(found):
+            if f.is_file():
+                yield given, f, False
 
 
 def list_archive(
