@@ -104,7 +104,11 @@ class IngestSummary:
             f"{len(self.outcomes)} files: {c['new']} new ({acts} activities), "
             f"{c['present']} already present, {c['skipped']} skipped, "
             f"{c['warning']} with warnings, {c['error']} errors"
-            + (f", {self.found.passed_over:,} other files passed over" if self.found else "")
+            + (
+                f", {self.found.passed_over:,} other files passed over"
+                if self.found and self.found.passed_over
+                else ""
+            )
         )
 
 
