@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import random
 import shutil
 import struct
 import time
@@ -574,6 +575,38 @@ def test_a_nested_zip_bomb_and_overlapping_members_are_refused(tmp_path: Path) -
     assert got[str(tmp_path / "overlap.zip")].message == (
         "ArchiveError: members overlap each other (a zip bomb?): refused"
     )
+
+
+def test_mutated_archives_give_an_outcome_per_input_never_a_bug(tmp_path: Path) -> None:
+    """Truncated, bit-flipped and zeroed archives (a zip in a zip, a .gz member): every
+    input ends as an outcome that names the problem, none as an internal error."""
+    gpx = (FIXTURES / "easy-tpx-v1.gpx").read_bytes()
+    nested = zip_bytes({"b.fit.gz": gzip.compress(run_fit(2, minutes=1)), "c.gpx": gpx})
+    base = zip_bytes({"a.fit": run_fit(1, minutes=1), "n.zip": nested, "d.json": b"{}"})
+    rng = random.Random(14)
+    lake = Lake(tmp_path / "lake")
+    statuses: set[str] = set()
+    for i in range(90):
+        data = bytearray(base)
+        if i % 3 == 0:
+            del data[rng.randrange(len(data)) :]
+        elif i % 3 == 1:
+            for _ in range(5):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        else:
+            at = rng.randrange(len(data))
+            data[at : at + 64] = bytes(len(data[at : at + 64]))
+        path = tmp_path / f"m{i}.zip"
+        path.write_bytes(bytes(data))
+        found = find_inputs([path])
+        assert found.inputs, i  # at least the archive itself, when it cannot be opened
+        with ArchiveReader() as reader:
+            for inp in found.inputs:
+                outcome, _ = _ingest.prepare_file(lake, inp, "f", reader=reader)
+                assert outcome.message.split(":")[0] != _ingest.INTERNAL_ERROR, outcome
+                assert outcome.status == "new" or outcome.message, outcome
+                statuses.add(outcome.status)
+    assert {"new", "error"} <= statuses
 
 
 def test_macos_junk_and_other_files_are_passed_over_silently(tmp_path: Path) -> None:

@@ -396,8 +396,9 @@ class ArchiveReader:
                 )
             parent = self._levels[depth - 1]
             info = self._info(parent, chain[depth - 1])
-            stream = self._nested_stream(parent, info)
             what = f"nested archive {info.filename!r} is not a readable zip"
+            with _archive_errors(what):
+                stream = self._nested_stream(parent, info)
         try:
             with _archive_errors(what):
                 _check_member_count(stream)

@@ -315,6 +315,8 @@ def _prepare(
         return FileOutcome(src, None, "error", f"cannot read file: {e.strerror or e}"), None
     except (ArchiveError, InputTooLarge) as e:
         return _refused(lake, inp, reader, e, athlete=athlete, src=src, at=at, pending=pending)
+    except Exception as e:  # noqa: BLE001 -- a bug in reading must not stop the batch
+        return FileOutcome(src, None, "error", internal_error_message(e)), None
     sha = hashlib.sha256(data).hexdigest()
     if sha in pending:
         return FileOutcome(src, sha, "present", "same content as another file of this batch"), None

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runlake._errors import ArchiveError
 from runlake.ingest._archives import (
     DEFAULT_MAX_FILE_BYTES,
     MAX_NESTING,
@@ -153,7 +152,7 @@ def _list_zip(
 ) -> int:
     try:
         zf = reader.zip_at(path, chain)
-    except (ArchiveError, OSError):
+    except Exception:  # noqa: BLE001 -- reading it as an input says why (or reports the bug)
         inputs.append(InputFile(path, chain, max_bytes))
         return 0
     other = 0
