@@ -828,3 +828,12 @@ def test_cli_prints_a_line_per_archive_and_its_errors(
         f" archive  {z}: 3 watch files: 1 new, 0 already present, 1 skipped, 1 errors",
         "3 files: 1 new (1 activities), 0 already present, 1 skipped, 0 with warnings, 1 errors",
     ]
+
+
+def test_backfill_takes_an_exports_zip_or_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flow itself is tested in tests/flows; here only what the command checks first."""
+    assert main(["backfill", str(tmp_path / "export.zip"), "--lake", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"runlake: error: no such file or folder: {tmp_path / 'export.zip'}\n"
