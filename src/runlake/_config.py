@@ -23,7 +23,7 @@ __all__ = ["Config", "default_config_path", "default_file", "load_config", "read
 # key -> (type, description)
 _SCHEMA: dict[str, dict[str, type]] = {
     "lake": {"path": str},
-    "ingest": {"athlete": str, "inbox": list},
+    "ingest": {"athlete": str, "inbox": list, "max_file_bytes": int},
     "flags": {"overrides": str},
     "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
     "backfill": {"workers": int, "batch_size": int},
@@ -53,6 +53,7 @@ class Config:
     backfill_workers: int = 2
     backfill_batch_size: int = 0
     flags_overrides: Path | None = None
+    ingest_max_file_bytes: int = 256 * 2**20
 
 
 def default_file(name: str) -> Path:
@@ -213,4 +214,12 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         backfill_workers=m.integer("backfill", "workers", 1, 256, "between 1 and 256"),
         backfill_batch_size=m.integer("backfill", "batch_size", 0, 2**31, "0 (automatic) or more"),
         flags_overrides=Path(str(overrides)) if overrides else None,
+        # from 1 MiB (real activity files are a few MB) to 4 GiB
+        ingest_max_file_bytes=m.integer(
+            "ingest",
+            "max_file_bytes",
+            2**20,
+            2**32,
+            "between 1 MiB and 4 GiB (1048576..4294967296)",
+        ),
     )

@@ -12,6 +12,7 @@ import pyarrow as pa
 __all__ = [
     "ACTIVITIES",
     "DAY_RULES",
+    "DUPLICATES",
     "FILES",
     "FLAGS",
     "INGEST_ERRORS",
@@ -302,8 +303,20 @@ DAY_RULES = pa.schema(
 )
 """The day rules as the flags judged them: rolling loads and streaks (runlake.flags)."""
 
+DUPLICATES = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the copy that is not counted (activities.activity_id)"),
+            ("duplicate_of", STR, "the primary: the copy of the session that is counted"),
+            ("duplicate_reason", STR, "why: the overlap seen and why the primary is preferred"),
+        ]
+    )
+)
+"""Activities that are copies of another activity of the athlete (runlake.metrics)."""
+
 TABLES["run_metrics"] = RUN_METRICS
 TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
 TABLES["week_rules"] = WEEK_RULES
 TABLES["day_rules"] = DAY_RULES
+TABLES["duplicates"] = DUPLICATES

@@ -53,10 +53,19 @@ class _Progress:
 
 
 def _print_summary(summary: IngestSummary, out: TextIO) -> None:
+    """A line per file that was not simply new (an archive's skipped members are only
+    counted: a Garmin export holds thousands of monitoring files), one per archive, the
+    totals; then a line per path that held no watch file."""
     for o in summary.outcomes:
-        if o.status in ("error", "warning", "skipped"):
+        listed = ("error", "warning") if o.archive else ("error", "warning", "skipped")
+        if o.status in listed:
             out.write(f"{o.status:>8}  {o.source_path}: {o.message}\n")
-    out.write(summary.describe() + "\n")
+    for archive in summary.archives():
+        out.write(f" archive  {archive.describe()}\n")
+    if summary.outcomes:
+        out.write(summary.describe() + "\n")
+    for note in summary.notes():
+        out.write(note + "\n")
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
@@ -73,9 +82,12 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         progress=_Progress(sys.stderr),
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
         on_wait=_say,
+        max_file_bytes=cfg.ingest_max_file_bytes,
     )
     _print_summary(summary, sys.stdout)
-    return 0
+    # Nothing to ingest at all is a failure: most likely a wrong path or a format runlake
+    # does not read, and a script must notice (an empty inbox is `sync`'s "nothing new").
+    return 0 if summary.outcomes else 1
 
 
 _ANALYSIS_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -395,13 +407,8 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     folder = Path(args.folder)
-    if not folder.is_dir():
-        what = (
-            "not a folder (give the folder that holds the files)"
-            if folder.exists()
-            else ("no such folder")
-        )
-        raise RunlakeError(f"{what}: {folder}")
+    if not folder.exists():
+        raise RunlakeError(f"no such file or folder: {folder}")
     from runlake_pipelines import commands
 
     return commands.backfill(
@@ -471,7 +478,10 @@ def _inbox_lake_athlete(cmd: argparse.ArgumentParser) -> None:
 
 
 def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    ing = sub.add_parser("ingest", help="ingest files or folders (recursive) into the lake")
+    ing = sub.add_parser(
+        "ingest",
+        help="ingest files, folders (recursive) or archives (.zip, .gz) into the lake",
+    )
     ing.add_argument("paths", nargs="+", metavar="PATH")
     ing.add_argument("--lake", help="lake folder (default: config lake.path or $RUNLAKE_LAKE)")
     ing.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
@@ -543,7 +553,11 @@ def _add_flows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="ingest a history folder in parallel (Prefect flow)",
         description=_FLOW_NOTE,
     )
-    bf.add_argument("folder", metavar="DIR", help="a folder of watch files (searched recursively)")
+    bf.add_argument(
+        "folder",
+        metavar="PATH",
+        help="a folder of watch files (searched recursively, archives too), or an export's .zip",
+    )
     _lake_and_athlete(bf)
     bf.add_argument("--workers", type=int, help="worker processes (default: config)")
     bf.add_argument("--batch-size", type=int, help="files per task (default: automatic)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import runlake.decode
 from runlake import LakeError, decode_fit, ingest_paths, run_query
 from runlake.ingest._ingest import ingest_file
 from runlake.lake._store import Lake
@@ -360,12 +361,25 @@ def test_whole_corpus_every_file_handled(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     summary = ingest_paths([DATA], lake_root=lake, athlete="corpus")
     assert summary.outcomes, "no corpus files found"
-    counts = summary.counts
-    assert counts["error"] <= 3, [o for o in summary.outcomes if o.status == "error"]
+    # TCX files are found (and .fit.gz in exports/); until a TCX decoder is in, they are
+    # rejected as "not GPX", which this count leaves out.
+    tcx_pending = "decode_tcx" not in runlake.decode.__all__
+    errors = [
+        o
+        for o in summary.outcomes
+        if o.status == "error" and not (tcx_pending and ".tcx" in o.source_path.lower())
+    ]
+    assert len(errors) <= 3, errors
+    assert any(o.source_path.endswith("activities/12866632127.fit.gz") for o in summary.outcomes)
     assert all(o.message for o in summary.outcomes if o.status != "new" and o.status != "present")
-    # every FIT activity file with running sessions in the inventory gave a run
+    # every FIT activity file with running sessions in the inventory gave a running activity
+    running = "from activities where sport = 'running' and n_records > 0"
+    assert _one(lake, f"select count(*) n {running}")["n"] >= 37
+    # and runs has one copy of each (tests/ingest/test_duplicates.py: which are copies)
+    copies = _one(lake, f"select count(*) n {running} and duplicate_of is not null")["n"]
+    assert copies > 0
     runs = _one(lake, "select count(*) n from runs where n_records > 0")["n"]
-    assert runs >= 37
+    assert runs == _one(lake, f"select count(*) n {running}")["n"] - copies
     # missing is null, never zero
     zeros = _one(
         lake,

@@ -8,6 +8,7 @@ from runlake.decode._fit import (
     decode_fit,
     fit_crc16,
 )
+from runlake.decode._fitpeek import fit_file_type
 from runlake.decode._gpx import GPX_POINTS_SCHEMA, MAX_GPX_BYTES, GpxTrack, decode_gpx
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "decode_fit",
     "decode_gpx",
     "fit_crc16",
+    "fit_file_type",
 ]

@@ -1,4 +1,6 @@
-"""Metrics stage: a run's records and laps in, its form, fatigue and load metrics out.
+"""Metrics stage: a run's records and laps in, its form, fatigue and load metrics out; and
+which of an athlete's activities are copies of one session (``_duplicates``: one copy of
+each run is counted).
 
 ``run_metrics`` turns one run's records (the RECORDS columns, sorted by time) and its
 ACTIVITIES row into a :class:`RunMetrics` (one row of RUN_METRICS); ``lap_metrics`` gives the
@@ -91,11 +93,20 @@ second-highest per-run maximum (so one strap spike cannot set it) among plausibl
 May import: runlake._schemas. One module a job: ``_samples`` (records as time-weighted
 samples), ``_form`` (form averages, overstriding), ``_steady`` (the steady part, its thirds
 and halves, within-run changes, decoupling), ``_heart`` (histogram, zones, load, maximum),
-``_laps`` (form per lap), ``_run`` (one RUN_METRICS row).
+``_laps`` (form per lap), ``_run`` (one RUN_METRICS row), ``_duplicates`` (which activities
+are copies of one session).
 """
 
 from __future__ import annotations
 
+from runlake.metrics._duplicates import (
+    FORMAT_PREFERENCE,
+    SHARED_MIN_FRACTION,
+    START_WITHIN_S,
+    UNKNOWN_SPORTS,
+    find_duplicates,
+    sport_family,
+)
 from runlake.metrics._form import (
     OI_CADENCE_SPM_PER_MPS,
     OI_GCT_MS_PER_MPS,
@@ -136,6 +147,7 @@ __all__ = [
     "DECOUPLING_MAX_GRADE_DIFF",
     "DECOUPLING_MIN_S",
     "DURATION_LOAD_PER_MIN",
+    "FORMAT_PREFERENCE",
     "HR_COVERAGE_MIN",
     "MIN_STEADY_S",
     "MOVING_MIN_MPS",
@@ -147,17 +159,22 @@ __all__ = [
     "OI_REF_SPEED_MPS",
     "PAUSE_GAP_S",
     "RESUME_SKIP_S",
+    "SHARED_MIN_FRACTION",
+    "START_WITHIN_S",
     "STEADY_SHARE_MIN",
+    "UNKNOWN_SPORTS",
     "WALK_MAX_SPM",
     "WARMUP_S",
     "RunMetrics",
     "RunThirds",
     "estimate_hr_max",
+    "find_duplicates",
     "hr_histogram",
     "lap_metrics",
     "measure_run",
     "metrics_table",
     "rezone",
     "run_metrics",
+    "sport_family",
     "steady_thirds",
 ]
