@@ -313,7 +313,8 @@ class _Walker:
                     self.read_field_descriptions(d.layout, chunk)
         return stopped
 
-    def walk_fast(self, pos: int, end: int, touched: dict[_Def, int]) -> int | None:
+    # The measured hot loop (one pass per message): kept whole, a call per message costs.
+    def walk_fast(self, pos: int, end: int, touched: dict[_Def, int]) -> int | None:  # noqa: PLR0912, PLR0915
         """The message loop: one lookup and one append per data message.
 
         A header that repeats (a run of records), or a pair of headers that alternates
@@ -990,16 +991,19 @@ class _Expansion:
     source: str  # the field's column
 
 
+_Uses = dict[str, list[tuple[_Field, FieldSpec | None] | None]]  # column -> per definition
+
+
 @dataclass(slots=True)
 class _Plan:
     names: list[str]  # field columns, in output order
     blocks: list[_Block]
     # columns decoded per definition and merged: name -> per definition (field, spec)
-    single: dict[str, list[tuple[_Field, FieldSpec | None] | None]]
+    single: _Uses
     # component target -> the last component of each definition that fills it
     expansions: dict[str, list[_Expansion]]
     enum_targets: dict[str, FieldSpec | None]  # component target -> its spec
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]]  # column -> per definition
+    uses: _Uses  # column -> per definition
     same_as: dict[str, str]  # target -> a block column it always equals (see _identity)
 
 
@@ -1053,74 +1057,102 @@ def _plan(layouts: list[_Layout]) -> _Plan:
     return plan
 
 
+@dataclass(slots=True)
+class _Columns:
+    """The field columns of a set of definitions, before they are grouped into blocks."""
+
+    names: list[str] = field(default_factory=list)  # in output order
+    info: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # kind, base, count
+    uses: _Uses = field(default_factory=dict)
+    mixed: set[str] = field(default_factory=set)  # columns whose definitions disagree
+    expansions: dict[str, list[_Expansion]] = field(default_factory=dict)
+    enum_targets: dict[str, FieldSpec | None] = field(default_factory=dict)
+
+
 def _make_plan(layouts: list[_Layout]) -> _Plan:
-    n_defs = len(layouts)
-    names: list[str] = []
-    info: dict[str, tuple[str, int, int]] = {}  # kind, base, count
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]] = {}
-    mixed: set[str] = set()
-    expansions: dict[str, list[_Expansion]] = {}
-    enum_targets: dict[str, FieldSpec | None] = {}
+    columns = _Columns()
     for i, lay in enumerate(layouts):
-        seen: set[str] = set()
-        last: dict[str, _Expansion] = {}
-        for f in lay.fields:
-            spec = field_spec(lay.global_num, f.num)
-            name = spec.name if spec else f"field_{f.num}"
-            if name in seen:
-                continue
-            kind = _kind(f, spec)
-            if kind is None:
-                continue
-            seen.add(name)
-            if spec is not None:
-                for comp in spec.components:
-                    last[comp.target] = _Expansion(i, f, spec, comp, name)
-                    tspec = field_spec(lay.global_num, field_number(lay.global_num, comp.target))
-                    enum_targets[comp.target] = tspec
-            if name not in info:
-                info[name] = (kind, f.base.number, f.count)
-                uses[name] = [None] * n_defs
-                names.append(name)
-            elif info[name] != (kind, f.base.number, f.count):
-                mixed.add(name)
-            uses[name][i] = (f, spec)
-        for target, e in last.items():
-            expansions.setdefault(target, []).append(e)
-    blocks: dict[tuple[str, int, int, bool], _Block] = {}
-    single: dict[str, list[tuple[_Field, FieldSpec | None] | None]] = {}
-    for name in names:
-        kind = info[name][0]
-        if kind not in _BLOCK_KINDS or name in mixed:
-            single[name] = uses[name]
+        _add_columns(columns, i, lay, len(layouts))
+    blocks, single = _group_blocks(columns)
+    for blk in blocks:
+        _finish_block(blk, layouts, columns.uses)
+    same_as = _same_as(columns, {name for blk in blocks for name in blk.names})
+    return _Plan(
+        columns.names,
+        blocks,
+        single,
+        columns.expansions,
+        columns.enum_targets,
+        columns.uses,
+        same_as,
+    )
+
+
+def _add_columns(columns: _Columns, i: int, lay: _Layout, n_defs: int) -> None:
+    """Note the columns of definition ``i`` (the first field of a name wins) and the last
+    component of it that fills each target."""
+    seen: set[str] = set()
+    last: dict[str, _Expansion] = {}
+    for f in lay.fields:
+        spec = field_spec(lay.global_num, f.num)
+        name = spec.name if spec else f"field_{f.num}"
+        if name in seen:
             continue
-        f, spec = next(u for u in uses[name] if u is not None)
+        kind = _kind(f, spec)
+        if kind is None:
+            continue
+        seen.add(name)
+        if spec is not None:
+            for comp in spec.components:
+                last[comp.target] = _Expansion(i, f, spec, comp, name)
+                tspec = field_spec(lay.global_num, field_number(lay.global_num, comp.target))
+                columns.enum_targets[comp.target] = tspec
+        if name not in columns.info:
+            columns.info[name] = (kind, f.base.number, f.count)
+            columns.uses[name] = [None] * n_defs
+            columns.names.append(name)
+        elif columns.info[name] != (kind, f.base.number, f.count):
+            columns.mixed.add(name)
+        columns.uses[name][i] = (f, spec)
+    for target, e in last.items():
+        columns.expansions.setdefault(target, []).append(e)
+
+
+def _group_blocks(columns: _Columns) -> tuple[list[_Block], _Uses]:
+    """Columns of one kind and base type (and size, scaling) go into one block; the others
+    (strings, wide enums, mixed types) are decoded one by one."""
+    blocks: dict[tuple[str, int, int, bool], _Block] = {}
+    single: _Uses = {}
+    for name in columns.names:
+        kind = columns.info[name][0]
+        if kind not in _BLOCK_KINDS or name in columns.mixed:
+            single[name] = columns.uses[name]
+            continue
+        f, spec = next(u for u in columns.uses[name] if u is not None)
         scaled = spec is not None and (spec.scale is not None or spec.offset is not None)
         key = (kind, f.base.number, f.count, scaled)
         blk = blocks.setdefault(key, _Block(kind, f.base, f.count, scaled))
         blk.names.append(name)
-    for blk in blocks.values():
-        _finish_block(blk, layouts, uses)
-    in_blocks = {name for blk in blocks.values() for name in blk.names}
+    return list(blocks.values()), single
+
+
+def _same_as(columns: _Columns, in_blocks: set[str]) -> dict[str, str]:
+    """Component targets that always equal one block column (see ``_identity``)."""
     same_as = {}
-    for target, es in expansions.items():
+    for target, es in columns.expansions.items():
         sources = {e.source for e in es}
         if (
             len(sources) == 1
-            and target not in info
+            and target not in columns.info
             and all(_identity(e) for e in es)
             and es[0].source in in_blocks
-            and len(es) == sum(1 for u in uses[es[0].source] if u is not None)
+            and len(es) == sum(1 for u in columns.uses[es[0].source] if u is not None)
         ):
             same_as[target] = es[0].source
-    return _Plan(names, list(blocks.values()), single, expansions, enum_targets, uses, same_as)
+    return same_as
 
 
-def _finish_block(
-    blk: _Block,
-    layouts: list[_Layout],
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]],
-) -> None:
+def _finish_block(blk: _Block, layouts: list[_Layout], uses: _Uses) -> None:
     width = blk.base.size * blk.count
     for i in range(len(layouts)):
         rows: list[int] = []
@@ -1154,6 +1186,40 @@ def _finish_block(
 
 
 # -- message decoding ---------------------------------------------------------------------
+
+
+def _block_invalid(blk: _Block, raw: np.ndarray, absent: np.ndarray | None) -> np.ndarray:
+    """Where a block's raw values are invalid (or, but in arrays, absent)."""
+    bad: np.ndarray
+    if blk.floats:
+        bad = np.isnan(raw)
+    elif blk.invalid is None:
+        bad = np.zeros(raw.shape, dtype=bool)
+    else:
+        bad = raw == blk.invalid
+    if absent is not None and blk.kind != "arr":
+        bad |= absent
+    return bad
+
+
+def _block_array(blk: _Block, raw: np.ndarray, flat_bad: np.ndarray) -> pa.Array:
+    """A "raw", "scaled", "enum" or "arr" block's values as one Arrow array (column after
+    column; the values of an array field one after another)."""
+    if blk.kind == "raw" or (blk.kind == "arr" and not blk.scaled):
+        return _arrow_c(raw.reshape(-1), flat_bad, blk.arrow_type)
+    if blk.kind == "enum":
+        assert blk.lut is not None
+        assert blk.lut_base is not None
+        idx = raw.astype(np.int32)
+        idx += blk.lut_base
+        return blk.lut.take(_arrow_c(idx.reshape(-1), flat_bad, _I32))
+    assert blk.scale is not None  # scaled, or a scaled "arr"
+    assert blk.offset is not None
+    values = raw.astype(np.float64)
+    values /= blk.scale
+    if blk.offset.any():
+        values -= blk.offset
+    return _arrow_c(values.reshape(-1), flat_bad, _F64)
 
 
 def _take_fields(rows: np.ndarray, entry: _BlockUse, dt: np.dtype, out: np.ndarray) -> None:
@@ -1292,72 +1358,64 @@ class _Message:
         return out, absent
 
     def decode_block(self, blk: _Block) -> None:
-        cols = self.cols
+        """All of a block's columns at once: one test for the invalid values, one
+        conversion, one Arrow array, sliced into the columns."""
         raw, absent = self.block_values(blk)
-        k, n = raw.shape[:2]
-        invalid = blk.invalid
-        if blk.floats:
-            bad = np.isnan(raw)
-        elif invalid is None:
-            bad = np.zeros(raw.shape, dtype=bool)
+        bad = _block_invalid(blk, raw, absent)
+        if blk.kind in ("dt", "ldt"):
+            arr = self.block_times(blk, raw, bad)
         else:
-            bad = raw == invalid
-        if absent is not None and blk.kind != "arr":
-            bad |= absent
-        flat_bad = bad.reshape(-1)
-        system: dict[int, pa.Array] = {}
-        if blk.kind == "raw" or (blk.kind == "arr" and not blk.scaled):
-            arr = _arrow_c(raw.reshape(-1), flat_bad, blk.arrow_type)
-        elif blk.kind in ("scaled", "arr"):
-            assert blk.scale is not None
-            assert blk.offset is not None
-            values = raw.astype(np.float64)
-            values /= blk.scale
-            if blk.offset.any():
-                values -= blk.offset
-            arr = _arrow_c(values.reshape(-1), flat_bad, _F64)
-        elif blk.kind == "enum":
-            assert blk.lut is not None
-            assert blk.lut_base is not None
-            idx = raw.astype(np.int32)
-            idx += blk.lut_base
-            arr = blk.lut.take(_arrow_c(idx.reshape(-1), flat_bad, _I32))
-        else:  # dt, ldt
-            early = raw < _MIN_ABS_TIME
-            if blk.kind == "dt" and early.any():
-                relative = early & ~bad
-                for r in np.flatnonzero(relative.any(axis=1)).tolist():
-                    system[r] = _arrow(_seconds(raw[r]), ~relative[r])
-            stamps = _seconds(raw)
-            late = stamps > _MAX_ABS_TIME
-            stamps[late] = 0
-            stamps += FIT_EPOCH_S
-            early |= bad | late
-            kind = _TS_TYPE if blk.kind == "dt" else _LOCAL_TYPE
-            arr = _arrow_c(stamps.reshape(-1), early.reshape(-1), kind)
+            arr = _block_array(blk, raw, bad.reshape(-1))
         if blk.kind == "arr":
-            # A byte array is one value: null when every byte is 0xFF; an absent field is null.
-            row_null = np.all(raw == 0xFF, axis=2) if blk.base.number == 13 else absent
-            if row_null is not None and absent is not None and blk.base.number == 13:
-                row_null |= absent
-            size = n * blk.count
-            for r, name in enumerate(blk.names):
-                mask = None
-                if row_null is not None and row_null[r].any():
-                    mask = pa.array(row_null[r])
-                cols[name] = pa.FixedSizeListArray.from_arrays(
-                    arr.slice(r * size, size), blk.count, mask=mask
-                )
+            self.block_lists(blk, raw, absent, arr)
             return
-        if system:
-            self.system = True
-            for r, col in system.items():
-                cols[blk.names[r] + SYSTEM_TIME_SUFFIX] = col
-        if k == 1:
+        cols = self.cols
+        n = raw.shape[1]
+        if len(blk.names) == 1:
             cols[blk.names[0]] = arr
             return
         for r, name in enumerate(blk.names):
             cols[name] = arr.slice(r * n, n)
+
+    def block_times(self, blk: _Block, raw: np.ndarray, bad: np.ndarray) -> pa.Array:
+        """A "dt" or "ldt" block as timestamps; relative date_time values (seconds since
+        the device powered on) go to each column's system-time column instead."""
+        early = raw < _MIN_ABS_TIME
+        if blk.kind == "dt" and early.any():
+            relative = early & ~bad
+            rows = np.flatnonzero(relative.any(axis=1)).tolist()
+            for r in rows:
+                self.cols[blk.names[r] + SYSTEM_TIME_SUFFIX] = _arrow(
+                    _seconds(raw[r]), ~relative[r]
+                )
+            if rows:
+                self.system = True
+        stamps = _seconds(raw)
+        late = stamps > _MAX_ABS_TIME
+        stamps[late] = 0
+        stamps += FIT_EPOCH_S
+        early |= bad | late
+        kind = _TS_TYPE if blk.kind == "dt" else _LOCAL_TYPE
+        return _arrow_c(stamps.reshape(-1), early.reshape(-1), kind)
+
+    def block_lists(
+        self, blk: _Block, raw: np.ndarray, absent: np.ndarray | None, arr: pa.Array
+    ) -> None:
+        """An "arr" block's columns: one fixed-size list per field, sliced from ``arr``.
+
+        A byte array is one value: null when every byte is 0xFF; an absent field is null.
+        """
+        row_null = np.all(raw == 0xFF, axis=2) if blk.base.number == 13 else absent
+        if row_null is not None and absent is not None and blk.base.number == 13:
+            row_null |= absent
+        size = raw.shape[1] * blk.count
+        for r, name in enumerate(blk.names):
+            mask = None
+            if row_null is not None and row_null[r].any():
+                mask = pa.array(row_null[r])
+            self.cols[name] = pa.FixedSizeListArray.from_arrays(
+                arr.slice(r * size, size), blk.count, mask=mask
+            )
 
     def decode_single(self, name: str, uses: list[tuple[_Field, FieldSpec | None] | None]) -> None:
         """A column decoded per definition (strings, wide enums, mixed types), merged."""
@@ -1381,54 +1439,62 @@ class _Message:
         A definition's target column is its field where valid, else the component's value
         (an enum target: the field if the definition has one, else the component).
         """
-        plan, cols, lengths, order = self.plan, self.cols, self.lengths, self.order
-        single = len(self.layouts) == 1
-        fields = dict(cols)  # components expand the fields' values, not other expansions
-        for target, es in plan.expansions.items():
-            existing = cols.get(target)
-            tspec = plan.enum_targets.get(target)
-            is_enum = tspec is not None and _is_enum(tspec)
-            if existing is not None:
-                if not single:
-                    cols[target] = self.expand_per_def(target, es)
-                    continue
-                if is_enum:
-                    continue
-                if existing.null_count == 0:
-                    # Nothing to fill in: the field as a float64 (what filling would give).
-                    if pa.types.is_integer(existing.type):
-                        cols[target] = existing.cast(pa.float64())
-                    continue
-            source = plan.same_as.get(target)
-            if source is not None:
-                col = fields[source]
-                cols[target] = col if col.type == pa.float64() else col.cast(pa.float64())
-                self.out_names.append(target)
-                continue
-            if single:
-                values, bad = _expand(es[0], self.rows[0], self.layouts[0].little)
-            else:
-                values = np.zeros(self.n)
-                bad = np.ones(self.n, dtype=bool)
-                starts = np.cumsum([0, *lengths])
-                for e in es:
-                    i = e.def_index
-                    v, b = _expand(e, self.rows[i], self.layouts[i].little)
-                    values[starts[i] : starts[i + 1]] = v
-                    bad[starts[i] : starts[i + 1]] = b
-                if order is not None:
-                    values, bad = values[order], bad[order]
+        fields = dict(self.cols)  # components expand the fields' values, not other expansions
+        for target, es in self.plan.expansions.items():
+            self.expand_target(target, es, fields)
+
+    def expand_target(self, target: str, es: list[_Expansion], fields: dict[str, pa.Array]) -> None:
+        """One component target's column."""
+        cols = self.cols
+        existing = cols.get(target)
+        tspec = self.plan.enum_targets.get(target)
+        is_enum = tspec is not None and _is_enum(tspec)
+        if existing is not None:
+            if len(self.layouts) > 1:
+                cols[target] = self.expand_per_def(target, es)
+                return
             if is_enum:
-                assert tspec is not None
-                names = enum_names(tspec.type_name, values.astype(np.int64))
-                cols[target] = pa.array(names, type=pa.string(), mask=bad)
-                self.out_names.append(target)
-            elif existing is not None:
-                if pa.types.is_floating(existing.type) or pa.types.is_integer(existing.type):
-                    cols[target] = _fill(existing, values, bad)
-            else:
-                cols[target] = _arrow(values, bad)
-                self.out_names.append(target)
+                return
+            if existing.null_count == 0:
+                # Nothing to fill in: the field as a float64 (what filling would give).
+                if pa.types.is_integer(existing.type):
+                    cols[target] = existing.cast(pa.float64())
+                return
+        source = self.plan.same_as.get(target)
+        if source is not None:
+            col = fields[source]
+            cols[target] = col if col.type == pa.float64() else col.cast(pa.float64())
+            self.out_names.append(target)
+            return
+        values, bad = self.component_values(es)
+        if is_enum:
+            assert tspec is not None
+            names = enum_names(tspec.type_name, values.astype(np.int64))
+            cols[target] = pa.array(names, type=pa.string(), mask=bad)
+            self.out_names.append(target)
+        elif existing is not None:
+            if pa.types.is_floating(existing.type) or pa.types.is_integer(existing.type):
+                cols[target] = _fill(existing, values, bad)
+        else:
+            cols[target] = _arrow(values, bad)
+            self.out_names.append(target)
+
+    def component_values(self, es: list[_Expansion]) -> tuple[np.ndarray, np.ndarray]:
+        """A target's component values for every row in file order, and where they are
+        invalid (the rows of a definition without the component are invalid)."""
+        if len(self.layouts) == 1:
+            return _expand(es[0], self.rows[0], self.layouts[0].little)
+        values = np.zeros(self.n)
+        bad = np.ones(self.n, dtype=bool)
+        starts = np.cumsum([0, *self.lengths])
+        for e in es:
+            i = e.def_index
+            v, b = _expand(e, self.rows[i], self.layouts[i].little)
+            values[starts[i] : starts[i + 1]] = v
+            bad[starts[i] : starts[i + 1]] = b
+        if self.order is not None:
+            values, bad = values[self.order], bad[self.order]
+        return values, bad
 
     def expand_per_def(self, target: str, es: list[_Expansion]) -> pa.Array:
         """A target that is also a field, in a message of several definitions: each
