@@ -56,6 +56,7 @@ from runlake._errors import (
     Problem,
     ProblemKind,
 )
+from runlake.decode._fithr import HR_MESG_NUM, HrFields, hr_columns
 from runlake.decode._fitprofile import (
     BASE_TYPES,
     BaseType,
@@ -724,6 +725,17 @@ def _field_values(rows: np.ndarray, f: _Field, little: bool) -> np.ndarray:
     return v[:, 0] if f.count == 1 else v
 
 
+def _raw_matrix(rows: np.ndarray, layout: _Layout, num: int, fmt: str) -> np.ndarray | None:
+    """Field ``num``'s raw values as an (n, count) matrix, if the layout has it with the
+    base type format ``fmt`` (None otherwise)."""
+    for f in layout.fields:
+        if f.num == num:
+            if f.base.fmt != fmt:
+                return None
+            return _field_values(rows, f, layout.little).reshape(len(rows), f.count)
+    return None
+
+
 def _text(b: bytes) -> str | None:
     return b.split(b"\0", 1)[0].decode("utf-8", "replace") or None
 
@@ -1276,7 +1288,7 @@ class _Message:
 
     def tiny(self) -> _TinyPlan | None:
         """How to decode this message in Python, if it is small (one definition, few rows)."""
-        if len(self.defs) > 1 or self.n > _TINY:
+        if len(self.defs) > 1 or self.n > _TINY or self.layouts[0].global_num == HR_MESG_NUM:
             return None
         return _tiny_plan(self.layouts[0])
 
@@ -1300,6 +1312,8 @@ class _Message:
             self.out_names = [name for name in plan.names if name in cols]
         if plan.expansions:
             self.components()
+        if self.layouts[0].global_num == HR_MESG_NUM:
+            self.hr_arrays()
         if any(lay.dev_fields for lay in self.layouts):
             self.dev_columns(dev_desc)
         if any(ts is not None for d in self.defs for ts in d.cts):
@@ -1524,6 +1538,23 @@ class _Message:
                     part = _fill(own, values, bad)
             parts.append(part)
         return self.merge(parts)
+
+    def hr_arrays(self) -> None:
+        """The hr message's event times and heart rates, one list per message (``_fithr``),
+        in place of the one value per field the generic columns hold."""
+        parts = [
+            HrFields(
+                len(rows),
+                _raw_matrix(rows, lay, 9, "u4"),
+                _raw_matrix(rows, lay, 10, "u1"),
+                _raw_matrix(rows, lay, 6, "u1"),
+            )
+            for lay, rows in zip(self.layouts, self.rows, strict=True)
+        ]
+        for name, arr in hr_columns(parts, self.order).items():
+            if name not in self.cols:
+                self.out_names.append(name)
+            self.cols[name] = arr
 
     # -- developer fields, compressed timestamps ------------------------------------------
     def dev_columns(self, dev_desc: dict[tuple[int, int], _DevDesc]) -> None:
