@@ -169,6 +169,8 @@ class _Def:
     chunks: list[np.ndarray] = field(default_factory=list)  # header byte positions (int64)
     cts: list[np.ndarray | None] = field(default_factory=list)  # compressed ts per chunk
     pending: list[int] = field(default_factory=list)  # positions of the segment being walked
+    # developer field descriptions in force when the definition was read (see _Walker)
+    dev: dict[tuple[int, int], _DevDesc] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -197,8 +199,14 @@ class _Walker:
         self.wanted = wanted
         self.problems: list[Problem] = []
         self.all_defs: list[_Def] = []
+        # Developer field descriptions: those in force, the first of each field (for a
+        # definition read before its field was described), every distinct one in file order.
         self.dev_desc: dict[tuple[int, int], _DevDesc] = {}
+        self.first_desc: dict[tuple[int, int], _DevDesc] = {}
+        self.descriptions: list[tuple[tuple[int, int], _DevDesc]] = []
+        self.unread: list[tuple[_Layout, np.ndarray]] = []  # descriptions walked, not read
         self.def_cache: dict[bytes, _Def] = {}
+        self.warned: set[int] = set()  # layouts whose warnings were recorded
         # The fast walk's tables: header byte -> what to do with a message; local -> _Def
         self.adds: list[Callable[[int], None]] = []
         self.defs: list[_Def | None] = []
@@ -297,21 +305,23 @@ class _Walker:
     def walk_messages(self, pos: int, end: int) -> int | None:
         """Walk messages in [pos, end). Return None when complete, else where it stopped."""
         touched: dict[_Def, int] = {}  # definitions used in this segment -> chunks before it
+        described, cached = dict(self.dev_desc), dict(self.def_cache)
         stopped = self.walk_fast(pos, end, touched)
         if stopped == _RESTART:
             for d, n_chunks in touched.items():
                 d.pending.clear()
                 del d.chunks[n_chunks:]
                 del d.cts[n_chunks:]
+            self.unread.clear()
+            if self.dev_desc != described:  # walked again from the segment's start
+                self.dev_desc, self.def_cache = described, cached
             return self.walk_runs(pos, end)
-        for d, n_chunks in touched.items():
+        self.read_unread()
+        for d in touched:
             if d.pending:
                 d.chunks.append(np.array(d.pending, dtype=np.int64))
                 d.cts.append(None)
                 d.pending.clear()
-            if d.layout.global_num == _FIELD_DESCRIPTION:
-                for chunk in d.chunks[n_chunks:]:
-                    self.read_field_descriptions(d.layout, chunk)
         return stopped
 
     # The measured hot loop (one pass per message): kept whole, a call per message costs.
@@ -326,6 +336,7 @@ class _Walker:
         """
         buf = self.buf
         cache = self.def_cache
+        unread = self.unread
         sizes = [0] * 256  # data header byte -> message size with its header (0: undefined)
         adds: list[Callable[[int], None]] = [_discard] * 256  # header byte -> where it goes
         defs: list[_Def | None] = [None] * 16
@@ -362,6 +373,8 @@ class _Walker:
             elif h & 0x80:
                 return _RESTART
             elif h & 0x40:  # a definition: devices repeat them, so look it up first
+                if unread:  # it may use developer fields described since the last one
+                    self.read_unread()
                 stop = pos + 6
                 if stop <= end:
                     stop += 3 * buf[pos + 5]
@@ -426,6 +439,8 @@ class _Walker:
             first = pos + off
             d.chunks.append(np.arange(first, first + count * length, length, dtype=np.int64))
             d.cts.append(None)
+            if d.layout.global_num == _FIELD_DESCRIPTION:
+                self.unread.append((d.layout, d.chunks[-1]))
         return pos + count * length
 
     def repeats(self, start: int, stride: int, limit: int, want: int) -> int:
@@ -580,16 +595,69 @@ class _Walker:
                     _PLANS.clear()
                     _TINY_PLANS.clear()
                 _LAYOUTS[key] = layout
-            for message in layout.warnings:
-                self.problems.append(Problem(ProblemKind.FIT_DEFINITION, message, pos))
-            wanted = self.wanted is None or layout.name in self.wanted
-            d = _Def(layout, wanted, layout.size + 1)
-            if wanted or layout.global_num == _FIELD_DESCRIPTION:
-                d.add = d.pending.append
-            self.def_cache[key] = d
-            if wanted:
-                self.all_defs.append(d)
+            if layout.uid not in self.warned:  # once per file
+                self.warned.add(layout.uid)
+                for message in layout.warnings:
+                    self.problems.append(Problem(ProblemKind.FIT_DEFINITION, message, pos))
+            d = self.def_cache[key] = self.new_def(layout)
         return d, stop
+
+    def new_def(self, layout: _Layout) -> _Def:
+        """A definition as this file uses it: where its messages go (nowhere when they are
+        not decoded), and the developer field descriptions in force now."""
+        wanted = self.wanted is None or layout.name in self.wanted
+        d = _Def(layout, wanted, layout.size + 1)
+        if layout.global_num == _FIELD_DESCRIPTION:
+            d.add = functools.partial(self.note_description, d)
+        elif wanted:
+            d.add = d.pending.append
+        for dev_index, num, _offset, _size in layout.dev_fields:
+            desc = self.dev_desc.get((dev_index, num))
+            if desc is not None:
+                d.dev[(dev_index, num)] = desc
+        if wanted:
+            self.all_defs.append(d)
+        return d
+
+    # -- developer field descriptions --------------------------------------------------------
+    # A definition's developer fields are decoded with the descriptions in force when it was
+    # read (as fitparse and fitdecode do): a field described again later (a device that
+    # reuses a field number for another value) applies to the definitions read after that.
+    # The fast walk notes description messages and reads them before the next definition;
+    # a description that changes a field's drops the cached definitions that use the field,
+    # so that the same definition read again is bound to the new description.
+
+    def note_description(self, d: _Def, pos: int) -> None:
+        """A field_description message met by the fast walk (read before the next
+        definition)."""
+        d.pending.append(pos)
+        self.unread.append((d.layout, np.array([pos], dtype=np.int64)))
+
+    def read_unread(self) -> None:
+        """Read the description messages noted since the last read, a burst at a time."""
+        unread = self.unread
+        i = 0
+        while i < len(unread):
+            layout = unread[i][0]
+            j = i + 1
+            while j < len(unread) and unread[j][0] is layout:
+                j += 1
+            positions = [p for _lay, p in unread[i:j]]
+            self.read_field_descriptions(
+                layout, positions[0] if len(positions) == 1 else np.concatenate(positions)
+            )
+            i = j
+        unread.clear()
+
+    def forget_definitions(self, keys: Collection[tuple[int, int]]) -> None:
+        """Drop the cached definitions that use developer fields ``keys``."""
+        stale = [
+            k
+            for k, d in self.def_cache.items()
+            if any((idx, num) in keys for idx, num, _o, _s in d.layout.dev_fields)
+        ]
+        for k in stale:
+            del self.def_cache[k]
 
     def read_field_descriptions(self, layout: _Layout, positions: np.ndarray) -> None:
         """Read developer field descriptions (later definitions' columns depend on them)."""
@@ -612,13 +680,28 @@ class _Walker:
             if not isinstance(bt, int):
                 bt = 13
             scale, offset = vals.get(6), vals.get(7)
-            self.dev_desc[(dev_index, number)] = _DevDesc(
-                name=str(vals.get(3) or f"developer_{dev_index}_{number}"),
-                base=BASE_TYPES.get(bt & 0x1F, BASE_TYPES[13]),
-                scale=float(scale) if isinstance(scale, int | float) and scale else None,
-                offset=float(offset) if isinstance(offset, int | float) and offset else None,
-                units=str(vals[8]) if vals.get(8) else None,
+            self.describe(
+                (dev_index, number),
+                _DevDesc(
+                    name=str(vals.get(3) or f"developer_{dev_index}_{number}"),
+                    base=BASE_TYPES.get(bt & 0x1F, BASE_TYPES[13]),
+                    scale=float(scale) if isinstance(scale, int | float) and scale else None,
+                    offset=float(offset) if isinstance(offset, int | float) and offset else None,
+                    units=str(vals[8]) if vals.get(8) else None,
+                ),
             )
+
+    def describe(self, key: tuple[int, int], desc: _DevDesc) -> None:
+        """A description of developer field ``key`` (developer data index, field number)."""
+        old = self.dev_desc.get(key)
+        if old == desc:
+            return
+        if old is not None:
+            self.forget_definitions({key})
+        self.dev_desc[key] = desc
+        self.first_desc.setdefault(key, desc)
+        if (key, desc) not in self.descriptions:
+            self.descriptions.append((key, desc))
 
 
 def _parse_layout(buf: bytes, pos: int, has_dev: bool) -> _Layout:
@@ -1298,7 +1381,7 @@ class _Message:
         for name, uses in self.plan.single.items():
             self.decode_single(name, uses)
 
-    def table(self, dev_desc: dict[tuple[int, int], _DevDesc]) -> pa.Table:
+    def table(self, first_desc: dict[tuple[int, int], _DevDesc]) -> pa.Table:
         """The message's table, once its field columns are decoded."""
         plan = self.plan
         cols = self.cols
@@ -1315,7 +1398,7 @@ class _Message:
         if self.layouts[0].global_num == HR_MESG_NUM:
             self.hr_arrays()
         if any(lay.dev_fields for lay in self.layouts):
-            self.dev_columns(dev_desc)
+            self.dev_columns(first_desc)
         if any(ts is not None for d in self.defs for ts in d.cts):
             self.compressed_timestamps()
         if not self.out_names:
@@ -1557,11 +1640,14 @@ class _Message:
             self.cols[name] = arr
 
     # -- developer fields, compressed timestamps ------------------------------------------
-    def dev_columns(self, dev_desc: dict[tuple[int, int], _DevDesc]) -> None:
+    def dev_columns(self, first_desc: dict[tuple[int, int], _DevDesc]) -> None:
+        """Developer field columns, each definition's with the descriptions in force when
+        it was read (a field described only after it: its first description)."""
         parts: dict[str, list[pa.Array | None]] = {}
         for i, lay in enumerate(self.layouts):
+            bound = self.defs[i].dev
             for dev_index, num, offset, fsize in lay.dev_fields:
-                desc = dev_desc.get((dev_index, num))
+                desc = bound.get((dev_index, num)) or first_desc.get((dev_index, num))
                 if desc is None:
                     continue
                 arr = _dev_column(self.rows[i], desc, offset, fsize, lay.little)
@@ -1861,9 +1947,9 @@ def decode_fit(
         else:
             batch.add(msg, tiny)
     batch.build()
-    tables = {name: msg.table(walker.dev_desc) for name, msg in decoded.items()}
+    tables = {name: msg.table(walker.first_desc) for name, msg in decoded.items()}
     dev = {
         f"dev:{desc.name}": DevField(desc.name, desc.units, idx, num)
-        for (idx, num), desc in walker.dev_desc.items()
+        for (idx, num), desc in walker.descriptions
     }
     return FitFile(tables, dev, tuple(walker.problems), n_segments, len(data))
