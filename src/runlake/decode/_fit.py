@@ -56,7 +56,15 @@ from runlake._errors import (
     Problem,
     ProblemKind,
 )
-from runlake.decode._fithr import HR_MESG_NUM, HrFields, hr_columns
+from runlake.decode._fithr import (
+    EVENT_TIMESTAMP,
+    EVENT_TIMESTAMP_12,
+    FILTERED_BPM,
+    HR_ARRAY_FIELDS,
+    HR_MESG_NUM,
+    HrFields,
+    hr_columns,
+)
 from runlake.decode._fitprofile import (
     BASE_TYPES,
     BaseType,
@@ -1188,7 +1196,10 @@ def _add_columns(columns: _Columns, i: int, lay: _Layout, n_defs: int) -> None:
     component of it that fills each target."""
     seen: set[str] = set()
     last: dict[str, _Expansion] = {}
+    own = HR_ARRAY_FIELDS if lay.global_num == HR_MESG_NUM else ()  # see _Message.hr_arrays
     for f in lay.fields:
+        if f.num in own:
+            continue
         spec = field_spec(lay.global_num, f.num)
         name = spec.name if spec else f"field_{f.num}"
         if name in seen:
@@ -1623,14 +1634,15 @@ class _Message:
         return self.merge(parts)
 
     def hr_arrays(self) -> None:
-        """The hr message's event times and heart rates, one list per message (``_fithr``),
-        in place of the one value per field the generic columns hold."""
+        """The hr message's event times and heart rates, one list per message (``_fithr``);
+        the plan leaves these fields to it (the generic columns hold one value per field
+        and one component per target)."""
         parts = [
             HrFields(
                 len(rows),
-                _raw_matrix(rows, lay, 9, "u4"),
-                _raw_matrix(rows, lay, 10, "u1"),
-                _raw_matrix(rows, lay, 6, "u1"),
+                _raw_matrix(rows, lay, EVENT_TIMESTAMP, "u4"),
+                _raw_matrix(rows, lay, EVENT_TIMESTAMP_12, "u1"),
+                _raw_matrix(rows, lay, FILTERED_BPM, "u1"),
             )
             for lay, rows in zip(self.layouts, self.rows, strict=True)
         ]
