@@ -206,92 +206,116 @@ def _decode_text(data: bytes, source: str) -> str:
 
 
 def _collect_points(gpx: gpxpy.gpx.GPX, source: str, record: _Recorder) -> pa.Table:
-    ts: list[int] = []
-    lat: list[float | None] = []
-    lon: list[float | None] = []
-    alt: list[float | None] = []
-    seg: list[int] = []
-    ext: dict[str, list[float | None]] = {name: [] for name in _EXT_ORDER}
-    bad_ext: dict[str, int] = {}
-
-    n_trkpt = 0
-    n_untimed = 0
-    n_naive = 0
-    n_backwards = 0
-    n_bad_position = 0
-    n_bad_elevation = 0
-    previous: int | None = None
+    """Every timed track point of every track and segment, in file order."""
+    points = _Points()
     segment_index = -1
     for track in gpx.tracks:
         for segment in track.segments:
             segment_index += 1
             for point in segment.points:
-                n_trkpt += 1
-                time = point.time
-                try:
-                    # gpxpy keeps an impossible offset such as +99:99 until it is asked
-                    offset = None if time is None else time.utcoffset()
-                    if time is None:
-                        ms = None
-                    elif offset is None:
-                        ms = (time - _EPOCH_NAIVE) // _MS
-                    else:
-                        ms = (time - _EPOCH_UTC) // _MS
-                except (ValueError, OverflowError):
-                    ms = None
-                if ms is None:
-                    n_untimed += 1
-                    continue
-                if offset is None:
-                    n_naive += 1
-                if previous is not None and ms < previous:
-                    n_backwards += 1
-                previous = ms
-                ts.append(ms)
-                la: float | None = point.latitude
-                lo: float | None = point.longitude
-                el: float | None = point.elevation
-                if not (_within(la, 90.0) and _within(lo, 180.0)):
-                    n_bad_position += int(la is not None or lo is not None)
-                    la = lo = None
-                if el is not None and not math.isfinite(el):
-                    n_bad_elevation += 1
-                    el = None
-                lat.append(la)
-                lon.append(lo)
-                alt.append(el)
-                seg.append(segment_index)
-                values = _extension_values(point.extensions, bad_ext)
-                for name in _EXT_ORDER:
-                    ext[name].append(values.get(name))
+                points.add(point, segment_index)
+    if not points.ts:
+        raise NotAnActivity(_no_activity_reason(gpx, points.n_trkpt), source=source)
+    points.report(record)
+    return points.table()
 
-    if not ts:
-        raise NotAnActivity(_no_activity_reason(gpx, n_trkpt), source=source)
-    if n_untimed:
-        record(f"dropped {n_untimed} of {n_trkpt} track points without a (valid) time")
-    if n_naive:
-        record(f"no time zone, assumed UTC ({n_naive} track points)")
-    if n_bad_position:
-        record(f"{n_bad_position} track points with an impossible position (left out)")
-    if n_bad_elevation:
-        record(f"{n_bad_elevation} track points with an elevation that is not a number")
-    if n_backwards:
-        record(f"time goes backwards {n_backwards} times (file order kept)")
-    for name, count in bad_ext.items():
-        record(f"{count} unreadable <{name}> extension values ignored")
 
-    f64 = pa.float64()
-    return pa.Table.from_arrays(
-        [
-            pa.array(ts, type=pa.int64()).cast(GPX_POINTS_SCHEMA.field("timestamp").type),
-            pa.array(lat, type=f64),
-            pa.array(lon, type=f64),
-            pa.array(alt, type=f64),
-            *(pa.array(ext[name], type=f64) for name in _EXT_ORDER),
-            pa.array(seg, type=pa.int32()),
-        ],
-        schema=GPX_POINTS_SCHEMA,
+@dataclass(slots=True)
+class _Points:
+    """The track points' columns as they are read, and counts of what was wrong."""
+
+    ts: list[int] = field(default_factory=list)
+    lat: list[float | None] = field(default_factory=list)
+    lon: list[float | None] = field(default_factory=list)
+    alt: list[float | None] = field(default_factory=list)
+    seg: list[int] = field(default_factory=list)
+    ext: dict[str, list[float | None]] = field(
+        default_factory=lambda: {name: [] for name in _EXT_ORDER}
     )
+    bad_ext: dict[str, int] = field(default_factory=dict)
+    n_trkpt: int = 0
+    n_untimed: int = 0
+    n_naive: int = 0
+    n_backwards: int = 0
+    n_bad_position: int = 0
+    n_bad_elevation: int = 0
+    previous: int | None = None
+
+    def add(self, point: gpxpy.gpx.GPXTrackPoint, segment_index: int) -> None:
+        """One track point (left out, and counted, when it has no valid time)."""
+        self.n_trkpt += 1
+        ms, naive = _point_ms(point.time)
+        if ms is None:
+            self.n_untimed += 1
+            return
+        if naive:
+            self.n_naive += 1
+        if self.previous is not None and ms < self.previous:
+            self.n_backwards += 1
+        self.previous = ms
+        self.ts.append(ms)
+        la: float | None = point.latitude
+        lo: float | None = point.longitude
+        el: float | None = point.elevation
+        if not (_within(la, 90.0) and _within(lo, 180.0)):
+            self.n_bad_position += int(la is not None or lo is not None)
+            la = lo = None
+        if el is not None and not math.isfinite(el):
+            self.n_bad_elevation += 1
+            el = None
+        self.lat.append(la)
+        self.lon.append(lo)
+        self.alt.append(el)
+        self.seg.append(segment_index)
+        values = _extension_values(point.extensions, self.bad_ext)
+        for name in _EXT_ORDER:
+            self.ext[name].append(values.get(name))
+
+    def report(self, record: _Recorder) -> None:
+        """One problem per kind of oddity met."""
+        if self.n_untimed:
+            record(
+                f"dropped {self.n_untimed} of {self.n_trkpt} track points without a (valid) time"
+            )
+        if self.n_naive:
+            record(f"no time zone, assumed UTC ({self.n_naive} track points)")
+        if self.n_bad_position:
+            record(f"{self.n_bad_position} track points with an impossible position (left out)")
+        if self.n_bad_elevation:
+            record(f"{self.n_bad_elevation} track points with an elevation that is not a number")
+        if self.n_backwards:
+            record(f"time goes backwards {self.n_backwards} times (file order kept)")
+        for name, count in self.bad_ext.items():
+            record(f"{count} unreadable <{name}> extension values ignored")
+
+    def table(self) -> pa.Table:
+        f64 = pa.float64()
+        return pa.Table.from_arrays(
+            [
+                pa.array(self.ts, type=pa.int64()).cast(GPX_POINTS_SCHEMA.field("timestamp").type),
+                pa.array(self.lat, type=f64),
+                pa.array(self.lon, type=f64),
+                pa.array(self.alt, type=f64),
+                *(pa.array(self.ext[name], type=f64) for name in _EXT_ORDER),
+                pa.array(self.seg, type=pa.int32()),
+            ],
+            schema=GPX_POINTS_SCHEMA,
+        )
+
+
+def _point_ms(time: dt.datetime | None) -> tuple[int | None, bool]:
+    """A point's time in Unix milliseconds (None: none, or not a valid time) and whether
+    it is naive (no time zone: taken as UTC)."""
+    try:
+        # gpxpy keeps an impossible offset such as +99:99 until it is asked
+        offset = None if time is None else time.utcoffset()
+        if time is None:
+            return None, False
+        if offset is None:
+            return (time - _EPOCH_NAIVE) // _MS, True
+        return (time - _EPOCH_UTC) // _MS, False
+    except (ValueError, OverflowError):
+        return None, False
 
 
 def _extension_values(extensions: list[ET.Element], bad: dict[str, int]) -> dict[str, float]:

@@ -62,7 +62,7 @@ Status = Literal["new", "present", "skipped", "warning", "error"]
 
 # The FIT messages an activity needs; the rest of a file is walked but not decoded.
 ACTIVITY_MESSAGES = frozenset(
-    {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity"}
+    {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity", "hr"}
 )
 
 
