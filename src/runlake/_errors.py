@@ -19,6 +19,7 @@ one line naming the problem.
     └── DecodeError          an input file could not be decoded (source, offset)
         ├── NotAnActivity
         ├── GpxError
+        ├── TcxError
         └── FitError
             ├── FitHeaderError, FitCRCError, FitTruncatedError, FitDefinitionError
 """
@@ -50,6 +51,7 @@ __all__ = [
     "ReportError",
     "RunlakeError",
     "ServerError",
+    "TcxError",
     "decode_error_class",
 ]
 
@@ -110,6 +112,7 @@ class ProblemKind(StrEnum):
     FIT_TRUNCATED = "FitTruncatedError"
     FIT_DEFINITION = "FitDefinitionError"
     GPX = "GpxError"
+    TCX = "TcxError"
     # warnings: the file is ingested, what is valid is kept
     FIT_FIELD_TYPE = "FitFieldType"
     LOCAL_TIME_AS_UTC = "LocalTimeAsUtc"
@@ -177,6 +180,12 @@ class GpxError(DecodeError):
     """Malformed or unsafe GPX."""
 
     kind = ProblemKind.GPX
+
+
+class TcxError(DecodeError):
+    """Malformed or unsafe TCX (Garmin Training Center XML)."""
+
+    kind = ProblemKind.TCX
 
 
 @dataclass(frozen=True, slots=True)

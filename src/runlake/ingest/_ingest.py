@@ -26,11 +26,17 @@ from runlake._errors import (
     decode_error_class,
 )
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake.decode import decode_fit, decode_gpx
+from runlake.decode import decode_fit, decode_gpx, decode_tcx, root_name
 from runlake.flags import Thresholds, load_thresholds
 from runlake.ingest._derive import Measured, refresh_derived
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
-from runlake.normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+from runlake.normalize import (
+    Normalized,
+    SourceInfo,
+    normalize_fit,
+    normalize_gpx,
+    normalize_tcx,
+)
 from runlake.query._query import build_catalog
 
 __all__ = [
@@ -57,7 +63,10 @@ Status = Literal["new", "present", "skipped", "warning", "error"]
 ACTIVITY_MESSAGES = frozenset(
     {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity"}
 )
-_SUFFIXES = (".fit", ".gpx")
+# The file suffixes ingest looks for in folders (any letter case).
+_SUFFIXES = (".fit", ".gpx", ".tcx")
+# XML root element -> format (TCX and GPX are told apart by content, not by name).
+_XML_ROOTS = {"gpx": "gpx", "TrainingCenterDatabase": "tcx"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,7 @@ class IngestSummary:
 
 
 def find_input_files(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and .fit/.gpx files (any case) found recursively in folders given."""
+    """Files given, and .fit/.gpx/.tcx files (any case) found recursively in folders given."""
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -159,14 +168,18 @@ def _manifest(
 
 
 def _sniff(data: bytes, path: Path) -> str:
+    """fit, gpx, tcx or unknown: by content (FIT signature, XML root element), else suffix."""
     if len(data) >= 12 and data[8:12] == b".FIT":
         return "fit"
-    if path.suffix.lower() == ".gpx":
-        return "gpx"
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        return "gpx"
-    return "fit" if path.suffix.lower() == ".fit" else "unknown"
+    suffix = path.suffix.lower()
+    root = root_name(data)
+    if root in _XML_ROOTS:
+        return _XML_ROOTS[root]
+    if suffix in (".gpx", ".tcx"):
+        return suffix[1:]  # the decoder says what is wrong with it
+    if root is not None:
+        return "gpx"  # XML of another kind: the GPX decoder names its root element
+    return "fit" if suffix == ".fit" else "unknown"
 
 
 INTERNAL_ERROR = "InternalError"
@@ -187,8 +200,10 @@ def _decode_normalize(
     """Run decode and normalize; return the tables, the decode problems and the file type."""
     if fmt == "gpx":
         track = decode_gpx(data, source=info.source_path, on_error="warn")
-        norm = normalize_gpx(track, info)
-        return norm, [], "gpx"
+        return normalize_gpx(track, info), [], "gpx"
+    if fmt == "tcx":
+        tcx = decode_tcx(data, source=info.source_path, on_error="warn")
+        return normalize_tcx(tcx, info), [], "tcx"
     fit = decode_fit(data, source=info.source_path, on_error="warn", messages=ACTIVITY_MESSAGES)
     fid = fit.messages.get("file_id")
     ftype = (
@@ -261,7 +276,7 @@ def prepare_file(
             raise DecodeError("empty file (0 bytes)", source=src, offset=0)
         if fmt == "unknown":
             raise DecodeError(
-                "not a FIT or GPX file (no '.FIT' signature, not XML)", source=src, offset=0
+                "not a FIT, GPX or TCX file (no '.FIT' signature, not XML)", source=src, offset=0
             )
         norm, problems, ftype = _decode_normalize(data, fmt, info)
     except NotAnActivity as e:
