@@ -1,4 +1,4 @@
-"""runlake: watch files (FIT, GPX) into a Parquet lake that analysts query with DuckDB.
+"""runlake: watch files (FIT, GPX, TCX) into a Parquet lake that analysts query with DuckDB.
 
 Data flows one way: decode -> normalize -> metrics -> flags -> lake -> query (and report),
 with ``ingest`` the one place that calls several stages (decode, normalize and metrics of
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         ReportError,
         RunlakeError,
         ServerError,
+        TcxError,
     )
     from runlake._schemas import (
         ACTIVITIES,
@@ -51,8 +52,10 @@ if TYPE_CHECKING:
     from runlake.decode import (
         FitFile,
         GpxTrack,
+        TcxFile,
         decode_fit,
         decode_gpx,
+        decode_tcx,
     )
     from runlake.flags import (
         Flag,
@@ -91,6 +94,7 @@ if TYPE_CHECKING:
         SourceInfo,
         normalize_fit,
         normalize_gpx,
+        normalize_tcx,
     )
     from runlake.query import (
         build_catalog,
@@ -156,12 +160,15 @@ __all__ = [
     "Scan",
     "ServerError",
     "SourceInfo",
+    "TcxError",
+    "TcxFile",
     "Thresholds",
     "__version__",
     "build_catalog",
     "connect",
     "decode_fit",
     "decode_gpx",
+    "decode_tcx",
     "default_report_name",
     "find_input_files",
     "finish_batch",
@@ -176,6 +183,7 @@ __all__ = [
     "measure_run",
     "normalize_fit",
     "normalize_gpx",
+    "normalize_tcx",
     "prepare_writer",
     "refresh_derived",
     "render_run",
@@ -235,11 +243,14 @@ _WHERE = {
     "Scan": "runlake.ingest",
     "ServerError": "runlake._errors",
     "SourceInfo": "runlake.normalize",
+    "TcxError": "runlake._errors",
+    "TcxFile": "runlake.decode",
     "Thresholds": "runlake.flags",
     "build_catalog": "runlake.query",
     "connect": "runlake.query",
     "decode_fit": "runlake.decode",
     "decode_gpx": "runlake.decode",
+    "decode_tcx": "runlake.decode",
     "default_report_name": "runlake.report",
     "find_input_files": "runlake.ingest",
     "finish_batch": "runlake.ingest",
@@ -254,6 +265,7 @@ _WHERE = {
     "measure_run": "runlake.metrics",
     "normalize_fit": "runlake.normalize",
     "normalize_gpx": "runlake.normalize",
+    "normalize_tcx": "runlake.normalize",
     "prepare_writer": "runlake.ingest",
     "refresh_derived": "runlake.ingest",
     "render_run": "runlake.report",

@@ -52,9 +52,20 @@ _ROOT_TAG = re.compile(rb"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+class _NothingFromOutside(etree.Resolver):  # type: ignore[misc]
+    """Answers every external reference (a DTD, an entity, an XInclude) with nothing.
+
+    libxml2 opens a DOCTYPE's external subset (``SYSTEM "file:///..."``) even with
+    ``load_dtd=False``; with this resolver nothing is opened, locally or on the network.
+    """
+
+    def resolve(self, url: str, pubid: str, context: Any) -> Any:
+        return self.resolve_string("", context)
+
+
 def _parser() -> Any:
     """A new parser (one per document: lxml parsers keep state)."""
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -64,17 +75,26 @@ def _parser() -> Any:
         remove_pis=True,
         collect_ids=False,
     )
+    parser.resolvers.add(_NothingFromOutside())
+    return parser
 
 
-def _head_text(data: bytes) -> bytes:
+def _utf16(head: bytes) -> str | None:
+    """The UTF-16 codec a document is written in (by its BOM or NULs), None for others."""
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
+    if len(head) > 1 and b"\x00" in head[:4]:
+        return "utf-16-be" if head[:1] == b"\x00" else "utf-16-le"
+    return None
+
+
+def _head_text(data: bytes, size: int = 4096) -> bytes:
     """The first bytes of a document as ASCII-compatible bytes (UTF-16 transcoded)."""
-    head = data[:4096]
-    if head.startswith(_UTF16_BOMS) or (len(head) > 1 and b"\x00" in head[:4]):
-        encoding = "utf-16" if head.startswith(_UTF16_BOMS) else "utf-16-le"
-        if head[:1] == b"\x00":
-            encoding = "utf-16-be"
-        return head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8", "replace")
-    return head
+    head = data[:size]
+    encoding = _utf16(head)
+    if encoding is None:
+        return head
+    return head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8", "replace")
 
 
 def root_name(data: bytes) -> str | None:
@@ -92,7 +112,9 @@ def root_name(data: bytes) -> str | None:
 
 
 def _doctype_in_prolog(data: bytes) -> bool:
-    """Whether a DOCTYPE comes before the root element (ASCII-compatible encodings)."""
+    """Whether a DOCTYPE comes before the root element (UTF-16 documents transcoded)."""
+    if _utf16(data[:4]) is not None:  # the prolog, transcoded: in the first 64 KB
+        data = _head_text(data, 1 << 16)
     at = data.find(_DOCTYPE)
     if at < 0:
         return False
