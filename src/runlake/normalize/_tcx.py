@@ -62,20 +62,21 @@ _LAP_TIME_SHARE = 0.1
 """A lap time under this share of its trackpoints' time span is not in seconds."""
 
 _SPORT_WORDS: tuple[tuple[str, str, str | None], ...] = (
-    # (word in the lower-cased Sport value, sport, sub-sport); the first match wins
+    # (word in the lower-cased Sport value, sport, sub-sport); the first match wins, so the
+    # words that say the most come first (TrailRun, IndoorRowing, VirtualRun)
     ("treadmill", "running", "treadmill"),
     ("trail", "running", "trail"),
-    ("virtual", "cycling", "virtual_activity"),
-    ("indoor", "cycling", "indoor_cycling"),
+    ("row", "rowing", None),
     ("run", "running", None),
-    ("bik", "cycling", None),
-    ("cycl", "cycling", None),
-    ("ride", "cycling", None),
     ("walk", "walking", None),
     ("hik", "hiking", None),
     ("swim", "swimming", None),
-    ("row", "rowing", None),
     ("ski", "cross_country_skiing", None),
+    ("virtual", "cycling", "virtual_activity"),
+    ("indoor", "cycling", "indoor_cycling"),
+    ("bik", "cycling", None),
+    ("cycl", "cycling", None),
+    ("ride", "cycling", None),
 )
 _MANUFACTURERS: tuple[tuple[str, str], ...] = (
     ("garmin", "garmin"),
