@@ -22,7 +22,7 @@ with courses or workouts but no activity is :class:`NotAnActivity`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -171,6 +171,8 @@ class TcxFile:
 @dataclass(slots=True)
 class _Collected:
     activities: list[TcxActivity] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    """Each activity's ``<Id>`` text (times converted at the end, all at once)."""
     laps: list[tuple[object, ...]] = field(default_factory=list)
     points: list[tuple[object, ...]] = field(default_factory=list)
     tpx_codes: dict[str, int] = field(default_factory=dict)
@@ -213,8 +215,13 @@ def decode_tcx(
     if not got.activities:
         raise NotAnActivity(_no_activity_reason(root, names), source=source)
     record = Recorder(source, on_error, TcxError)
+    ms, state = parse_times(got.ids)
+    activities = [
+        a if s == TIME_INVALID else replace(a, start_time=datetime.fromtimestamp(t / 1000, tz=UTC))
+        for a, t, s in zip(got.activities, ms.tolist(), state.tolist(), strict=True)
+    ]
     return TcxFile(
-        activities=got.activities,
+        activities=activities,
         laps=_lap_table(got.laps, record),
         points=_point_table(got.points, record),
         author=_clean(_path_text(root, names, ("Author", "Name"))),
@@ -235,10 +242,11 @@ def _read_activity(activity: Element, got: _Collected, names: LocalNames) -> Non
             start_id = child.text
         elif local == "Creator" and creator is None:
             creator = child
+    got.ids.append(start_id)
     got.activities.append(
         TcxActivity(
             sport=_clean(activity.get("Sport")),
-            start_time=_one_time(start_id),
+            start_time=None,
             creator_name=_clean(_path_text(creator, names, ("Name",))),
             creator_product_id=_clean(_path_text(creator, names, ("ProductID",))),
         )
@@ -310,13 +318,6 @@ def _first_values(
         text = element.text
         if text is not None and text.strip():
             values[k] = text
-
-
-def _one_time(text: str | None) -> datetime | None:
-    ms, state = parse_times([text])
-    if state[0] == TIME_INVALID:
-        return None
-    return datetime.fromtimestamp(int(ms[0]) / 1000, tz=UTC)
 
 
 def _path_text(element: Element | None, names: LocalNames, path: tuple[str, ...]) -> str | None:
