@@ -149,7 +149,7 @@ def parse_xml(
         raise error(
             f"file is {len(data)} bytes, more than the limit of {max_bytes} bytes", source=source
         )
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the data, unlike strip())
         raise error("empty file", source=source)
     unsafe = "unsafe XML: document type declaration (DTD) is not allowed"
     if _doctype_in_prolog(data):
