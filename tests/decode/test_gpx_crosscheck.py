@@ -9,7 +9,8 @@ time (to the millisecond, floored), latitude, longitude, elevation and segment n
 the same sensor values read from gpxpy's extension elements (heart rate, cadence, power,
 temperature: the first non-blank value of each in the point's ``<extensions>``). A file
 gpxpy rejects is rejected by runlake too; the creator and the first track's name and type
-match. Where the two differ on purpose, the difference is listed here:
+match. The fixtures' shapes (points, segments, pauses, missing heart rates) are checked
+against what make_fixtures.py wrote. Where the two differ on purpose, the difference is listed here:
 
 - an impossible position (|lat| > 90, |lon| > 180, not finite) is null in runlake (reported);
 - an elevation that is not finite (``nan``, ``inf``) is null in runlake (reported);
@@ -23,6 +24,7 @@ import datetime as dt
 import math
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,43 @@ EXT = {
     "temperature": "temperature_c",
 }
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What make_fixtures.py wrote into one GPX fixture."""
+
+    points: int
+    segments: list[int]
+    first: dt.datetime
+    last: dt.datetime
+    gaps_s: list[float]
+    """Seconds between the last point of a segment and the first of the next."""
+    hr_nulls: int
+    temperature: bool
+
+
+FIXTURE_SHAPES: dict[str, Shape] = {
+    "easy-tpx-v1.gpx": Shape(
+        points=181,
+        segments=[0],
+        first=dt.datetime(2026, 3, 10, 6, 30, 12, tzinfo=UTC),
+        last=dt.datetime(2026, 3, 10, 6, 33, 12, tzinfo=UTC),
+        gaps_s=[],
+        hr_nulls=0,
+        temperature=True,
+    ),
+    # times written at +01:00: the decoder returns UTC; 200 s timer + a 60 s pause
+    "pause-two-segments.gpx": Shape(
+        points=201,
+        segments=[0, 1],
+        first=dt.datetime(2026, 3, 12, 17, 5, 44, tzinfo=UTC),
+        last=dt.datetime(2026, 3, 12, 17, 10, 4, tzinfo=UTC),
+        gaps_s=[61.0],
+        hr_nulls=4,
+        temperature=False,
+    ),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +211,33 @@ def test_the_corpus_is_checked_when_present() -> None:
     if not GPX_DIR.is_dir():
         pytest.skip(f"{GPX_DIR} absent")
     assert len(FILES) >= len(list(GPX_DIR.glob("*.gpx"))) > 40
+
+
+FIXTURES = sorted(FIXTURE_DIR.glob("*.gpx"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[f"fixtures/{p.name}" for p in FIXTURES])
+def test_fixture_shape(path: Path) -> None:
+    shape = FIXTURE_SHAPES.get(path.name)
+    assert shape is not None, f"{path.name}: add its shape to FIXTURE_SHAPES"
+    track = decode_gpx(path.read_bytes(), source=path.name)
+    assert track.name == path.stem
+    assert track.activity_type == "running"
+    points = track.points
+    assert points.num_rows == shape.points
+    segments = points.column("segment").to_pylist()
+    assert sorted(set(segments)) == shape.segments
+    times = points.column("timestamp").to_pylist()
+    assert (times[0], times[-1]) == (shape.first, shape.last)
+    steps = list(zip(segments, segments[1:], times, times[1:], strict=False))
+    within = {(b - a).total_seconds() for s0, s1, a, b in steps if s0 == s1}
+    between = [(b - a).total_seconds() for s0, s1, a, b in steps if s0 != s1]
+    assert within == {1.0}
+    assert between == shape.gaps_s
+    assert points.column("heart_rate_bpm").null_count == shape.hr_nulls
+    assert points.column("cadence_raw").null_count == 0
+    assert (points.column("temperature_c").null_count == 0) == shape.temperature
+
+
+def test_fixture_shapes_are_all_present() -> None:
+    assert sorted(FIXTURE_SHAPES) == [p.name for p in FIXTURES]
