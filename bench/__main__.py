@@ -262,7 +262,7 @@ def ratio_row(
         figure,
         secs(ours),
         f"{name} {secs(theirs)}{note}",
-        f"{ratio:.0f}x",
+        f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x",
         f">= {target:.0f}x" if target else "-",
         check(ratio >= target) if target else "info",
     )

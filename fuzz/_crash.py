@@ -24,7 +24,8 @@ import duckdb
 import pyarrow.parquet as pq
 
 from runlake._schemas import TABLES
-from runlake.query._query import COMMITTED_BY_MANIFEST, _glob, connect
+from runlake.query import COMMITTED_BY_MANIFEST, connect
+from runlake.query._catalog import table_glob
 from runlake.synth import write_season
 
 __all__ = [
@@ -124,7 +125,7 @@ def check_lake(lake: Path) -> list[str]:
     try:
         with connect(lake) as con:
             for table in TABLES:
-                pattern = str(lake / _glob(table))
+                pattern = str(lake / table_glob(table))
                 batched = table in COMMITTED_BY_MANIFEST or table == "files"
                 for (f,) in con.execute("select file from glob(?)", [pattern]).fetchall():
                     name = Path(f).name

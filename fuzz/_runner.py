@@ -41,7 +41,7 @@ from runlake.decode import decode_fit, decode_gpx, decode_tcx
 from runlake.ingest._ingest import _decode_normalize, _sniff, prepare_file
 from runlake.lake._store import FileCommit, Lake
 from runlake.normalize import SourceInfo
-from runlake.query._query import run_query
+from runlake.query import run_query
 
 __all__ = ["FuzzReport", "Worker", "run_cases"]
 

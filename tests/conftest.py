@@ -8,9 +8,19 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+
+from runlake import SourceInfo, decode_fit, normalize_fit
+from runlake._errors import DecodeError
+from runlake._schemas import RECORDS
+from runlake.ingest import ACTIVITY_MESSAGES
+from runlake.synth import Samples
 
 # Prefect, when a test imports it, stays hermetic and quiet: its home (database, settings)
 # in a temporary folder, no analytics, warnings only. Set before anything imports Prefect.
@@ -53,6 +63,71 @@ def corpus_file(name_part: str) -> Path:
 requires_corpus = pytest.mark.skipif(
     not corpus_available(), reason="real watch files (../shared/data) are not present"
 )
+
+
+# --------------------------------------------------------------------------- run helpers
+# Shared by the metrics and flags tests: a run's tables as ingest gives them.
+
+RUN_START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+
+
+def records_of(s: Samples, activity_id: str, *, hr: bool = True) -> pa.Table:
+    """The RECORDS table normalize_fit gives for these samples (None channels -> null)."""
+    n = s.n_records
+
+    def col(x: np.ndarray | None) -> pa.Array:
+        return pa.array(np.full(n, np.nan) if x is None else x, pa.float64(), from_pandas=True)
+
+    cols: dict[str, pa.Array] = {
+        "activity_id": pa.array([activity_id] * n, pa.string()),
+        "timestamp": pa.array(s.timestamp * 1000, pa.int64()).cast(RECORDS.field("timestamp").type),
+        "elapsed_s": col(s.elapsed_s),
+        "distance_m": col(s.distance_m),
+        "speed_mps": col(s.speed_mps),
+        "heart_rate_bpm": col(s.heart_rate_bpm if hr else None),
+        "cadence_spm": col(s.cadence_spm),
+        "power_w": col(s.power_w),
+        "vertical_oscillation_mm": col(s.vertical_oscillation_mm),
+        "stance_time_ms": col(s.stance_time_ms),
+        "stance_time_balance_pct": col(s.stance_time_balance_pct),
+        "step_length_mm": col(s.step_length_mm),
+        "vertical_ratio_pct": col(s.vertical_ratio_pct),
+        "latitude_deg": col(s.latitude_deg),
+        "longitude_deg": col(s.longitude_deg),
+        "altitude_m": col(s.altitude_m),
+    }
+    return pa.table(
+        {f.name: cols.get(f.name, pa.nulls(n, f.type)) for f in RECORDS}, schema=RECORDS
+    )
+
+
+def activity_of(s: Samples, activity_id: str) -> dict[str, object]:
+    """The ACTIVITIES columns run_metrics reads (timer time and distance as the watch wrote)."""
+    return {
+        "activity_id": activity_id,
+        "start_time": datetime.fromtimestamp(int(s.timestamp[0]), UTC),
+        "duration_s": float(s.n_records - 1),
+        "distance_m": float(s.distance_m[-1] - s.distance_m[0]),
+        "device_product": "runlake synth",
+    }
+
+
+def corpus_runs() -> list[tuple[str, pa.Table, dict[str, object]]]:
+    """(file name, records, activity row) of every running activity in the corpus."""
+    out = []
+    for path in sorted(FIT_DIR.glob("*.fit")) + sorted(FIT_DIR.glob("*.FIT")):
+        info = SourceInfo("00" * 32, path.name, RUN_START)
+        try:
+            fit = decode_fit(path.read_bytes(), source=path.name, messages=ACTIVITY_MESSAGES)
+            norm = normalize_fit(fit, info)
+        except DecodeError:
+            continue  # not an activity, or not decodable: the ingest tests cover these
+        for act in norm.activities.to_pylist():
+            if act["sport"] != "running":
+                continue
+            mask = pc.equal(norm.records.column("activity_id"), act["activity_id"])
+            out.append((path.name, norm.records.filter(mask), act))
+    return out
 
 
 # --------------------------------------------------------------------------- object storage

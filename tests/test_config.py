@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert cfg.inbox == (Path("inbox"),)
     assert cfg.demo_weeks == 12
     assert cfg.demo_start == date(2026, 6, 1)
+    assert cfg.ingest_max_file_bytes == 256 * 2**20
 
 
 def test_user_file_then_environment(tmp_path: Path) -> None:
@@ -27,6 +28,9 @@ def test_user_file_then_environment(tmp_path: Path) -> None:
     assert cfg.lake == Path("/data/lake")
     assert cfg.athlete == "ben"
     assert cfg.inbox == (Path("/a"), Path("/b"))
+    user.write_text("[ingest]\nmax_file_bytes = 33554432\n")
+    assert load_config(user, env={}).ingest_max_file_bytes == 32 * 2**20
+    user.write_text('[lake]\npath = "/data/lake"\n[ingest]\nathlete = "anna"\n')
     assert load_config(env={"RUNLAKE_CONFIG": str(user)}).athlete == "anna"
 
 
@@ -40,6 +44,8 @@ def test_user_file_then_environment(tmp_path: Path) -> None:
         ("[demo]\nweeks = true\n", "demo.weeks must be a int"),
         ("[demo]\nstart = 'soon'\n", "demo.start must be a date"),
         ("[ingest]\ninbox = 'x'\n", "ingest.inbox must be a list"),
+        ("[ingest]\nmax_file_bytes = 1000\n", "ingest.max_file_bytes must be between 1 MiB"),
+        ("[ingest]\nmax_file_bytes = '1G'\n", "ingest.max_file_bytes must be a int"),
         ("[lake\n", "is not valid TOML"),
     ],
 )

@@ -114,3 +114,15 @@ def test_tests_are_grouped_by_stage_folder() -> None:
     assert {"decode", "metrics", "flags", "lake", "query", "report", "ingest", "flows"} <= folders
     for folder in folders:
         assert list((TESTS / folder).glob("test_*.py")), folder
+
+
+def test_shared_test_helpers_live_in_conftest() -> None:
+    """A test module imports helpers from tests/conftest.py, never from another test module."""
+    offenders = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                last = node.module.rsplit(".", 1)[-1]
+                if last.startswith("test_"):
+                    offenders.append(f"{path.relative_to(REPO)}: from {node.module}")
+    assert offenders == []

@@ -21,17 +21,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from multiprocessing import forkserver, resource_tracker
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
-from pathlib import Path
 from typing import Any, Self
 
-from runlake import Lake, Measured, ingest_files
+from runlake import ArchiveReader, InputFile, Lake, Measured, ingest_files
 from runlake_pipelines._lifeline import die_with_parent
 
 __all__ = ["BatchResult", "WorkerPool", "active_pool", "ingest_batch_here", "start_pool_server"]
@@ -77,11 +76,14 @@ def _quiet_resource_tracker() -> None:
 
 _stop_event: Event | None = None
 _files_done: Synchronized[int] | None = None
+_reader: ArchiveReader | None = None
+"""The worker's archive reader, kept from batch to batch: its next batch of a compressed
+archive inside an archive goes on forward instead of inflating it again from the start."""
 
 
 def _init_worker(stop: Event, files_done: Synchronized[int]) -> None:
-    global _stop_event, _files_done
-    _stop_event, _files_done = stop, files_done
+    global _stop_event, _files_done, _reader
+    _stop_event, _files_done, _reader = stop, files_done, ArchiveReader()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server = sys.modules.get(_PRELOAD)
@@ -99,20 +101,26 @@ def _count_file(done: int, total: int, outcome: object) -> None:
 
 
 def ingest_batch_here(
-    files: list[str],
-    lake: str,
+    files: Sequence[InputFile | str],
+    lake: Lake | str,
     athlete: str,
     should_stop: Callable[[], bool] = _stopped,
 ) -> BatchResult:
-    """Ingest one batch in this process (a worker's job; also the inline path)."""
+    """Ingest one batch in this process (a worker's job, given the lake's location; also the
+    inline path, given the flow's open lake).
+
+    ``files``: files or archive members (an :class:`~runlake.InputFile` pickles as its
+    archive's path and member names: the worker opens the archive itself).
+    """
     measured = Measured()
     outcomes = ingest_files(
-        [Path(f) for f in files],
-        lake=Lake(lake),
+        files,
+        lake=lake if isinstance(lake, Lake) else Lake(lake),
         athlete=athlete,
         measured=measured,
         should_stop=should_stop,
         progress=_count_file,
+        reader=_reader,  # None outside a worker (the inline path): one for this batch
     )
     return [asdict(o) for o in outcomes], measured
 
@@ -166,7 +174,7 @@ class WorkerPool:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def run(self, files: list[str], lake: str, athlete: str) -> BatchResult:
+    def run(self, files: Sequence[InputFile | str], lake: str, athlete: str) -> BatchResult:
         """Ingest a batch in a worker process; a broken pool (a worker killed) is replaced."""
         generation, future = self._submit(files, lake, athlete)
         try:
@@ -181,7 +189,9 @@ class WorkerPool:
                     self._generation += 1
             return self._submit(files, lake, athlete)[1].result()
 
-    def _submit(self, files: list[str], lake: str, athlete: str) -> tuple[int, Future[BatchResult]]:
+    def _submit(
+        self, files: Sequence[InputFile | str], lake: str, athlete: str
+    ) -> tuple[int, Future[BatchResult]]:
         with self._lock:
             if self._executor is None:
                 raise RuntimeError("the worker pool is not running")

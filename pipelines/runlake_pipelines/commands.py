@@ -191,6 +191,8 @@ def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) 
         f"{result['present']} already present, {result['skipped']} skipped, "
         f"{result['warning']} with warnings, {result['error']} rejected"
     ]
+    lines += [f"   archive {line}" for line in result.get("archives", [])]
+    lines += [f"   {note}" for note in result.get("notes", [])]
     if result["error"]:
         lines.append(
             "   the rejected files and why are in the log above and in the ingest_errors view"

@@ -30,6 +30,7 @@ from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from runlake import (
+    InputFile,
     Lake,
     LakeBusy,
     Measured,
@@ -82,18 +83,19 @@ def _batch_name() -> str:
 
 @task(cache_policy=NO_CACHE, task_run_name=_batch_name, retries=1, retry_delay_seconds=2)
 def ingest_batch(
-    files: list[str], lake: str, athlete: str, number: int = 1, of: int = 1
+    files: list[InputFile], lake: Lake | str, athlete: str, number: int = 1, of: int = 1
 ) -> BatchResult | State[BatchResult]:
-    """Ingest one batch of files (the flow holds the lake's writer lock).
+    """Ingest one batch of files or archive members (the flow holds the lake's writer lock).
 
-    In the flow's worker pool when there is one (a backfill), else here (the nightly sync,
-    or a Dask worker). Returns the outcomes and the run and lap metrics of the new runs,
-    measured while their records are in memory, for :func:`finish`; a state holding them
-    and saying so when a stop cut the batch short.
+    In the flow's worker pool when there is one (a backfill), else here: the nightly sync
+    hands its open :class:`Lake`, a Dask worker gets the lake's location. Returns the
+    outcomes and the run and lap metrics of the new runs, measured while their records are
+    in memory, for :func:`finish`; a state holding them and saying so when a stop cut the
+    batch short.
     """
     pool = active_pool()
     if pool is not None:
-        result = pool.run(files, lake, athlete)
+        result = pool.run(files, lake.location if isinstance(lake, Lake) else lake, athlete)
     else:
         result = ingest_batch_here(files, lake, athlete, should_stop=stop_requested)
     done = len(result[0])
@@ -135,8 +137,9 @@ def _resolve(lake: str | None, athlete: str | None) -> tuple[Lake, str, Any]:
 
 
 def _summary(outcomes: list[dict[str, Any]], scan: Scan | None = None) -> dict[str, Any]:
-    """Counts over the input files: the ones ingested now (``outcomes``) and, from
-    ``scan``, the ones whose content the lake had already (they were not opened)."""
+    """Counts over the input files (archive members too): the ones ingested now
+    (``outcomes``) and, from ``scan``, the ones whose content the lake had already (they
+    were not opened); a line per archive; a line per folder without watch files."""
     counts = Counter(str(o["status"]) for o in outcomes)
     known = scan.present if scan is not None else 0
     return {
@@ -147,6 +150,9 @@ def _summary(outcomes: list[dict[str, Any]], scan: Scan | None = None) -> dict[s
         "errors": [
             f"{o['source_path']}: {o['message']}" for o in outcomes if o["status"] == "error"
         ],
+        "archives": [a.describe() for a in scan.archive_tallies(outcomes)] if scan else [],
+        "notes": list(scan.notes) if scan is not None else [],
+        "passed_over": scan.passed_over if scan is not None else 0,
     }
 
 
@@ -160,6 +166,8 @@ def _log_outcome(log: Any, what: str, result: dict[str, Any]) -> None:
         plural(result["warning"], "warning"),
         plural(result["error"], "rejected file"),
     )
+    for line in result.get("archives", []):
+        log.info("archive %s", line)
     for err in result["errors"]:
         log.warning("rejected %s", err)
 
@@ -216,15 +224,22 @@ def nightly_sync(
     try:
         with writer_lock(the_lake, holder="nightly-sync", timeout_s=wait, on_wait=log.info):
             prepare_writer(the_lake)
-            scan = scan_inputs(folders, lake=the_lake, athlete=athlete)
+            scan = scan_inputs(
+                folders,
+                lake=the_lake,
+                athlete=athlete,
+                max_file_bytes=cfg.ingest_max_file_bytes,
+            )
             files = scan.todo
             if not files:
                 where = ", ".join(map(str, folders)) or "(no inbox)"
-                log.info("nothing new in %s (%s)", where, plural(scan.found, "file"))
+                log.info("nothing new in %s (%s)", where, plural(scan.found, "watch file"))
+                for line in scan.notes:
+                    log.info("%s", line)
                 return {**_summary([], scan), "committed": 0, "flags": [], "skipped_busy": False}
             note = f"{{}} of {plural(len(files), 'new file')} committed"
             with _stoppable(lambda: note.format(len(outcomes))):
-                future = ingest_batch.submit([str(f) for f in files], the_lake.location, athlete)
+                future = ingest_batch.submit(files, the_lake, athlete)
                 outcomes, measured = _batch_result(future.result(raise_on_failure=False))
                 done = finish(the_lake, athlete, outcomes, measured)
                 flags = _new_flags(the_lake, athlete, outcomes, done.get("flag_window"))
@@ -254,7 +269,8 @@ def backfill(
     workers: int | None = None,
     processes: bool = True,
 ) -> Any:
-    """Ingest a whole history folder in parallel batches; safe to interrupt and re-run.
+    """Ingest a whole history folder (or an export's zip) in parallel batches; safe to
+    interrupt and re-run. Archive members are spread over the workers like files.
 
     ``workers`` batches run at a time (config ``backfill.workers``), each in a worker
     process of this machine, or with ``processes=False`` in the task runner's own workers
@@ -265,10 +281,14 @@ def backfill(
     n_workers = max(1, workers or cfg.backfill_workers)
     with writer_lock(the_lake, holder="backfill", timeout_s=None, on_wait=log.info):
         prepare_writer(the_lake)
-        scan = scan_inputs([Path(folder)], lake=the_lake, athlete=athlete)
-        files = [str(f) for f in scan.todo]
+        scan = scan_inputs(
+            [Path(folder)], lake=the_lake, athlete=athlete, max_file_bytes=cfg.ingest_max_file_bytes
+        )
+        files = scan.todo
         size = batch_size_for(len(files), n_workers, batch_size or cfg.backfill_batch_size)
         batches = [files[i : i + size] for i in range(0, len(files), size)]
+        for line in scan.notes:
+            log.warning("%s", line)
         log.info(
             "backfill: %s (%d already in the lake), %s of up to %d",
             plural(len(files), "new file"),
@@ -311,7 +331,7 @@ def _pool(processes: bool, workers: int) -> Iterator[None]:
 
 
 def _run_batches(
-    batches: list[list[str]],
+    batches: list[list[InputFile]],
     lake: str,
     athlete: str,
     in_flight: int,

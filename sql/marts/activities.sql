@@ -2,7 +2,11 @@
 -- Grain: athlete x activity_id. activity_id = first 16 hex of the file's sha256 + '-' +
 -- session index, so a multisport file gives several rows.
 -- Columns: every column of the ACTIVITIES schema (src/runlake/_schemas.py), in its order,
--- then athlete (varchar) and year (integer, UTC year of the start; the partition).
+-- then duplicate_of (varchar: null for a primary, else the activity_id of the primary this
+-- one is a copy of), duplicate_reason (varchar: the overlap seen and why the primary is
+-- preferred; null for a primary), athlete (varchar) and year (integer, UTC year of the
+-- start; the partition). Every activity is here, copies too; runs and the marts count
+-- the primaries only (docs/views.md, "One copy of each run").
 -- Units: SI and UTC, the unit in each name: *_time timestamptz UTC, *_s seconds,
 -- *_m metres, *_mps m/s, *_bpm beats/min, *_spm steps/min (both feet), *_rpm rev/min,
 -- *_w watts, *_mm millimetres, *_ms milliseconds, *_pct percent, *_kcal kcal.
@@ -15,10 +19,16 @@ with sessions as (
 
 ),
 
+copies as (
+
+    select athlete, activity_id, duplicate_of, duplicate_reason from stg_duplicates
+
+),
+
 final as (
 
     select
-        activity_id,
+        sessions.activity_id,
         file_sha256,
         session_index,
         source_path,
@@ -52,10 +62,15 @@ final as (
         has_gps,
         developer_fields,
         ingested_at,
-        athlete,
+        copies.duplicate_of,
+        copies.duplicate_reason,
+        sessions.athlete,
         year
 
     from sessions
+    left join copies
+        on sessions.athlete = copies.athlete
+        and sessions.activity_id = copies.activity_id
 
 )
 

@@ -3,7 +3,7 @@
 -- the Sunday of the week of the latest run; a day without a run has runs = 0 and load = 0
 -- (nothing was run: a true zero, not missing data). The last week's days after the latest
 -- run count as rest days.
--- Sources: runs (date = UTC date of start_time), run_metrics (load).
+-- Sources: runs (date = UTC date of start_time), run_metrics (load), stg_day_rules.
 -- Columns:
 --   athlete              varchar
 --   date                 date     the UTC day
@@ -18,13 +18,16 @@
 --   acute_load           double   mean daily load of the 7 days ending this day (TRIMP/day)
 --   chronic_load         double   mean daily load of the 28 days ending this day (TRIMP/day)
 --   acute_chronic_ratio  double   acute_load / chronic_load: the rolling ("coupled") ratio
---                                 of Gabbett 2016, computed as the acwr_high flag does;
---                                 null unless the athlete ran 27 to 55 days before (the
---                                 chronic window then holds four weeks of training) and
---                                 chronic_load > 0. The flag judges run days only.
+--                                 of Gabbett 2016; null unless the athlete ran 27 to 55
+--                                 days before (the chronic window then holds four weeks
+--                                 of training) and chronic_load > 0. The acwr_high flag
+--                                 judges it on run days only.
 --   run_streak_days      bigint   days in a row with a run, ending this day (0 on a rest
---                                 day; the consecutive_days flag caps it at 28)
--- Days before the first week count as rest days in the rolling windows.
+--                                 day; capped at 28, as the consecutive_days flag counts)
+-- The rolling loads, the ratio and the streak are the day rules the flags judged
+-- (stg_day_rules, computed once by runlake.flags): this view does not restate them. Days
+-- before the first week count as rest days in the rolling windows. A lake written before
+-- the day rules were stored has them after its next ingest (null until then).
 create or replace view daily_load as
 
 with sessions as (
@@ -36,6 +39,12 @@ with sessions as (
 metrics as (
 
     select * from run_metrics
+
+),
+
+day_rules as (
+
+    select * from stg_day_rules
 
 ),
 
@@ -99,50 +108,25 @@ filled as (
 
 ),
 
-rolling as (
-
-    select
-        *,
-        coalesce(sum(load) over last_7, 0) / 7 as acute_load,
-        coalesce(sum(load) over last_28, 0) / 28 as chronic_load,
-        coalesce(sum(runs) over history, 0) > 0 as has_history,
-        max(case when runs = 0 then date end) over to_date as last_rest_day,
-        min(date) over (partition by athlete) as first_day
-
-    from filled
-    window
-        last_7 as (partition by athlete order by date rows between 6 preceding and current row),
-        last_28 as (
-            partition by athlete order by date rows between 27 preceding and current row
-        ),
-        history as (
-            partition by athlete order by date rows between 55 preceding and 27 preceding
-        ),
-        to_date as (partition by athlete order by date rows unbounded preceding)
-
-),
-
 final as (
 
     select
-        athlete,
-        date,
-        week_start,
-        runs,
-        distance_m,
-        duration_s,
-        load,
-        acute_load,
-        chronic_load,
-        case
-            when has_history and chronic_load > 0 then acute_load / chronic_load
-        end as acute_chronic_ratio,
-        case
-            when runs = 0 then 0
-            else date - coalesce(last_rest_day, first_day - 1)
-        end as run_streak_days
+        filled.athlete,
+        filled.date,
+        filled.week_start,
+        filled.runs,
+        filled.distance_m,
+        filled.duration_s,
+        filled.load,
+        day_rules.acute_load,
+        day_rules.chronic_load,
+        day_rules.acute_chronic_ratio,
+        cast(day_rules.run_streak_days as bigint) as run_streak_days
 
-    from rolling
+    from filled
+    left join day_rules
+        on filled.athlete = day_rules.athlete
+        and filled.date = day_rules.date
 
 )
 

@@ -1,7 +1,10 @@
--- runs: one row per running session (sport = 'running': road, trail, treadmill, track...).
+-- runs: one row per running session (sport = 'running': road, trail, treadmill, track...),
+-- one copy of each: the primary (duplicate_of is null); a run's other copies (a damaged
+-- copy, a second export, a second device) stay in activities only.
 -- Grain: athlete x activity_id.
--- Columns and units: exactly those of the activities view (every ACTIVITIES column, then
--- athlete and year); sub_sport tells trail, treadmill, track... apart.
+-- Columns and units: exactly those of the activities view (every ACTIVITIES column,
+-- duplicate_of and duplicate_reason (always null here), then athlete and year); sub_sport
+-- tells trail, treadmill, track... apart.
 create or replace view runs as
 
 with sessions as (
@@ -14,7 +17,7 @@ final as (
 
     select *
     from sessions
-    where sport = 'running'
+    where sport = 'running' and duplicate_of is null
 
 )
 

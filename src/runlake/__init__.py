@@ -1,4 +1,5 @@
-"""runlake: watch files (FIT, GPX, TCX) into a Parquet lake that analysts query with DuckDB.
+"""runlake: watch files (FIT, GPX, TCX; gzipped or in zip archives too) into a Parquet lake
+that analysts query with DuckDB.
 
 Data flows one way: decode -> normalize -> metrics -> flags -> lake -> query (and report),
 with ``ingest`` the one place that calls several stages (decode, normalize and metrics of
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
         load_config,
     )
     from runlake._errors import (
+        ArchiveError,
         ConfigError,
         ContractError,
         DecodeError,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         FitTruncatedError,
         FlowError,
         GpxError,
+        InputTooLarge,
         LakeBusy,
         LakeError,
         NotAnActivity,
@@ -66,8 +69,11 @@ if TYPE_CHECKING:
         week_rules_table,
     )
     from runlake.ingest import (
+        ArchiveReader,
+        ArchiveTally,
         FileOutcome,
         IngestSummary,
+        InputFile,
         Measured,
         Scan,
         find_input_files,
@@ -129,6 +135,9 @@ __all__ = [
     "RUN_METRICS",
     "TABLES",
     "WEEK_RULES",
+    "ArchiveError",
+    "ArchiveReader",
+    "ArchiveTally",
     "Config",
     "ConfigError",
     "ContractError",
@@ -145,6 +154,8 @@ __all__ = [
     "GpxError",
     "GpxTrack",
     "IngestSummary",
+    "InputFile",
+    "InputTooLarge",
     "Lake",
     "LakeBusy",
     "LakeError",
@@ -212,6 +223,9 @@ _WHERE = {
     "RUN_METRICS": "runlake._schemas",
     "TABLES": "runlake._schemas",
     "WEEK_RULES": "runlake._schemas",
+    "ArchiveError": "runlake._errors",
+    "ArchiveReader": "runlake.ingest",
+    "ArchiveTally": "runlake.ingest",
     "Config": "runlake._config",
     "ConfigError": "runlake._errors",
     "ContractError": "runlake._errors",
@@ -228,6 +242,8 @@ _WHERE = {
     "GpxError": "runlake._errors",
     "GpxTrack": "runlake.decode",
     "IngestSummary": "runlake.ingest",
+    "InputFile": "runlake.ingest",
+    "InputTooLarge": "runlake._errors",
     "Lake": "runlake.lake",
     "LakeBusy": "runlake._errors",
     "LakeError": "runlake._errors",

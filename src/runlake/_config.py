@@ -23,7 +23,7 @@ __all__ = ["Config", "default_config_path", "default_file", "load_config", "read
 # key -> (type, description)
 _SCHEMA: dict[str, dict[str, type]] = {
     "lake": {"path": str},
-    "ingest": {"athlete": str, "inbox": list},
+    "ingest": {"athlete": str, "inbox": list, "max_file_bytes": int},
     "flags": {"overrides": str},
     "sync": {"cron": str, "timezone": str, "lock_wait_s": float},
     "backfill": {"workers": int, "batch_size": int},
@@ -53,6 +53,7 @@ class Config:
     backfill_workers: int = 2
     backfill_batch_size: int = 0
     flags_overrides: Path | None = None
+    ingest_max_file_bytes: int = 256 * 2**20
 
 
 def default_file(name: str) -> Path:
@@ -102,9 +103,32 @@ def _merge(base: dict[str, dict[str, object]], over: Mapping[str, object], origi
             base.setdefault(section, {})[key] = value
 
 
-def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+class _Merged:
+    """The merged settings, read by typed getters that name a missing key."""
+
+    def __init__(self, values: dict[str, dict[str, object]]) -> None:
+        self.values = values
+
+    def get(self, section: str, key: str) -> object:
+        try:
+            return self.values[section][key]
+        except KeyError:
+            raise ConfigError(f"missing key {section}.{key}") from None
+
+    def text(self, section: str, key: str) -> str:
+        return str(self.get(section, key))
+
+    def integer(self, section: str, key: str, lo: int, hi: int, rule: str) -> int:
+        """An int key within [lo, hi]; ``rule`` says the range in the error."""
+        value = self.get(section, key)
+        assert isinstance(value, int)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{section}.{key} must be {rule}, not {value}")
+        return value
+
+
+def _merged(path: Path | None, env: Mapping[str, str]) -> _Merged:
     """Defaults, then ``path`` (or $RUNLAKE_CONFIG), then environment variables."""
-    env = os.environ if env is None else env
     merged: dict[str, dict[str, object]] = {}
     default = default_config_path()
     _merge(merged, read_toml(default), str(default))
@@ -115,66 +139,87 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         if env.get(var):
             raw = env[var]
             merged[section][key] = raw.split(os.pathsep) if key == "inbox" else raw
+    return _Merged(merged)
 
-    def get(section: str, key: str) -> object:
-        try:
-            return merged[section][key]
-        except KeyError:
-            raise ConfigError(f"missing key {section}.{key}") from None
 
-    inbox = get("ingest", "inbox")
+def _inbox(m: _Merged) -> tuple[Path, ...]:
+    inbox = m.get("ingest", "inbox")
     assert isinstance(inbox, list)
     if not all(isinstance(p, str) and p for p in inbox):
         raise ConfigError("ingest.inbox must be a list of folder paths")
-    weeks = get("demo", "weeks")
-    assert isinstance(weeks, int)
-    if weeks < 1 or weeks > 520:
-        raise ConfigError(f"demo.weeks must be between 1 and 520, not {weeks}")
-    start = str(get("demo", "start"))
+    return tuple(Path(str(p)) for p in inbox)
+
+
+def _demo_start(m: _Merged) -> date:
+    start = m.text("demo", "start")
     try:
-        start_date = date.fromisoformat(start)
+        return date.fromisoformat(start)
     except ValueError:
         raise ConfigError(f"demo.start must be a date like 2026-06-01, not {start!r}") from None
-    lake = str(get("lake", "path"))
+
+
+def _lake(m: _Merged) -> Path | str:
+    """The lake folder, or an object-storage URL (kept a string: the store opens it)."""
+    lake = m.text("lake", "path")
     if not lake:
         raise ConfigError("lake.path must not be empty")
-    # A URL stays a string (the store opens it); checked here by shape only, because the
-    # flags stage reads this module and must not import the store's.
+    # Checked here by shape only, because the flags stage reads this module and must not
+    # import the store's.
     is_url = re.fullmatch(r"[a-z][a-z0-9+.\-]*://.*", lake, re.IGNORECASE | re.DOTALL) is not None
     if is_url and not lake.lower().startswith(("s3://", "s3a://", "file://")):
         raise ConfigError(f"lake.path {lake!r}: a folder path, file:// or s3:// URL expected")
-    cron = str(get("sync", "cron"))
+    return lake if is_url else Path(lake)
+
+
+def _cron(m: _Merged) -> str:
+    cron = m.text("sync", "cron")
     if len(cron.split()) != 5:
         raise ConfigError(f"sync.cron must have 5 fields like '0 3 * * *', not {cron!r}")
-    tz = str(get("sync", "timezone"))
+    return cron
+
+
+def _timezone(m: _Merged) -> str:
+    tz = m.text("sync", "timezone")
     if tz:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"sync.timezone {tz!r} is not a known time zone") from None
-    lock_wait = get("sync", "lock_wait_s")
+    return tz
+
+
+def _lock_wait_s(m: _Merged) -> float:
+    lock_wait = m.get("sync", "lock_wait_s")
     assert isinstance(lock_wait, float)
     if lock_wait < 0:
         raise ConfigError(f"sync.lock_wait_s must not be negative, not {lock_wait}")
-    workers, batch = get("backfill", "workers"), get("backfill", "batch_size")
-    assert isinstance(workers, int)
-    assert isinstance(batch, int)
-    if not 1 <= workers <= 256:
-        raise ConfigError(f"backfill.workers must be between 1 and 256, not {workers}")
-    if batch < 0:
-        raise ConfigError(f"backfill.batch_size must be 0 (automatic) or more, not {batch}")
+    return lock_wait
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then ``path`` (or $RUNLAKE_CONFIG), then environment variables."""
+    m = _merged(path, os.environ if env is None else env)
+    overrides = m.get("flags", "overrides")
     return Config(
-        lake=lake if is_url else Path(lake),
-        athlete=str(get("ingest", "athlete")),
-        inbox=tuple(Path(str(p)) for p in inbox),
-        demo_folder=Path(str(get("demo", "folder"))),
-        demo_weeks=weeks,
-        demo_start=start_date,
-        demo_athlete=str(get("demo", "athlete")),
-        sync_cron=cron,
-        sync_timezone=tz,
-        sync_lock_wait_s=lock_wait,
-        backfill_workers=workers,
-        backfill_batch_size=batch,
-        flags_overrides=Path(str(get("flags", "overrides"))) if get("flags", "overrides") else None,
+        lake=_lake(m),
+        athlete=m.text("ingest", "athlete"),
+        inbox=_inbox(m),
+        demo_folder=Path(m.text("demo", "folder")),
+        demo_weeks=m.integer("demo", "weeks", 1, 520, "between 1 and 520"),
+        demo_start=_demo_start(m),
+        demo_athlete=m.text("demo", "athlete"),
+        sync_cron=_cron(m),
+        sync_timezone=_timezone(m),
+        sync_lock_wait_s=_lock_wait_s(m),
+        backfill_workers=m.integer("backfill", "workers", 1, 256, "between 1 and 256"),
+        backfill_batch_size=m.integer("backfill", "batch_size", 0, 2**31, "0 (automatic) or more"),
+        flags_overrides=Path(str(overrides)) if overrides else None,
+        # from 1 MiB (real activity files are a few MB) to 4 GiB
+        ingest_max_file_bytes=m.integer(
+            "ingest",
+            "max_file_bytes",
+            2**20,
+            2**32,
+            "between 1 MiB and 4 GiB (1048576..4294967296)",
+        ),
     )

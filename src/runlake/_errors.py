@@ -20,6 +20,8 @@ one line naming the problem.
         ├── NotAnActivity
         ├── GpxError
         ├── TcxError
+        ├── ArchiveError     an archive or compressed member cannot be read
+        ├── InputTooLarge    a file or member past ingest.max_file_bytes (a bomb?)
         └── FitError
             ├── FitHeaderError, FitCRCError, FitTruncatedError, FitDefinitionError
 """
@@ -31,6 +33,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 
 __all__ = [
+    "ArchiveError",
     "ConfigError",
     "ContractError",
     "DecodeError",
@@ -41,6 +44,7 @@ __all__ = [
     "FitTruncatedError",
     "FlowError",
     "GpxError",
+    "InputTooLarge",
     "LakeBusy",
     "LakeError",
     "NotAnActivity",
@@ -113,6 +117,8 @@ class ProblemKind(StrEnum):
     FIT_DEFINITION = "FitDefinitionError"
     GPX = "GpxError"
     TCX = "TcxError"
+    ARCHIVE = "ArchiveError"
+    TOO_LARGE = "InputTooLarge"
     # warnings: the file is ingested, what is valid is kept
     FIT_FIELD_TYPE = "FitFieldType"
     LOCAL_TIME_AS_UTC = "LocalTimeAsUtc"
@@ -180,6 +186,22 @@ class GpxError(DecodeError):
     """Malformed or unsafe GPX."""
 
     kind = ProblemKind.GPX
+
+
+class ArchiveError(DecodeError):
+    """An archive (zip) or a compressed member (.gz) cannot be read: corrupt, truncated,
+    encrypted, an unsupported format or method, a member named outside the archive, or
+    archives nested too deep. The rest of the archive is read."""
+
+    kind = ProblemKind.ARCHIVE
+
+
+class InputTooLarge(DecodeError):
+    """A file, or an archive member once decompressed, is larger than
+    ``ingest.max_file_bytes``: refused as soon as the limit is passed (a decompression
+    bomb is never read into memory)."""
+
+    kind = ProblemKind.TOO_LARGE
 
 
 class TcxError(DecodeError):

@@ -11,6 +11,8 @@ import pyarrow as pa
 
 __all__ = [
     "ACTIVITIES",
+    "DAY_RULES",
+    "DUPLICATES",
     "FILES",
     "FLAGS",
     "INGEST_ERRORS",
@@ -284,7 +286,37 @@ WEEK_RULES = pa.schema(
 )
 """The week rules as the flags judged them, with the user's thresholds (runlake.flags)."""
 
+DAY_RULES = pa.schema(
+    _fields(
+        [
+            ("date", pa.date32(), "the UTC day: every day from the first run's week to the last's"),
+            ("acute_load", F64, "mean daily load of the 7 days ending this day (TRIMP/day)"),
+            ("chronic_load", F64, "mean daily load of the 28 days ending this day (TRIMP/day)"),
+            (
+                "acute_chronic_ratio",
+                F64,
+                "acute / chronic load (null: no run 27-55 days before, or no chronic load)",
+            ),
+            ("run_streak_days", pa.int32(), "days in a row with a run, to this one (capped at 28)"),
+        ]
+    )
+)
+"""The day rules as the flags judged them: rolling loads and streaks (runlake.flags)."""
+
+DUPLICATES = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the copy that is not counted (activities.activity_id)"),
+            ("duplicate_of", STR, "the primary: the copy of the session that is counted"),
+            ("duplicate_reason", STR, "why: the overlap seen and why the primary is preferred"),
+        ]
+    )
+)
+"""Activities that are copies of another activity of the athlete (runlake.metrics)."""
+
 TABLES["run_metrics"] = RUN_METRICS
 TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
 TABLES["week_rules"] = WEEK_RULES
+TABLES["day_rules"] = DAY_RULES
+TABLES["duplicates"] = DUPLICATES

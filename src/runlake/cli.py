@@ -50,10 +50,19 @@ class _Progress:
 
 
 def _print_summary(summary: IngestSummary, out: TextIO) -> None:
+    """A line per file that was not simply new (an archive's skipped members are only
+    counted: a Garmin export holds thousands of monitoring files), one per archive, the
+    totals; then a line per path that held no watch file."""
     for o in summary.outcomes:
-        if o.status in ("error", "warning", "skipped"):
+        listed = ("error", "warning") if o.archive else ("error", "warning", "skipped")
+        if o.status in listed:
             out.write(f"{o.status:>8}  {o.source_path}: {o.message}\n")
-    out.write(summary.describe() + "\n")
+    for archive in summary.archives():
+        out.write(f" archive  {archive.describe()}\n")
+    if summary.outcomes:
+        out.write(summary.describe() + "\n")
+    for note in summary.notes():
+        out.write(note + "\n")
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
@@ -70,9 +79,12 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         progress=_Progress(sys.stderr),
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
         on_wait=_say,
+        max_file_bytes=cfg.ingest_max_file_bytes,
     )
     _print_summary(summary, sys.stdout)
-    return 0
+    # Nothing to ingest at all is a failure: most likely a wrong path or a format runlake
+    # does not read, and a script must notice (an empty inbox is `sync`'s "nothing new").
+    return 0 if summary.outcomes else 1
 
 
 def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
@@ -149,7 +161,8 @@ order by f.date, f.activity_id nulls last, f.code
 """
 
 
-def _num(v: object) -> str:
+def _short_number(v: object) -> str:
+    """A flag's value or threshold as a short number (3 significant digits)."""
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
@@ -161,7 +174,7 @@ def format_flags(rows: list[dict[str, object]]) -> str:
     out = []
     for r in rows:
         unit = f" {r['unit']}" if r.get("unit") else ""
-        seen = f"{_num(r['value'])}{unit} vs {_num(r['threshold'])}{unit}"
+        seen = f"{_short_number(r['value'])}{unit} vs {_short_number(r['threshold'])}{unit}"
         if r.get("activity_id"):
             what = f"run {Path(str(r.get('source_path') or r['activity_id'])).name}"
         else:
@@ -268,13 +281,8 @@ def _cmd_sync(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_backfill(args: argparse.Namespace, cfg: Config) -> int:
     folder = Path(args.folder)
-    if not folder.is_dir():
-        what = (
-            "not a folder (give the folder that holds the files)"
-            if folder.exists()
-            else ("no such folder")
-        )
-        raise RunlakeError(f"{what}: {folder}")
+    if not folder.exists():
+        raise RunlakeError(f"no such file or folder: {folder}")
     from runlake_pipelines import commands
 
     return commands.backfill(
@@ -303,7 +311,7 @@ def _cmd_deploy(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake_pipelines._specs import deployment_specs
+    from runlake_pipelines import deployment_specs
 
     specs = [
         asdict(s)
@@ -327,15 +335,33 @@ def cfg_sql_path(name: str) -> Path:
     return Path(str(sql_dir() / "analyses" / name))
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="runlake",
-        description="Watch files (FIT, GPX, TCX) into a Parquet lake that you query with DuckDB.",
-    )
-    p.add_argument("--config", help="a TOML file overriding config/runlake.toml")
-    sub = p.add_subparsers(dest="command", required=True)
+_FLOW_NOTE = (
+    "A Prefect flow: it uses PREFECT_API_URL when set, else a temporary local Prefect "
+    "server that ends with the command. Ctrl-C or SIGTERM stops it cleanly (exit 130 or "
+    "143): what was committed stays, and the same command resumes."
+)
 
-    ing = sub.add_parser("ingest", help="ingest files or folders (recursive) into the lake")
+
+def _lake_and_athlete(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+    cmd.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
+
+
+def _inbox_lake_athlete(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--inbox",
+        action="append",
+        metavar="DIR",
+        help="inbox folder (repeatable; default: config ingest.inbox)",
+    )
+    _lake_and_athlete(cmd)
+
+
+def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ing = sub.add_parser(
+        "ingest",
+        help="ingest files, folders (recursive) or archives (.zip, .gz) into the lake",
+    )
     ing.add_argument("paths", nargs="+", metavar="PATH")
     ing.add_argument("--lake", help="lake folder (default: config lake.path or $RUNLAKE_LAKE)")
     ing.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
@@ -346,47 +372,53 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--lake")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
-    flow_note = (
-        "A Prefect flow: it uses PREFECT_API_URL when set, else a temporary local Prefect "
-        "server that ends with the command. Ctrl-C or SIGTERM stops it cleanly (exit 130 or "
-        "143): what was committed stays, and the same command resumes."
-    )
 
-    def where(cmd: argparse.ArgumentParser) -> None:
-        cmd.add_argument(
-            "--inbox",
-            action="append",
-            metavar="DIR",
-            help="inbox folder (repeatable; default: config ingest.inbox)",
-        )
-        cmd.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
-        cmd.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
-
+def _add_flows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = sub.add_parser(
-        "sync", help="run the nightly sync once, now (Prefect flow)", description=flow_note
+        "sync", help="run the nightly sync once, now (Prefect flow)", description=_FLOW_NOTE
     )
-    where(sync)
+    _inbox_lake_athlete(sync)
 
     bf = sub.add_parser(
         "backfill",
         help="ingest a history folder in parallel (Prefect flow)",
-        description=flow_note,
+        description=_FLOW_NOTE,
     )
-    bf.add_argument("folder", metavar="DIR", help="a folder of watch files (searched recursively)")
-    bf.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
-    bf.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
+    bf.add_argument(
+        "folder",
+        metavar="PATH",
+        help="a folder of watch files (searched recursively, archives too), or an export's .zip",
+    )
+    _lake_and_athlete(bf)
     bf.add_argument("--workers", type=int, help="worker processes (default: config)")
     bf.add_argument("--batch-size", type=int, help="files per task (default: automatic)")
     bf.add_argument("--dask-address", help="run the tasks on a Dask cluster (tcp://host:port)")
     bf.add_argument("--dask-local", action="store_true", help="on a local Dask cluster")
 
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="write a sample season into an inbox and run the nightly sync on it",
+        description="Write a sample season (FIT files) into DIR/inbox, run the nightly-sync "
+        "flow once on it (Prefect), then print an overview, an example query and the flags. "
+        "The sample has its own lake (DIR/lake) and athlete (config demo.athlete): it never "
+        "mixes with your own runs.",
+    )
+    demo.add_argument("folder", nargs="?", metavar="DIR", help="default: config demo.folder")
+    demo.add_argument("--lake", help="default: DIR/lake")
+    demo.add_argument("--athlete", help="default: config demo.athlete")
+    demo.add_argument("--seed", type=int, default=0)
+
+
+def _add_deployments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     srv = sub.add_parser(
         "serve",
         help="run the nightly sync on its schedule until stopped (Prefect)",
         description="Serve the nightly-sync (config sync.cron, sync.timezone) and backfill "
-        "deployments with Prefect's runner. " + flow_note,
+        "deployments with Prefect's runner. " + _FLOW_NOTE,
     )
-    where(srv)
+    _inbox_lake_athlete(srv)
 
     dpl = sub.add_parser(
         "deploy",
@@ -397,15 +429,16 @@ def _parser() -> argparse.ArgumentParser:
         "runlake is installed.",
     )
     dpl.add_argument("--pool", default="runlake", help="work pool name (default: runlake)")
-    where(dpl)
+    _inbox_lake_athlete(dpl)
 
     dep = sub.add_parser("deployments", help="list the deployments and their schedules")
     dep.add_argument("--format", choices=["table", "json"], default="table")
-    where(dep)
+    _inbox_lake_athlete(dep)
 
+
+def _add_flags_and_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fl = sub.add_parser("flags", help="show the form and fatigue flags")
-    fl.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
-    fl.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
+    _lake_and_athlete(fl)
     fl.add_argument("--since", type=date.fromisoformat, metavar="DATE", help="YYYY-MM-DD")
     fl.add_argument("--format", choices=["table", "json"], default="table", help="default: table")
     fl.add_argument(
@@ -424,18 +457,19 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--weeks", type=int, metavar="N", help="the last N weeks (default 12)")
     rep.add_argument("--out", metavar="FILE", help="HTML file (default: report-<athlete>-...)")
 
-    demo = sub.add_parser(
-        "demo",
-        help="write a sample season into an inbox and run the nightly sync on it",
-        description="Write a sample season (FIT files) into DIR/inbox, run the nightly-sync "
-        "flow once on it (Prefect), then print an overview, an example query and the flags. "
-        "The sample has its own lake (DIR/lake) and athlete (config demo.athlete): it never "
-        "mixes with your own runs.",
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="runlake",
+        description="Watch files (FIT, GPX, TCX) into a Parquet lake that you query with DuckDB.",
     )
-    demo.add_argument("folder", nargs="?", metavar="DIR", help="default: config demo.folder")
-    demo.add_argument("--lake", help="default: DIR/lake")
-    demo.add_argument("--athlete", help="default: config demo.athlete")
-    demo.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", help="a TOML file overriding config/runlake.toml")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_ingest_and_sql(sub)
+    _add_flows(sub)
+    _add_deployments(sub)
+    _add_flags_and_report(sub)
+    _add_demo(sub)
     return p
 
 

@@ -28,10 +28,9 @@ from runlake.flags import (
     run_flags,
     week_start,
 )
-from runlake.metrics._metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
+from runlake.metrics import RunMetrics, estimate_hr_max, metrics_table, run_metrics
 from runlake.synth import RunSpec, season_plan, simulate
-from tests.conftest import requires_corpus
-from tests.metrics.test_metrics import activity_of, corpus_runs, records_of
+from tests.conftest import activity_of, corpus_runs, records_of, requires_corpus
 
 T = load_thresholds()
 MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

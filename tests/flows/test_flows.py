@@ -8,6 +8,7 @@ are in test_flow_commands.py.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -109,6 +111,31 @@ def test_sync_picks_up_exactly_the_new_files(harness: str, tmp_path: Path) -> No
     assert runs == [{"n": 4}]
 
 
+def test_sync_reads_an_export_dropped_in_the_inbox(harness: str, tmp_path: Path) -> None:
+    inbox, lake = tmp_path / "inbox", tmp_path / "lake"
+    inbox.mkdir()
+    plan = season_plan(date(2026, 2, 2), weeks=2, seed=9)
+    export = inbox / "export_1.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        for i, spec in enumerate(plan[:3]):
+            write_run(tmp_path / spec.file_name, spec)
+            data = (tmp_path / spec.file_name).read_bytes()
+            z.writestr(f"activities/{i}.fit.gz", gzip.compress(data))
+        z.writestr("activities.csv", "Activity ID,Filename\n")
+    first = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna")
+    assert (first["files"], first["new"], first["committed"]) == (3, 3, 3)
+    assert first["archives"] == [
+        f"{export}: 3 watch files: 3 new, 0 already present, 0 skipped, 0 errors; "
+        "1 other files passed over"
+    ]
+    second = nightly_sync(inbox=[str(inbox)], lake=str(lake), athlete="anna")
+    assert (second["files"], second["present"], second["committed"]) == (3, 3, 0)
+    names = run_query(lake, "select source_path from files order by 1").to_pylist()
+    assert [r["source_path"] for r in names] == [
+        f"{export}!/activities/{i}.fit.gz" for i in range(3)
+    ]
+
+
 def test_sync_skips_when_another_writer_holds_the_lake(harness: str, tmp_path: Path) -> None:
     inbox, lake = tmp_path / "inbox", tmp_path / "lake"
     spec = season_plan(date(2026, 2, 2), weeks=2, seed=9)[0]
@@ -151,6 +178,41 @@ def _task_names(api: str, flow_name: str) -> set[str]:
             if any(n.startswith("batch ") for n in names) or time.monotonic() > deadline:
                 return names
             time.sleep(0.5)
+
+
+def test_backfill_spreads_an_archives_members_over_the_workers(
+    harness: str, season: Path, tmp_path: Path
+) -> None:
+    """A Garmin-style export (a zip in a zip): its members go out in batches like files."""
+    runs = sorted(season.glob("*.fit"))
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in runs:
+            z.write(f, f.name)
+    export = tmp_path / "garmin.zip"
+    uploaded = "DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip"
+    with zipfile.ZipFile(export, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(inner, uploaded)
+        z.writestr("DI_CONNECT/DI-Connect-Fitness/me_summarizedActivities.json", "[]")
+    lake = tmp_path / "lake"
+    n = len(runs)
+    result = backfill(folder=str(export), lake=str(lake), athlete="anna", batch_size=7)
+    assert (result["files"], result["new"], result["error"], result["committed"]) == (n, n, 0, n)
+    line = f"{export}: {n} watch files: {{}} new, {{}} already present, 0 skipped, 0 errors"
+    assert result["archives"] == [line.format(n, 0) + "; 1 other files passed over"]
+    sources = run_query(lake, "select source_path from files order by 1").to_pylist()
+    assert [r["source_path"] for r in sources] == [f"{export}!/{uploaded}!/{f.name}" for f in runs]
+    again = backfill(folder=str(export), lake=str(lake), athlete="anna", batch_size=7)
+    assert (again["files"], again["present"], again["committed"]) == (n, n, 0)
+    assert again["archives"] == [line.format(0, n) + "; 1 other files passed over"]
+    assert _task_names(harness, "backfill") >= {
+        f"batch {i}/{-(-n // 7)}: 7 files" for i in range(1, n // 7 + 1)
+    }
+    # the same runs as loose files give the same lake
+    loose = tmp_path / "loose"
+    backfill(folder=str(season), lake=str(loose), athlete="anna", batch_size=7)
+    digest = {k: v for k, v in _digest(lake).items() if k != "files"}
+    assert digest == {k: v for k, v in _digest(loose).items() if k != "files"}
 
 
 def test_backfill_killed_then_resumed_equals_uninterrupted(

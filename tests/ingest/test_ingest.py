@@ -369,10 +369,16 @@ def test_whole_corpus_every_file_handled(tmp_path: Path) -> None:
         "corriporai__runpandas__runpandas__tests__io__data__tcx__malformed.tcx",
     ]
     assert len(errors) == len(fit_errors) + 2, errors
+    assert any(o.source_path.endswith("activities/12866632127.fit.gz") for o in summary.outcomes)
     assert all(o.message for o in summary.outcomes if o.status != "new" and o.status != "present")
-    # every FIT activity file with running sessions in the inventory gave a run
+    # every FIT activity file with running sessions in the inventory gave a running activity
+    running = "from activities where sport = 'running' and n_records > 0"
+    assert _one(lake, f"select count(*) n {running}")["n"] >= 37
+    # and runs has one copy of each (tests/ingest/test_duplicates.py: which are copies)
+    copies = _one(lake, f"select count(*) n {running} and duplicate_of is not null")["n"]
+    assert copies > 0
     runs = _one(lake, "select count(*) n from runs where n_records > 0")["n"]
-    assert runs >= 37
+    assert runs == _one(lake, f"select count(*) n {running}")["n"] - copies
     # missing is null, never zero
     zeros = _one(
         lake,

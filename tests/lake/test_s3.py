@@ -26,7 +26,7 @@ from runlake.cli import main
 from runlake.ingest._ingest import new_files, prepare_writer
 from runlake.lake._fs import LOCK_NAME, ObjectFS, open_fs
 from runlake.lake._store import Lake, writer_lock
-from runlake.query._query import catalog_path
+from runlake.query import catalog_path
 from runlake.synth import season_plan, write_run, write_season
 
 DIGEST = {

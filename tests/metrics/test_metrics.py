@@ -1,4 +1,4 @@
-"""Per-run form and fatigue metrics (runlake.metrics._metrics) on simulated and real runs."""
+"""Per-run form and fatigue metrics (runlake.metrics) on simulated and real runs."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from runlake._errors import DecodeError
 from runlake._schemas import LAP_METRICS, LAPS, RECORDS, RUN_METRICS
 from runlake.decode import decode_fit
-from runlake.ingest._ingest import ACTIVITY_MESSAGES
-from runlake.metrics._metrics import (
+from runlake.metrics import (
     DURATION_LOAD_PER_MIN,
     RESUME_SKIP_S,
     WARMUP_S,
@@ -29,10 +27,11 @@ from runlake.metrics._metrics import (
     metrics_table,
     rezone,
     run_metrics,
+    steady_thirds,
 )
 from runlake.normalize import SourceInfo, normalize_fit
 from runlake.synth import RunSpec, Samples, encode_run, simulate
-from tests.conftest import FIT_DIR, requires_corpus
+from tests.conftest import activity_of, corpus_runs, records_of, requires_corpus
 
 START = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 HR_MAX = 195.0
@@ -54,47 +53,6 @@ def spec(**kw: Any) -> RunSpec:
     }
     base.update(kw)
     return RunSpec(**base)
-
-
-def records_of(s: Samples, activity_id: str, *, hr: bool = True) -> pa.Table:
-    """The RECORDS table normalize_fit gives for these samples (None channels -> null)."""
-    n = s.n_records
-
-    def col(x: np.ndarray | None) -> pa.Array:
-        return pa.array(np.full(n, np.nan) if x is None else x, pa.float64(), from_pandas=True)
-
-    cols: dict[str, pa.Array] = {
-        "activity_id": pa.array([activity_id] * n, pa.string()),
-        "timestamp": pa.array(s.timestamp * 1000, pa.int64()).cast(RECORDS.field("timestamp").type),
-        "elapsed_s": col(s.elapsed_s),
-        "distance_m": col(s.distance_m),
-        "speed_mps": col(s.speed_mps),
-        "heart_rate_bpm": col(s.heart_rate_bpm if hr else None),
-        "cadence_spm": col(s.cadence_spm),
-        "power_w": col(s.power_w),
-        "vertical_oscillation_mm": col(s.vertical_oscillation_mm),
-        "stance_time_ms": col(s.stance_time_ms),
-        "stance_time_balance_pct": col(s.stance_time_balance_pct),
-        "step_length_mm": col(s.step_length_mm),
-        "vertical_ratio_pct": col(s.vertical_ratio_pct),
-        "latitude_deg": col(s.latitude_deg),
-        "longitude_deg": col(s.longitude_deg),
-        "altitude_m": col(s.altitude_m),
-    }
-    return pa.table(
-        {f.name: cols.get(f.name, pa.nulls(n, f.type)) for f in RECORDS}, schema=RECORDS
-    )
-
-
-def activity_of(s: Samples, activity_id: str) -> dict[str, object]:
-    """The ACTIVITIES columns run_metrics reads (timer time and distance as the watch wrote)."""
-    return {
-        "activity_id": activity_id,
-        "start_time": datetime.fromtimestamp(int(s.timestamp[0]), UTC),
-        "duration_s": float(s.n_records - 1),
-        "distance_m": float(s.distance_m[-1] - s.distance_m[0]),
-        "device_product": "runlake synth",
-    }
 
 
 def metrics_of(s: Samples, activity_id: str = "a-0", *, hr: bool = True, **kw: Any) -> RunMetrics:
@@ -285,6 +243,30 @@ def test_fading_long_run_shows_form_fade_and_drift() -> None:
     assert abs(clean.aerobic_decoupling_pct) < 2.5
     assert clean.cadence_change_pct is not None
     assert abs(clean.cadence_change_pct) < 1.0
+
+
+def test_steady_thirds_are_the_thirds_of_the_form_changes() -> None:
+    """The report's thirds (steady_thirds) give the metrics' change: one implementation."""
+    s = simulate(spec(kind="fading", duration_s=6000, seed=0))
+    rec = records_of(s, "a-0")
+    m = metrics_of(s)
+    thirds = steady_thirds(rec.take(pa.array(np.arange(rec.num_rows)[::-1])))  # any order
+    assert thirds.steady_run is m.steady_run is True
+    assert thirds.warmup_end_s is not None
+    assert 600.0 <= thirds.warmup_end_s < 700.0  # ten minutes of moving time
+    vo = np.asarray(rec["vertical_oscillation_mm"].to_numpy(), dtype=np.float64)[::-1]
+    w = thirds.weights
+
+    def mean(mask: np.ndarray) -> float:
+        return float((vo[mask] * w[mask]).sum() / w[mask].sum())
+
+    change = (mean(thirds.last) / mean(thirds.first) - 1.0) * 100.0
+    assert m.vertical_oscillation_change_pct is not None
+    assert change == pytest.approx(m.vertical_oscillation_change_pct, rel=1e-12)
+    # a third of the steady part each, in steady time
+    assert w[thirds.first].sum() == pytest.approx(m.steady_s / 3.0, abs=2.0)
+    assert w[thirds.last].sum() == pytest.approx(m.steady_s / 3.0, abs=2.0)
+    assert not (thirds.first & thirds.last).any()
 
 
 def test_decoupling_definition_and_hills() -> None:
@@ -601,24 +583,6 @@ FORM_VALUES = (
 
 
 @functools.cache
-def corpus_runs() -> list[tuple[str, pa.Table, dict[str, object]]]:
-    """(file name, records, activity row) of every running activity in the corpus."""
-    out = []
-    for path in sorted(FIT_DIR.glob("*.fit")) + sorted(FIT_DIR.glob("*.FIT")):
-        info = SourceInfo("00" * 32, path.name, START)
-        try:
-            fit = decode_fit(path.read_bytes(), source=path.name, messages=ACTIVITY_MESSAGES)
-            norm = normalize_fit(fit, info)
-        except DecodeError:
-            continue  # not an activity, or not decodable: the ingest tests cover these
-        for act in norm.activities.to_pylist():
-            if act["sport"] != "running":
-                continue
-            mask = pa.compute.equal(norm.records.column("activity_id"), act["activity_id"])
-            out.append((path.name, norm.records.filter(mask), act))
-    return out
-
-
 @requires_corpus
 def test_corpus_metrics_are_finite_or_null() -> None:
     runs = corpus_runs()

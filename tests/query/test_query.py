@@ -16,7 +16,7 @@ import pytest
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
 from runlake.lake._store import FileCommit, Lake
-from runlake.query._query import (
+from runlake.query import (
     CATALOG_NAME,
     QueryError,
     build_catalog,
@@ -162,7 +162,8 @@ def expected_activities() -> list[tuple[str, str]]:
         "timestamp[ms, tz=UTC]": TS,
         "list<item: string>": "VARCHAR[]",
     }
-    return [(f.name, duck[str(f.type)]) for f in ACTIVITIES] + PART
+    copies = [("duplicate_of", "VARCHAR"), ("duplicate_reason", "VARCHAR")]
+    return [(f.name, duck[str(f.type)]) for f in ACTIVITIES] + copies + PART
 
 
 EMPTY_LAKE_VIEWS = {
@@ -292,6 +293,51 @@ def test_weekly_load_heart_rate_ignores_runs_without_it(tmp_path: Path) -> None:
     assert t.to_pylist() == [
         {"runs": 3, "distance_m": 20_000.0, "duration_s": 4500.0, "avg_hr_bpm": 140.0}
     ]
+
+
+def test_runs_and_the_loads_count_the_primaries_and_activities_shows_every_copy(
+    lake: Lake,
+) -> None:
+    """The views follow the duplicates table (the rule that fills it: tests/metrics and
+    tests/ingest test_duplicates.py): a second copy of anna's first run, marked a duplicate."""
+    first = f"{sha('a1')[:16]}-0"
+    copy = commit_activity(lake, "anna", "a1-copy", ts(2024, 5, 6, 2, 0, 5), distance_m=9000.0)
+    copy_id = f"{copy[:16]}-0"
+    q = "select count(*) as n, sum(distance_m) as m from runs where athlete = 'anna'"
+    assert run_query(lake.root, q).to_pylist() == [{"n": 3, "m": 24_000.0}]  # counted twice
+    lake.write_year(
+        "duplicates",
+        "anna",
+        2024,
+        pa.table(
+            {"activity_id": [copy_id], "duplicate_of": [first], "duplicate_reason": ["a copy"]}
+        ),
+    )
+    assert run_query(lake.root, q).to_pylist() == [{"n": 2, "m": 15_000.0}]
+    weeks = run_query(lake.root, "select week_start, runs, distance_m from weekly_load "
+                      "where athlete = 'anna' order by week_start").to_pylist()  # fmt: skip
+    assert weeks == [
+        {"week_start": dt.date(2024, 5, 6), "runs": 2, "distance_m": 15_000.0},
+    ]
+    marked = run_query(
+        lake.root,
+        "select activity_id, duplicate_of, duplicate_reason from activities "
+        "where athlete = 'anna' and sport = 'running' order by start_time, activity_id",
+    ).to_pylist()
+    assert marked == [
+        {"activity_id": first, "duplicate_of": None, "duplicate_reason": None},
+        {"activity_id": copy_id, "duplicate_of": first, "duplicate_reason": "a copy"},
+        {"activity_id": f"{sha('a2')[:16]}-0", "duplicate_of": None, "duplicate_reason": None},
+    ]
+    assert run_query(lake.root, "select count(*) as n from files").to_pylist() == [{"n": 5}]
+    # one athlete's duplicates say nothing of another's (the same file gives both one id)
+    lake.write_year(
+        "duplicates",
+        "ben",
+        2024,
+        pa.table({"activity_id": [first], "duplicate_of": [copy_id], "duplicate_reason": ["x"]}),
+    )
+    assert run_query(lake.root, q).to_pylist() == [{"n": 2, "m": 15_000.0}]
 
 
 def test_commit_twice_gives_no_duplicate_rows(lake: Lake) -> None:

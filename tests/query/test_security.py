@@ -20,7 +20,7 @@ import pytest
 
 from runlake import ConfigError, LakeError, ingest_paths, load_config, run_query
 from runlake.cli import main
-from runlake.query._query import QueryError, connect
+from runlake.query import QueryError, connect
 from runlake.synth import RunSpec, write_run
 
 from ..conftest import REPO

@@ -18,7 +18,8 @@ from runlake.cli import main
 from runlake.flags import HISTORY_CODES, RUN_CODES, load_thresholds
 from runlake.ingest import refresh_derived
 from runlake.lake import Lake
-from runlake.report._report import (
+from runlake.metrics import steady_thirds
+from runlake.report import (
     FLAG_TITLES,
     ReportError,
     garmin_zones,
@@ -191,12 +192,22 @@ def test_run_report_shows_the_run_its_thirds_zones_and_flags(lake: Path, run_htm
         "select * from run_metrics where activity_id = ?",
         params=[run_id(lake, "-fading.fit")],
     ).to_pylist()[0]
-    # the exact form-fade values beside the approximate thirds
+    # the exact form-fade values beside the raw means of the same thirds
     assert f"{metrics['cadence_change_pct']:+.1f} %" in run_html
     assert f"{metrics['stance_time_change_pct']:+.1f} %" in run_html
     assert page.rows["thirds"] == 1 + 5
-    for words in ("first third", "last third", "warm-up", "approximation", "17.08 km"):
+    for words in ("first third", "last third", "warm-up", "steady part", "17.08 km"):
         assert words in run_html
+    rec = run_query(
+        lake,
+        "select * from records where activity_id = ? order by timestamp",
+        params=[run_id(lake, "-fading.fit")],
+    )
+    thirds = steady_thirds(rec)
+    vo = rec.column("vertical_oscillation_mm").to_numpy(zero_copy_only=False)
+    for mask in (thirds.first, thirds.last):
+        mean = (vo[mask] * thirds.weights[mask]).sum() / thirds.weights[mask].sum()
+        assert f"<td>{mean / 10:.1f} cm</td>" in run_html
     over = page.svg_text["run-over-time"]
     for words in ("warm-up", "first third", "last third", "Pace", "Heart rate", "Cadence"):
         assert words in over

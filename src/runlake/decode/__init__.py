@@ -12,6 +12,7 @@ from runlake.decode._fit import (
     decode_fit,
     fit_crc16,
 )
+from runlake.decode._fitpeek import fit_file_type
 from runlake.decode._gpx import GPX_POINTS_SCHEMA, MAX_GPX_BYTES, GpxTrack, decode_gpx
 from runlake.decode._tcx import (
     MAX_TCX_BYTES,
@@ -40,5 +41,6 @@ __all__ = [
     "decode_gpx",
     "decode_tcx",
     "fit_crc16",
+    "fit_file_type",
     "root_name",
 ]

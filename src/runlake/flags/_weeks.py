@@ -18,8 +18,10 @@ first run to the last (weeks start on Monday, days are UTC dates):
 
 :func:`week_rules_table` is the same judgement as a WEEK_RULES table, which the lake stores
 and the ``weekly_training`` view reads: the view shows what the flags judged, with the
-user's thresholds. Each rule looks back and forward a bounded number of days, so adding a run
-can change only the weeks :func:`affected_weeks` returns.
+user's thresholds; :func:`day_rules_of` gives the day-level numbers (rolling loads, their
+ratio, streaks) as DAY_RULES, which the ``daily_load`` view reads. Each rule looks back
+and forward a bounded number of days, so adding a run can change only the weeks
+:func:`affected_weeks` returns.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from runlake._schemas import WEEK_RULES
+from runlake._schemas import DAY_RULES, WEEK_RULES
 from runlake.flags._flag import week_start
 from runlake.flags._thresholds import STREAK_CAP_DAYS, Thresholds
 
@@ -45,6 +47,7 @@ __all__ = [
     "Weeks",
     "affected_weeks",
     "day_of",
+    "day_rules_of",
     "judge_weeks",
     "week_rules_of",
     "week_rules_table",
@@ -135,8 +138,18 @@ class Weeks:
     """Foster's monotony of the seven daily loads (nan without load)."""
     daily_load: F64
     run_streak_days: I64
-    acwr: F64
-    """The day's acute:chronic ratio where it is judged, else 0."""
+    ran: BOOL
+    """The day has a run."""
+    acute_load: F64
+    chronic_load: F64
+    acute_chronic_ratio: F64
+    """acute / chronic where the athlete ran 27-55 days before and chronic > 0, else nan."""
+
+    @property
+    def acwr(self) -> F64:
+        """The acute:chronic ratio where the rule judges it (a run day), else 0."""
+        judged = self.ran & ~np.isnan(self.acute_chronic_ratio)
+        return np.where(judged, self.acute_chronic_ratio, 0.0)
 
     @property
     def n_weeks(self) -> int:
@@ -176,7 +189,8 @@ def _cutback_streaks(is_cutback: BOOL, t: Thresholds) -> I64:
     return streak
 
 
-def _acwr(daily: F64, ran: BOOL) -> F64:
+def _rolling_loads(daily: F64, ran: BOOL) -> tuple[F64, F64, F64]:
+    """Acute and chronic loads of each day, and their ratio where it is judged (else nan)."""
     n = daily.size
     cum = np.concatenate([[0.0], np.cumsum(daily)])
     ar = np.arange(n)
@@ -186,7 +200,8 @@ def _acwr(daily: F64, ran: BOOL) -> F64:
     h_lo, h_hi = ACWR_HISTORY_DAYS
     history = (rcum[np.clip(ar - h_lo + 1, 0, n)] - rcum[np.clip(ar - h_hi, 0, n)]) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ran & history & (chronic > 0), acute / np.where(chronic > 0, chronic, 1), 0)
+        ratio = np.where(history & (chronic > 0), acute / np.where(chronic > 0, chronic, 1), np.nan)
+    return acute, chronic, ratio
 
 
 def _monotony(daily: F64, pad: int, n_weeks: int) -> F64:
@@ -240,6 +255,7 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
     is_cutback = (volume < minimum) | reduced
 
     last_rest = np.maximum.accumulate(np.where(~ran, np.arange(n_days), -1))  # pad days rest
+    acute, chronic, ratio = _rolling_loads(daily, ran)
     return Weeks(
         first_monday=w0,
         pad=_PAD_DAYS,
@@ -262,7 +278,10 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
         monotony=_monotony(daily, _PAD_DAYS, n_weeks),
         daily_load=daily,
         run_streak_days=np.minimum(np.arange(n_days) - last_rest, STREAK_CAP_DAYS),
-        acwr=_acwr(daily, ran),
+        ran=ran,
+        acute_load=acute,
+        chronic_load=chronic,
+        acute_chronic_ratio=ratio,
     )
 
 
@@ -300,6 +319,24 @@ def week_rules_of(w: Weeks | None, t: Thresholds) -> pa.Table:
             "monotony": _or_null(w.monotony),
         },
         schema=WEEK_RULES,
+    )
+
+
+def day_rules_of(w: Weeks | None) -> pa.Table:
+    """DAY_RULES of weeks already judged: every day of the judged weeks."""
+    if w is None:
+        return DAY_RULES.empty_table()
+    grid = slice(w.pad, w.pad + 7 * w.n_weeks)
+    days = np.arange(w.first_monday, w.first_monday + 7 * w.n_weeks)
+    return pa.table(
+        {
+            "date": pa.array(days, pa.int32()).cast(pa.date32()),
+            "acute_load": pa.array(w.acute_load[grid], pa.float64()),
+            "chronic_load": pa.array(w.chronic_load[grid], pa.float64()),
+            "acute_chronic_ratio": _or_null(w.acute_chronic_ratio[grid]),
+            "run_streak_days": pa.array(w.run_streak_days[grid], pa.int32()),
+        },
+        schema=DAY_RULES,
     )
 
 

@@ -1,12 +1,14 @@
-"""Ingest: the orchestration. It calls the stages in order for a batch of files (decode ->
-normalize -> metrics -> lake), then keeps the derived tables up to date (metrics -> flags
--> lake) and rebuilds the catalog. The CLI and the Prefect flows call it.
+"""Ingest: the orchestration. It finds the inputs (files, gzipped files, members of zip
+archives), calls the stages in order for a batch of them (decode -> normalize -> metrics ->
+lake), then keeps the derived tables up to date (metrics -> flags -> lake) and rebuilds the
+catalog. The CLI and the Prefect flows call it.
 
 May import: every stage but report.
 """
 
 from __future__ import annotations
 
+from runlake.ingest._archives import ArchiveReader, InputFile
 from runlake.ingest._derive import (
     DERIVED_TABLES,
     Measured,
@@ -29,13 +31,17 @@ from runlake.ingest._ingest import (
     prepare_writer,
     scan_inputs,
 )
+from runlake.ingest._inputs import ArchiveTally
 
 __all__ = [
     "ACTIVITY_MESSAGES",
     "DERIVED_TABLES",
     "INTERNAL_ERROR",
+    "ArchiveReader",
+    "ArchiveTally",
     "FileOutcome",
     "IngestSummary",
+    "InputFile",
     "Measured",
     "Scan",
     "find_input_files",

@@ -1,20 +1,29 @@
-"""Derived tables: run metrics, lap metrics and flags, kept up to date incrementally.
+"""Derived tables: duplicates, run metrics, lap metrics and flags, kept up to date incrementally.
 
 Wiring like ``_ingest``: it reads committed runs from the lake, runs the metrics and flags
 stages on what changed, and stores the results with the store's atomic writes.
 
 What is recomputed after a batch:
+- which activities are copies of one session (DUPLICATES,
+  :func:`runlake.metrics.find_duplicates`): over all the athlete's activities (one row each,
+  a sweep over their start times: milliseconds for years of runs), written only for the
+  years whose rows changed. Only the primaries count: the runs below are the running
+  activities that are no one's duplicate. A run that became a duplicate (a better copy
+  came) loses its metrics, lap metrics and run flags, and its weeks are judged again; a run
+  that became a primary gets its metrics like a new run. Both follow from the lake's state
+  (the duplicates against the runs that have metrics), so a writer killed half-way leaves
+  nothing the next refresh does not mend;
 - the metrics of every run that has none yet, or whose heart-rate zones were computed with
   another maximum heart rate than the one in force (configured, or estimated from the
   athlete's runs: the estimate moves while a history is being loaded). Runs measured at
   ingest (:class:`Measured`: the ingest tasks compute run and lap metrics while the
   records are in memory, in parallel) and runs whose only change is the maximum heart rate
   get their zones, easy time and load from their heart-rate histogram
-  (:func:`runlake.metrics._metrics.rezone`), without reading records; the others (runs stored
+  (:func:`runlake.metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
 - the run-level flags of those runs;
-- the week rules (WEEK_RULES, :func:`runlake.flags.week_rules_table`) and the week- and
-  day-level flags of the weeks those runs can affect
+- the week and day rules (WEEK_RULES, DAY_RULES: :func:`runlake.flags.judge_weeks`) and
+  the week- and day-level flags of the weeks those runs can affect
   (:func:`runlake.flags.affected_weeks`), over the athlete's whole metrics history.
 
 Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
@@ -27,19 +36,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from runlake._schemas import FLAGS, LAP_METRICS, RUN_METRICS
+from runlake._schemas import DUPLICATES, FLAGS, LAP_METRICS, RUN_METRICS
 from runlake.flags import (
     Flag,
     Thresholds,
     Weeks,
     affected_weeks,
+    day_rules_of,
     flags_table,
     history_flags_of,
     judge_weeks,
@@ -48,10 +58,11 @@ from runlake.flags import (
     week_start,
 )
 from runlake.lake._store import Lake, conform, validate_athlete
-from runlake.metrics._metrics import (
+from runlake.metrics import (
     ACTIVITY_COLUMNS,
     RunMetrics,
     estimate_hr_max,
+    find_duplicates,
     measure_run,
     metrics_table,
     rezone,
@@ -59,7 +70,7 @@ from runlake.metrics._metrics import (
 
 __all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
 
-DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules")
+DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules", "day_rules", "duplicates")
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 
@@ -102,7 +113,7 @@ def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[da
     return min(a[0], b[0]), max(a[1], b[1])
 
 
-def _week_year(table: pa.Table, column: str) -> pa.Array:
+def _year_of(table: pa.Table, column: str) -> pa.Array:
     return pc.year(table[column]).cast(pa.int32()).combine_chunks()
 
 
@@ -263,7 +274,7 @@ def _stale(acts: pa.Table, old: pa.Table | None, hr_max: float | None, full: boo
             return have != hr_max
         return abs(have - hr_max) > _HR_MAX_TOLERANCE_BPM
 
-    return acts.filter(pa.array([stale(a) for a in acts["activity_id"].to_pylist()]))
+    return acts.filter(pa.array([stale(a) for a in acts["activity_id"].to_pylist()], pa.bool_()))
 
 
 @dataclass(slots=True)
@@ -332,38 +343,45 @@ def _new_metrics(
     return _NewMetrics(runs, lap_parts, lap_ids)
 
 
-def _write_run_metrics(
-    lake: Lake, athlete: str, old: pa.Table | None, new: pa.Table
+def _merge_run_metrics(
+    old: pa.Table | None, new: pa.Table, gone: pa.Table | None
 ) -> tuple[pa.Table, set[int]]:
-    """Keep the other runs' metrics, replace the recomputed; all of them, and the years written.
+    """The other runs' metrics, the recomputed ones, none of the ``gone`` runs; and the years
+    that changed.
 
     In time order: the sums of the week rules then do not depend on the order runs came in.
     """
-    new_ids = _ids(new["activity_id"].to_pylist())
-    kept = old.filter(pc.invert(pc.is_in(old["activity_id"], new_ids))) if old is not None else None
+    out_ids = _ids(new["activity_id"].to_pylist() + _id_list(gone))
+    kept = old.filter(pc.invert(pc.is_in(old["activity_id"], out_ids))) if old is not None else None
     kept = conform(kept.drop_columns(["year"]), RUN_METRICS) if kept is not None else None
     merged = pa.concat_tables([x for x in (kept, new) if x is not None])
     merged = merged.sort_by([("start_time", "ascending"), ("activity_id", "ascending")])
     touched_years = set(pc.year(new["start_time"]).to_pylist())
-    _write_years(
-        lake,
-        "run_metrics",
-        athlete,
-        merged,
-        years=touched_years,
-        year_of=pc.year(merged["start_time"]).cast(pa.int32()),
-    )
+    if gone is not None:
+        touched_years |= set(pc.year(gone["start_time"]).to_pylist())
     return merged, touched_years
 
 
+def _id_list(table: pa.Table | None) -> list[str]:
+    return [] if table is None else [str(a) for a in table["activity_id"].to_pylist()]
+
+
 def _write_lap_metrics(
-    lake: Lake, athlete: str, merged: pa.Table, new: _NewMetrics, years: set[int]
+    lake: Lake,
+    athlete: str,
+    merged: pa.Table,
+    new: _NewMetrics,
+    years: set[int],
+    *,
+    gone: pa.Table | None,
 ) -> None:
-    """The same for lap metrics, by their run's year."""
+    """The same for lap metrics, by their run's year (written before the run metrics: a
+    writer killed in between leaves runs whose metrics are redone, never stray laps)."""
     parts = list(new.laps)
     old_laps = lake.read("lap_metrics", athlete)
     if old_laps is not None:
-        keep = pc.invert(pc.is_in(old_laps["activity_id"], _ids(new.lap_ids)))
+        out_ids = _ids([*new.lap_ids, *_id_list(gone)])
+        keep = pc.invert(pc.is_in(old_laps["activity_id"], out_ids))
         parts.insert(0, conform(old_laps.filter(keep).drop_columns(["year"]), LAP_METRICS))
     if not parts:
         return
@@ -395,6 +413,7 @@ def _write_flags(
     new_ids: set[str],
     window: tuple[date, date] | None,
     years: set[int],
+    gone_ids: set[str],
 ) -> int:
     """Every run flag of the new runs and of the window's runs, every week and day flag of
     the window; the other flags are kept. Returns how many flags were computed."""
@@ -414,7 +433,7 @@ def _write_flags(
     old = lake.read("flags", athlete)
     if old is not None:
         old = old.drop_columns(["year"])
-        replaced = pc.fill_null(pc.is_in(old["activity_id"], _ids(new_ids)), False)
+        replaced = pc.fill_null(pc.is_in(old["activity_id"], _ids(new_ids | gone_ids)), False)
         if window is not None:
             replaced = pc.or_(
                 replaced,
@@ -431,24 +450,94 @@ def _write_flags(
         athlete,
         flags_all,
         years=flag_years,
-        year_of=_week_year(flags_all, "week_start"),
+        year_of=_year_of(flags_all, "week_start"),
     )
     return len(fresh)
 
 
-def _write_week_rules(
+def _write_rules(
     lake: Lake, athlete: str, t: Thresholds, judged: Weeks | None, window: tuple[date, date]
 ) -> None:
-    """The week rules of every week, written for the years of the window."""
-    rules = week_rules_of(judged, t)
+    """The week and day rules of every week, written for the years of the window."""
+    weeks = week_rules_of(judged, t)
     _write_years(
         lake,
         "week_rules",
         athlete,
-        rules,
+        weeks,
         years=set(range(window[0].year, window[1].year + 1)),
-        year_of=_week_year(rules, "week_start"),
+        year_of=_year_of(weeks, "week_start"),
     )
+    days = day_rules_of(judged)
+    last_day = window[1] + timedelta(days=6)  # the window's last week may end in a new year
+    _write_years(
+        lake,
+        "day_rules",
+        athlete,
+        days,
+        years=set(range(window[0].year, last_day.year + 1)),
+        year_of=_year_of(days, "date"),
+    )
+
+
+def _warned_files(lake: Lake, athlete: str) -> set[str]:
+    """The files of ``athlete`` ingested with warnings (``files.status``)."""
+    files = lake.read_files(athlete, columns=["file_sha256", "status"])
+    if files is None:
+        return set()
+    warned = files.filter(pc.fill_null(pc.equal(files["status"], "warning"), False))
+    return {str(s) for s in warned["file_sha256"].to_pylist()}
+
+
+def _same_rows(old: pa.Table | None, year: int, rows: pa.Table) -> bool:
+    if old is None:
+        return bool(rows.num_rows == 0)
+    was = old.filter(pc.equal(old["year"], year)).drop_columns(["year"])
+    return bool(was.sort_by("activity_id").equals(rows.sort_by("activity_id")))
+
+
+def _refresh_duplicates(lake: Lake, athlete: str, every: pa.Table) -> pa.Table:
+    """Which of the athlete's activities are copies of another (DUPLICATES rows), recomputed
+    over all of them and written for the years whose rows changed."""
+    dups = find_duplicates(every, _warned_files(lake, athlete))
+    year_by_id = dict(zip(every["activity_id"].to_pylist(), every["year"].to_pylist(), strict=True))
+    year_of = pa.array([year_by_id[a] for a in dups["activity_id"].to_pylist()], pa.int32())
+    old = lake.read("duplicates", athlete, schema=DUPLICATES)
+    years = set(year_of.to_pylist()) | (set() if old is None else set(old["year"].to_pylist()))
+    changed = {y for y in years if not _same_rows(old, y, dups.filter(pc.equal(year_of, y)))}
+    _write_years(lake, "duplicates", athlete, dups, years=changed, year_of=year_of)
+    return dups
+
+
+def _counted_runs(every: pa.Table, dups: pa.Table) -> pa.Table:
+    """The runs that count: running activities that are no one's duplicate."""
+    running = pc.fill_null(pc.equal(every["sport"], "running"), False)
+    primary = pc.invert(pc.is_in(every["activity_id"], dups["activity_id"].combine_chunks()))
+    return every.filter(pc.and_(running, primary))
+
+
+def _gone(old: pa.Table | None, acts: pa.Table) -> pa.Table | None:
+    """Runs with metrics that no longer count (they became duplicates); None: none."""
+    if old is None:
+        return None
+    gone = old.filter(pc.invert(pc.is_in(old["activity_id"], acts["activity_id"].combine_chunks())))
+    return gone if gone.num_rows else None
+
+
+def _window(
+    t: Thresholds,
+    acts: pa.Table,
+    run_dates: list[date],
+    dirty: tuple[date, date] | None,
+    *,
+    full: bool,
+) -> tuple[date, date] | None:
+    """The weeks to judge again: those the new, the recomputed and the gone runs affect."""
+    window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
+    if full and window is not None:
+        all_dates = acts["start_time"].to_pylist()
+        window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    return window
 
 
 def refresh_derived(
@@ -459,49 +548,70 @@ def refresh_derived(
     full: bool = False,
     measured: Measured | None = None,
 ) -> dict[str, object]:
-    """Bring run metrics, lap metrics, week rules and flags of ``athlete`` up to date.
+    """Bring duplicates, run metrics, lap metrics, week rules and flags of ``athlete`` up to
+    date.
 
     Hold the lock. ``full=True`` recomputes every run and every week (after changing
     thresholds), from the records. ``measured``: metrics of the new runs computed at ingest
     (no records read).
     """
     athlete = validate_athlete(athlete)
-    acts = lake.read("activities", athlete, filter=ds.field("sport") == "running")
+    every = lake.read("activities", athlete)
     dirty = _read_dirty(lake, athlete)
-    if acts is None or acts.num_rows == 0:
+    if every is None or every.num_rows == 0:
         return {"metrics_computed": 0, "flag_window": None}
-    hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
+    dups = _refresh_duplicates(lake, athlete, every)
+    acts = _counted_runs(every, dups)
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
-    if old is not None and old.num_rows and not lake.has("week_rules", athlete):
-        # a lake written before the week rules were stored: judge every week once
+    gone = _gone(old, acts)
+    done: dict[str, object] = {"metrics_computed": 0, "flag_window": None}
+    done["duplicates"] = dups.num_rows
+    if acts.num_rows == 0 and gone is None and dirty is None:
+        return done
+    hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
+    if old is not None and old.num_rows and not lake.has("day_rules", athlete):
+        # a lake written before the week or day rules were stored: judge every week once
         dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
     todo = _stale(acts, old, hr_max, full)
-    if todo.num_rows == 0 and dirty is None:
-        return {"metrics_computed": 0, "flag_window": None}
+    if todo.num_rows == 0 and dirty is None and gone is None:
+        return done
 
     new = _new_metrics(
         lake, athlete, t, acts=acts, todo=todo, old=old, hr_max=hr_max, full=full, measured=measured
     )
-    run_dates = new.runs["date"].to_pylist()
-    window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
-    if full and window is not None:
-        all_dates = acts["start_time"].to_pylist()
-        window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    run_dates = new.runs["date"].to_pylist() + ([] if gone is None else gone["date"].to_pylist())
+    window = _window(t, acts, [d for d in run_dates if d is not None], dirty, full=full)
     _write_dirty(lake, athlete, window)  # a writer killed from here on: redo the window
 
-    merged, years = _write_run_metrics(lake, athlete, old, new.runs)
-    _write_lap_metrics(lake, athlete, merged, new, years)
+    merged, years = _merge_run_metrics(old, new.runs, gone)
+    _write_lap_metrics(lake, athlete, merged, new, years, gone=gone)
+    _write_years(
+        lake,
+        "run_metrics",
+        athlete,
+        merged,
+        years=years,
+        year_of=pc.year(merged["start_time"]).cast(pa.int32()),
+    )
     new_ids = set(new.runs["activity_id"].to_pylist())
     judged = judge_weeks(merged, t) if window is not None else None  # once: flags and rules
-    n_flags = _write_flags(
-        lake, athlete, t, merged, judged=judged, new_ids=new_ids, window=window, years=years
+    done["flags_written"] = _write_flags(
+        lake,
+        athlete,
+        t,
+        merged,
+        judged=judged,
+        new_ids=new_ids,
+        window=window,
+        years=years,
+        gone_ids=set(_id_list(gone)),
     )
     if window is not None:
-        _write_week_rules(lake, athlete, t, judged, window)
+        _write_rules(lake, athlete, t, judged, window)
     _write_dirty(lake, athlete, None)
-    return {
+    done |= {
         "metrics_computed": new.runs.num_rows,
         "hr_max_bpm": hr_max,
         "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
-        "flags_written": n_flags,
     }
+    return done

@@ -11,24 +11,30 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
 
 from runlake._errors import (
+    ArchiveError,
     DecodeError,
     FitError,
+    InputTooLarge,
     NotAnActivity,
     Problem,
     decode_error_class,
 )
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake.decode import decode_fit, decode_gpx, decode_tcx, root_name
+from runlake.decode import decode_fit, decode_gpx, decode_tcx, fit_file_type, root_name
 from runlake.flags import Thresholds, load_thresholds
+from runlake.ingest._archives import DEFAULT_MAX_FILE_BYTES, ArchiveReader, InputFile
 from runlake.ingest._derive import Measured, refresh_derived
+from runlake.ingest._inputs import ArchiveTally, Found, find_inputs, tally_outcomes
+from runlake.ingest._scan import Scan, new_files, scan_inputs
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
 from runlake.normalize import (
     Normalized,
@@ -37,13 +43,14 @@ from runlake.normalize import (
     normalize_gpx,
     normalize_tcx,
 )
-from runlake.query._query import build_catalog
+from runlake.query import build_catalog
 
 __all__ = [
     "ACTIVITY_MESSAGES",
     "INTERNAL_ERROR",
     "FileOutcome",
     "IngestSummary",
+    "InputFile",
     "Scan",
     "find_input_files",
     "finish_batch",
@@ -63,8 +70,6 @@ Status = Literal["new", "present", "skipped", "warning", "error"]
 ACTIVITY_MESSAGES = frozenset(
     {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity"}
 )
-# The file suffixes ingest looks for in folders (any letter case).
-_SUFFIXES = (".fit", ".gpx", ".tcx")
 # XML root element -> format (TCX and GPX are told apart by content, not by name).
 _XML_ROOTS = {"gpx": "gpx", "TrainingCenterDatabase": "tcx"}
 
@@ -77,12 +82,24 @@ class FileOutcome:
     message: str = ""
     n_activities: int = 0
     n_records: int = 0
+    archive: str | None = None
+    """The archive file it is a member of (None for a file on its own)."""
 
 
 @dataclass(slots=True)
 class IngestSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
     derived: dict[str, object] = field(default_factory=dict)
+    found: Found | None = None
+    """What was found under the paths given (archives, files passed over)."""
+
+    def archives(self) -> list[ArchiveTally]:
+        """One tally per archive: its watch files and what became of them."""
+        return tally_outcomes(self.found.archives if self.found else {}, self.outcomes)
+
+    def notes(self) -> list[str]:
+        """A line per path given that holds no watch file."""
+        return self.found.notes() if self.found else []
 
     @property
     def counts(self) -> Counter[str]:
@@ -95,20 +112,21 @@ class IngestSummary:
             f"{len(self.outcomes)} files: {c['new']} new ({acts} activities), "
             f"{c['present']} already present, {c['skipped']} skipped, "
             f"{c['warning']} with warnings, {c['error']} errors"
+            + (
+                f", {self.found.passed_over:,} other files passed over"
+                if self.found and self.found.passed_over
+                else ""
+            )
         )
 
 
-def find_input_files(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and .fit/.gpx/.tcx files (any case) found recursively in folders given."""
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found.extend(
-                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _SUFFIXES)
-            )
-        else:
-            found.append(p)
-    return found
+def find_input_files(
+    paths: Iterable[Path], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> list[InputFile]:
+    """Files given, and the watch files found recursively in folders given: ``.fit``,
+    ``.gpx`` and ``.tcx`` in any letter case, also gzipped, and the members of zip archives
+    (nested too). See :func:`runlake.ingest._inputs.find_inputs`."""
+    return find_inputs(paths, max_bytes=max_file_bytes).inputs
 
 
 def _error_rows(
@@ -204,6 +222,9 @@ def _decode_normalize(
     if fmt == "tcx":
         tcx = decode_tcx(data, source=info.source_path, on_error="warn")
         return normalize_tcx(tcx, info), [], "tcx"
+    ftype = fit_file_type(data)  # from file_id alone: a monitoring file is not decoded
+    if ftype is not None and ftype != "activity":
+        raise NotAnActivity(f"FIT file type '{ftype}' holds no activity", source=info.source_path)
     fit = decode_fit(data, source=info.source_path, on_error="warn", messages=ACTIVITY_MESSAGES)
     fid = fit.messages.get("file_id")
     ftype = (
@@ -231,31 +252,91 @@ def _decode_normalize(
 
 def prepare_file(
     lake: Lake,
-    path: Path,
+    path: InputFile | Path | str,
     athlete: str,
     *,
     source_path: str | None = None,
     now: datetime | None = None,
     pending: set[str] | frozenset[str] = frozenset(),
+    reader: ArchiveReader | None = None,
 ) -> tuple[FileOutcome, FileCommit | None]:
-    """Decode and normalize one file; what to commit for it (None: nothing to commit).
+    """Decode and normalize one file or archive member; what to commit for it (None:
+    nothing to commit).
 
     Never raises for a bad file: a rejected or skipped file is committed too (its manifest
-    row and its reason), so that the same bytes are not tried again.
+    row and its reason), so that the same bytes are not tried again. ``reader``: the
+    archive reader of the batch (it keeps the last archive open), else one for this file.
     """
-    src = source_path if source_path is not None else str(path)
+    inp = InputFile.of(path)
+    src = source_path if source_path is not None else inp.source_path
     at = now or datetime.now(UTC)
+    with nullcontext(reader) if reader is not None else ArchiveReader() as r:
+        outcome, commit = _prepare(lake, inp, r, athlete=athlete, src=src, at=at, pending=pending)
+    if inp.archive is not None:
+        outcome = replace(outcome, archive=inp.archive)
+    return outcome, commit
+
+
+def _refused(
+    lake: Lake,
+    inp: InputFile,
+    reader: ArchiveReader,
+    error: ArchiveError | InputTooLarge,
+    *,
+    athlete: str,
+    src: str,
+    at: datetime,
+    pending: set[str] | frozenset[str],
+) -> tuple[FileOutcome, FileCommit | None]:
+    """An input that cannot be read (damaged archive member, bomb...): committed under the
+    sha256 of its bytes as stored, so that the next run knows it and stays quiet."""
+    problem = Problem.of(error)
     try:
-        data = path.read_bytes()
+        sha, size = reader.stored_sha256(inp)
+    except (OSError, ArchiveError) as e:
+        # Nothing to key it by: reported, not committed, so a later run tries again.
+        return FileOutcome(src, None, "error", f"{problem.describe()} ({e})"), None
+    if sha in pending:
+        return FileOutcome(src, sha, "present", "same content as another file of this batch"), None
+    if lake.is_ingested(athlete, sha):
+        return FileOutcome(src, sha, "present", "same content already in the lake"), None
+    commit = FileCommit(
+        sha256=sha,
+        year=None,
+        tables={},
+        manifest=_manifest(
+            src, sha, fmt="unknown", size=size, status="error", file_type=None, norm=None, at=at
+        ),
+        errors=_error_rows(src, sha, severity="error", stage="read", problems=[problem], at=at),
+    )
+    return FileOutcome(src, sha, "error", problem.describe()), commit
+
+
+def _prepare(
+    lake: Lake,
+    inp: InputFile,
+    reader: ArchiveReader,
+    *,
+    athlete: str,
+    src: str,
+    at: datetime,
+    pending: set[str] | frozenset[str],
+) -> tuple[FileOutcome, FileCommit | None]:
+    try:
+        data = reader.read(inp)
     except OSError as e:
         # Nothing to key it by: reported, not committed, so a later run tries again.
         return FileOutcome(src, None, "error", f"cannot read file: {e.strerror or e}"), None
+    except (ArchiveError, InputTooLarge) as e:
+        return _refused(lake, inp, reader, e, athlete=athlete, src=src, at=at, pending=pending)
+    except Exception as e:  # noqa: BLE001 -- a bug in reading must not stop the batch
+        return FileOutcome(src, None, "error", internal_error_message(e)), None
     sha = hashlib.sha256(data).hexdigest()
     if sha in pending:
         return FileOutcome(src, sha, "present", "same content as another file of this batch"), None
     if lake.is_ingested(athlete, sha):
         return FileOutcome(src, sha, "present", "same content already in the lake"), None
-    fmt = _sniff(data, path)
+    fmt = _sniff(data, Path(inp.format_name))
     info = SourceInfo(file_sha256=sha, source_path=src, ingested_at=at)
     stage = "decode"
 
@@ -317,7 +398,7 @@ def prepare_file(
 
 
 def ingest_file(
-    lake: Lake, path: Path, athlete: str, *, source_path: str | None = None
+    lake: Lake, path: InputFile | Path | str, athlete: str, *, source_path: str | None = None
 ) -> FileOutcome:
     """Ingest one file, committed on its own (a batch of one). Never raises for a bad file."""
     outcome, commit = prepare_file(lake, path, athlete, source_path=source_path)
@@ -332,15 +413,17 @@ BATCH_MAX_FILES = 500
 
 
 def ingest_files(
-    files: Sequence[Path],
+    files: Sequence[InputFile | Path | str],
     *,
     lake: Lake,
     athlete: str,
     progress: Callable[[int, int, FileOutcome], None] | None = None,
     measured: Measured | None = None,
     should_stop: Callable[[], bool] | None = None,
+    reader: ArchiveReader | None = None,
 ) -> list[FileOutcome]:
-    """Ingest these files in committed batches; no lock, no catalog refresh (a task's body).
+    """Ingest these files (or archive members) in committed batches; no lock, no catalog
+    refresh (a task's body).
 
     The caller holds the writer lock (:func:`ingest_paths` does, and so do the flows).
     Memory stays bounded: a batch is committed every ``BATCH_MAX_RECORDS`` records.
@@ -348,30 +431,34 @@ def ingest_files(
     here while the records are in memory), for :func:`finish_batch`.
     ``should_stop``: asked before each file; once it returns True, what was prepared is
     committed and the rest is left (the outcomes cover only the files handled).
+    ``reader``: an archive reader that outlives this call (a worker process keeps one: its
+    next batch of an archive's members goes on where this one stopped), else a new one.
     """
     athlete = validate_athlete(athlete)
     outcomes: list[FileOutcome] = []
     pending: list[FileCommit] = []
     pending_shas: set[str] = set()
     rows = 0
-    for i, f in enumerate(files, 1):
-        if should_stop is not None and should_stop():
-            break
-        outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas)
-        if commit is not None:
-            pending.append(commit)
-            pending_shas.add(commit.sha256)
-            rows += outcome.n_records
-            if measured is not None:
-                measured.add(commit.tables)
-        outcomes.append(outcome)
-        if pending and (rows >= BATCH_MAX_RECORDS or len(pending) >= BATCH_MAX_FILES):
-            lake.commit_batch(athlete, pending)
-            pending, pending_shas, rows = [], set(), 0
-            if measured is not None:
-                measured.seal()
-        if progress is not None:
-            progress(i, len(files), outcome)
+    # The members of an archive come in a row: the reader keeps it open.
+    with nullcontext(reader) if reader is not None else ArchiveReader() as r:
+        for i, f in enumerate(files, 1):
+            if should_stop is not None and should_stop():
+                break
+            outcome, commit = prepare_file(lake, f, athlete, pending=pending_shas, reader=r)
+            if commit is not None:
+                pending.append(commit)
+                pending_shas.add(commit.sha256)
+                rows += outcome.n_records
+                if measured is not None:
+                    measured.add(commit.tables)
+            outcomes.append(outcome)
+            if pending and (rows >= BATCH_MAX_RECORDS or len(pending) >= BATCH_MAX_FILES):
+                lake.commit_batch(athlete, pending)
+                pending, pending_shas, rows = [], set(), 0
+                if measured is not None:
+                    measured.seal()
+            if progress is not None:
+                progress(i, len(files), outcome)
     if pending:
         lake.commit_batch(athlete, pending)
     if measured is not None:
@@ -395,22 +482,30 @@ def ingest_paths(
     lock_timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     thresholds: Thresholds | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> IngestSummary:
-    """Ingest files and folders (recursively) into the lake, then refresh the catalog.
+    """Ingest files, folders (recursively) and archives into the lake, then refresh the
+    catalog.
 
     The lake is opened once (``lake_root``: a location, or a :class:`Lake` already open) and
     handed to every step. Holds the lake's writer lock for the whole batch (waiting up to
     ``lock_timeout_s``, forever when None; :class:`~runlake._errors.LakeBusy` when it gives
-    up).
+    up). When the paths hold no watch file at all, nothing is done (``found`` says so).
+    ``max_file_bytes``: the largest file or archive member read (``ingest.max_file_bytes``).
     """
     athlete = validate_athlete(athlete)
+    found = find_inputs(paths, max_bytes=max_file_bytes)
+    if not found.inputs:
+        return IngestSummary(found=found)
     lake = lake_root if isinstance(lake_root, Lake) else Lake(lake_root)
     with writer_lock(lake, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
         prepare_writer(lake)
-        files = find_input_files(paths)
         measured = Measured() if rebuild_catalog else None
         summary = IngestSummary(
-            ingest_files(files, lake=lake, athlete=athlete, progress=progress, measured=measured)
+            ingest_files(
+                found.inputs, lake=lake, athlete=athlete, progress=progress, measured=measured
+            ),
+            found=found,
         )
         if rebuild_catalog:
             summary.derived = finish_batch(
@@ -442,64 +537,3 @@ def finish_batch(
     derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
     build_catalog(lake.fs)
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
-
-
-@dataclass(frozen=True, slots=True)
-class Scan:
-    """What :func:`scan_inputs` found: the files to ingest, out of ``found`` input files."""
-
-    todo: list[Path]
-    found: int
-
-    @property
-    def present(self) -> int:
-        """Input files whose content the lake has already (or another input file has)."""
-        return self.found - len(self.todo)
-
-
-def new_files(paths: Iterable[Path], *, lake: Lake, athlete: str) -> list[Path]:
-    """The files under ``paths`` whose content the lake does not have yet, for ``athlete``."""
-    return scan_inputs(paths, lake=lake, athlete=athlete).todo
-
-
-def scan_inputs(paths: Iterable[Path], *, lake: Lake, athlete: str) -> Scan:
-    """The input files under ``paths``, and those whose content is new for ``athlete``.
-
-    Content is what counts (a renamed copy is not new), but hashing a whole inbox every
-    night would be slow: a small cache in ``<lake>/.state/`` remembers each path's size,
-    modification time and sha256, so an unchanged file costs one ``stat``.
-    """
-    athlete = validate_athlete(athlete)
-    cache: dict[str, Any] = lake.read_state(f"scan-{athlete}") or {}
-    fresh: dict[str, list[object]] = {}
-    todo: list[Path] = []
-    seen: set[str] = set()
-    found = find_input_files(paths)
-    for f in found:
-        key = str(f.resolve())
-        try:
-            st = f.stat()
-        except OSError:
-            todo.append(f)  # ingest reports why it cannot be read
-            continue
-        entry = cache.get(key)
-        if (
-            isinstance(entry, list)
-            and len(entry) == 3
-            and entry[0] == st.st_size
-            and entry[1] == st.st_mtime_ns
-        ):
-            sha = str(entry[2])
-        else:
-            try:
-                sha = hashlib.sha256(f.read_bytes()).hexdigest()
-            except OSError:
-                todo.append(f)
-                continue
-        fresh[key] = [st.st_size, st.st_mtime_ns, sha]
-        if sha not in seen and not lake.is_ingested(athlete, sha):
-            todo.append(f)
-        seen.add(sha)
-    if fresh != cache:
-        lake.write_state(f"scan-{athlete}", fresh)
-    return Scan(todo, len(found))

@@ -61,7 +61,7 @@ DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
 
 PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
-    (*DATA_TABLES, "run_metrics", "lap_metrics", "flags", "week_rules")
+    (*DATA_TABLES, "run_metrics", "lap_metrics", "flags", "week_rules", "day_rules", "duplicates")
 )
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
 
@@ -246,6 +246,13 @@ class Lake:
                 hashes.update(str(v) for v in col.to_pylist() if v is not None)
             self._hashes[athlete] = hashes
         return self._hashes[athlete]
+
+    def read_files(self, athlete: str, *, columns: list[str] | None = None) -> pa.Table | None:
+        """The athlete's committed manifests: one FILES row per file; None when there are none."""
+        rels = self._fs.glob(f"{self.folder('files', validate_athlete(athlete))}/part-*.parquet")
+        if not rels:
+            return None
+        return pa.concat_tables([self._fs.read_parquet(r, columns=columns) for r in sorted(rels)])
 
     def is_ingested(self, athlete: str, sha256: str) -> bool:
         """True when a committed manifest lists ``sha256`` for ``athlete``."""

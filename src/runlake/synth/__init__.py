@@ -2,10 +2,22 @@
 
 ``write_season`` writes a realistic 12-week season (with one run of each known form
 problem), ``write_history`` years of runs for benchmarks; ``simulate`` and
-``expected_summary`` give the exact values a decoder must return.
+``expected_summary`` give the exact values a decoder must return. The FIT writer
+(``encode_messages``, ``FitWriter``) writes developer fields too (``DeveloperApp``,
+``DeveloperField``); ``with_stryd`` gives a run as a watch with a Stryd footpod records it.
 """
 
-from runlake.synth._fitwriter import FitWriter, encode_messages, field_spec, fit_crc
+from runlake.synth._fitwriter import (
+    DeveloperApp,
+    DeveloperField,
+    EncodedMessages,
+    FitWriter,
+    encode_developer_app,
+    encode_field_description,
+    encode_messages,
+    field_spec,
+    fit_crc,
+)
 from runlake.synth._season import (
     KINDS,
     SUB_SPORTS,
@@ -21,13 +33,21 @@ from runlake.synth._season import (
     write_run,
     write_season,
 )
+from runlake.synth._stryd import STRYD_APP, STRYD_FIELDS, stryd_values, with_stryd
 
 __all__ = [
     "KINDS",
+    "STRYD_APP",
+    "STRYD_FIELDS",
     "SUB_SPORTS",
+    "DeveloperApp",
+    "DeveloperField",
+    "EncodedMessages",
     "FitWriter",
     "RunSpec",
     "Samples",
+    "encode_developer_app",
+    "encode_field_description",
     "encode_messages",
     "encode_run",
     "expected_laps",
@@ -37,6 +57,8 @@ __all__ = [
     "history_plan",
     "season_plan",
     "simulate",
+    "stryd_values",
+    "with_stryd",
     "write_history",
     "write_run",
     "write_season",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -33,7 +33,13 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from runlake.synth._fitwriter import FitWriter, encode_messages, field_spec
+from runlake.synth._fitwriter import (
+    DeveloperField,
+    EncodedMessages,
+    FitWriter,
+    encode_messages,
+    field_spec,
+)
 
 __all__ = [
     "KINDS",
@@ -291,16 +297,31 @@ def _grade(hills: Sequence[tuple[float, float, float]], d: F64) -> F64:
     return g
 
 
-def simulate(spec: RunSpec) -> Samples:
-    """1 Hz samples of the run, quantized to FIT resolution (see the module docstring)."""
-    rng = np.random.default_rng(spec.seed)
-    n = spec.duration_s + 1
-    t = np.arange(n, dtype=np.float64)
-    base = spec.base_speed_mps
-    treadmill = spec.sub_sport == "treadmill"
-    # Per-run form baselines (clean runner unless the kind says otherwise).
-    # Every draw happens whatever the kind and options, so that e.g. the same seed gives
-    # the same pace and heart rate with or without running dynamics.
+@dataclass(frozen=True, slots=True, eq=False)
+class _Draws:
+    """Everything random about one run.
+
+    Every draw happens whatever the kind and options, in one fixed order, so that e.g.
+    the same seed gives the same pace and heart rate with or without running dynamics.
+    """
+
+    vo0: float
+    """Vertical oscillation baseline, mm (clean runner unless the kind says otherwise)."""
+    gct0: float
+    """Ground contact time baseline, ms."""
+    bal0: float
+    """Ground contact balance baseline, % left."""
+    hills: list[tuple[float, float, float]]
+    alt0: float
+    noise: dict[str, F64]
+    turns: F64
+    """Heading change per second, rad."""
+    heading0: float
+    lat0: float
+    lon0: float
+
+
+def _draw(spec: RunSpec, rng: np.random.Generator, n: int) -> _Draws:
     vo0, gct0, bal0 = rng.uniform(78.0, 90.0), rng.uniform(240.0, 260.0), rng.uniform(49.75, 50.25)
     vo_bouncy, gct_over, bal_asym = (
         rng.uniform(122.0, 127.0),
@@ -320,34 +341,77 @@ def simulate(spec: RunSpec) -> Samples:
     heading0 = rng.uniform(0, 2 * np.pi)
     lat0 = _HOME_LAT + rng.uniform(-0.01, 0.01)
     lon0 = _HOME_LON + rng.uniform(-0.01, 0.01)
+    return _Draws(
+        vo0=vo0,
+        gct0=gct0,
+        bal0=bal0,
+        hills=hills,
+        alt0=alt0,
+        noise=noise,
+        turns=turns,
+        heading0=heading0,
+        lat0=lat0,
+        lon0=lon0,
+    )
 
-    # Fading: over the last third cadence falls, contact time and heart rate rise.
-    fade = np.zeros(n)
-    if spec.kind == "fading":
-        fade = np.clip((t - (n - 1) * 2.0 / 3.0) / 300.0, 0.0, 1.0)
 
-    # -- speed and distance
+def _fade(spec: RunSpec, t: F64) -> F64:
+    """Fading runs: 0 until the last third, then up to 1 over 5 min (0 throughout otherwise).
+
+    Over it cadence falls, contact time and heart rate rise.
+    """
+    if spec.kind != "fading":
+        return np.zeros(len(t))
+    return np.clip((t - (len(t) - 1) * 2.0 / 3.0) / 300.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Course:
+    """Speed, distance and terrain of a run, second by second."""
+
+    target: F64
+    """Target speed, m/s (before hills and noise)."""
+    speed: F64
+    step_d: F64
+    """Metres run in each second (0 for the first sample)."""
+    distance: F64
+    grade: F64
+    altitude: F64
+
+
+def _course(spec: RunSpec, t: F64, d: _Draws) -> _Course:
+    base = spec.base_speed_mps
+    treadmill = spec.sub_sport == "treadmill"
     target = base * _speed_factor(spec, t)
-    grade0 = _grade(hills, np.cumsum(target))
+    grade0 = _grade(d.hills, np.cumsum(target))
     speed = target * (1.0 - 2.0 * np.clip(grade0, -0.06, 0.12))
-    speed += noise["speed"] * (0.012 if treadmill else 0.05) * base
+    speed += d.noise["speed"] * (0.012 if treadmill else 0.05) * base
     speed = _q(np.clip(speed, 0.8, 9.0), 1000)
     step_d = speed.copy()
     step_d[0] = 0.0
     distance = _q(np.cumsum(step_d), 100)
-    grade = np.clip(_grade(hills, distance), -0.15, 0.15)
-    altitude = _q(_altitude(hills, distance, alt0), 5, 500)
+    grade = np.clip(_grade(d.hills, distance), -0.15, 0.15)
+    altitude = _q(_altitude(d.hills, distance, d.alt0), 5, 500)
+    return _Course(
+        target=target, speed=speed, step_d=step_d, distance=distance, grade=grade, altitude=altitude
+    )
 
-    # -- timestamps and the pause
+
+def _timestamps(spec: RunSpec, n: int) -> tuple[I64, int | None]:
+    """Record times (seconds since the Unix epoch) and the index of the first record after
+    the pause (None: no pause)."""
     ts0 = int(spec.start.timestamp())
     timestamp = ts0 + np.arange(n, dtype=np.int64)
     pause_index: int | None = None
     if spec.pause_s > 0:
         pause_index = n // 2
         timestamp[pause_index:] += spec.pause_s
+    return timestamp, pause_index
 
-    # -- heart rate
-    hr_target = spec.base_hr_bpm + 42.0 * (target - base) + 120.0 * grade
+
+def _heart_rate(spec: RunSpec, c: _Course, fade: F64, pause_index: int | None, noise: F64) -> F64:
+    """Heart rate following its target with a lag, falling during the pause (NaN = missing)."""
+    hr_target = spec.base_hr_bpm + 42.0 * (c.target - spec.base_speed_mps) + 120.0 * c.grade
     hr_target *= 1.0 + 0.12 * fade
     hr_target = np.minimum(hr_target, 198.0)
     hr_start = 0.68 * spec.base_hr_bpm
@@ -358,54 +422,87 @@ def simulate(spec: RunSpec) -> Samples:
         last = float(first[-1])
         resumed = last - (last - hr_start) * (1.0 - math.exp(-spec.pause_s / 40.0))
         hr = np.concatenate([first, _lag(hr_target[pause_index:], resumed, 25.0)])
-    hr = np.rint(np.clip(hr + noise["hr"], 40.0, 220.0))
+    hr = np.rint(np.clip(hr + noise, 40.0, 220.0))
     if spec.hr_dropout_s:
         hr[: spec.hr_dropout_s] = np.nan
+    return hr
 
-    # -- cadence (steps/min; FIT stores strides/min to 1/128)
-    cadence = spec.cadence_spm + 9.0 * (target - base) - 12.0 * grade
+
+def _cadence(spec: RunSpec, c: _Course, fade: F64, noise: F64) -> F64:
+    """Cadence in steps/min (FIT stores strides/min to 1/128)."""
+    cadence = spec.cadence_spm + 9.0 * (c.target - spec.base_speed_mps) - 12.0 * c.grade
     cadence *= 1.0 - 0.055 * fade
-    cadence += noise["cadence"]
-    cadence = _q(np.clip(cadence, 100.0, 240.0) / 2.0, 128) * 2.0
+    cadence += noise
+    return np.asarray(_q(np.clip(cadence, 100.0, 240.0) / 2.0, 128) * 2.0, dtype=np.float64)
 
+
+def _running_dynamics(
+    spec: RunSpec, d: _Draws, c: _Course, cadence: F64, fade: F64
+) -> tuple[F64, F64, F64, F64, F64]:
+    """Vertical oscillation, stance time, its balance, step length and vertical ratio."""
+    base = spec.base_speed_mps
+    vo = _q(d.vo0 + 6.0 * (c.target - base) + d.noise["vo"], 10)
+    gct_raw = (d.gct0 - 35.0 * (c.target - base)) * (1.0 + 0.065 * fade)
+    gct = _q(gct_raw + d.noise["gct"], 10)
+    balance = _q(d.bal0 + d.noise["balance"], 100)
+    step_length = _q(c.speed * 60.0 / cadence * 1000.0, 10)
+    ratio = _q(vo / step_length * 100.0, 100)
+    return vo, gct, balance, step_length, ratio
+
+
+def _power(c: _Course, noise: F64) -> F64:
+    """Running power, W."""
+    watts = BODY_MASS_KG * c.speed * (1.02 + 4.0 * c.grade) + noise
+    return np.rint(np.clip(watts, 0.0, 1500.0))
+
+
+def _track(d: _Draws, step_d: F64) -> tuple[F64, F64]:
+    """Latitude and longitude in degrees, quantized to FIT semicircles."""
+    heading = d.heading0 + np.cumsum(d.turns)
+    north = np.cumsum(step_d * np.cos(heading))
+    east = np.cumsum(step_d * np.sin(heading))
+    lat_deg = d.lat0 + np.degrees(north / _EARTH_R)
+    lon_deg = d.lon0 + np.degrees(east / (_EARTH_R * math.cos(math.radians(d.lat0))))
+    lat = np.rint(lat_deg * _SEMICIRCLE) * (180.0 / 2.0**31)
+    lon = np.rint(lon_deg * _SEMICIRCLE) * (180.0 / 2.0**31)
+    return lat, lon
+
+
+def _lap_ends(spec: RunSpec, distance: F64) -> tuple[int, ...]:
+    """The last record of each lap: one per interval for workouts, else auto laps at 1 km."""
+    n = len(distance)
+    if spec.kind == "workout":
+        return tuple(_workout_lap_ends(spec, n))
+    marks = np.arange(_AUTO_LAP_M, distance[-1], _AUTO_LAP_M)
+    lap_ends = [int(i) for i in np.searchsorted(distance, marks)]
+    lap_ends = [i for i in lap_ends if 0 < i < n - 1]
+    lap_ends.append(n - 1)
+    return tuple(lap_ends)
+
+
+def simulate(spec: RunSpec) -> Samples:
+    """1 Hz samples of the run, quantized to FIT resolution (see the module docstring)."""
+    rng = np.random.default_rng(spec.seed)
+    n = spec.duration_s + 1
+    t = np.arange(n, dtype=np.float64)
+    draws = _draw(spec, rng, n)
+    fade = _fade(spec, t)
+    course = _course(spec, t, draws)
+    timestamp, pause_index = _timestamps(spec, n)
+    hr = _heart_rate(spec, course, fade, pause_index, draws.noise["hr"])
+    cadence = _cadence(spec, course, fade, draws.noise["cadence"])
     vo = gct = balance = step_length = ratio = None
     if spec.running_dynamics:
-        vo = _q(vo0 + 6.0 * (target - base) + noise["vo"], 10)
-        gct_raw = (gct0 - 35.0 * (target - base)) * (1.0 + 0.065 * fade)
-        gct = _q(gct_raw + noise["gct"], 10)
-        balance = _q(bal0 + noise["balance"], 100)
-        step_length = _q(speed * 60.0 / cadence * 1000.0, 10)
-        ratio = _q(vo / step_length * 100.0, 100)
-
-    power = None
-    if spec.power:
-        watts = BODY_MASS_KG * speed * (1.02 + 4.0 * grade) + noise["power"]
-        power = np.rint(np.clip(watts, 0.0, 1500.0))
-
+        vo, gct, balance, step_length, ratio = _running_dynamics(spec, draws, course, cadence, fade)
     lat = lon = None
-    if not treadmill:
-        heading = heading0 + np.cumsum(turns)
-        north = np.cumsum(step_d * np.cos(heading))
-        east = np.cumsum(step_d * np.sin(heading))
-        lat_deg = lat0 + np.degrees(north / _EARTH_R)
-        lon_deg = lon0 + np.degrees(east / (_EARTH_R * math.cos(math.radians(lat0))))
-        lat = np.rint(lat_deg * _SEMICIRCLE) * (180.0 / 2.0**31)
-        lon = np.rint(lon_deg * _SEMICIRCLE) * (180.0 / 2.0**31)
-
-    if spec.kind == "workout":
-        lap_ends = _workout_lap_ends(spec, n)
-    else:
-        marks = np.arange(_AUTO_LAP_M, distance[-1], _AUTO_LAP_M)
-        lap_ends = [int(i) for i in np.searchsorted(distance, marks)]
-        lap_ends = [i for i in lap_ends if 0 < i < n - 1]
-        lap_ends.append(n - 1)
-
+    if spec.sub_sport != "treadmill":
+        lat, lon = _track(draws, course.step_d)
     return Samples(
         spec=spec,
         timestamp=timestamp,
-        elapsed_s=(timestamp - ts0).astype(np.float64),
-        distance_m=distance,
-        speed_mps=speed,
+        elapsed_s=(timestamp - timestamp[0]).astype(np.float64),
+        distance_m=course.distance,
+        speed_mps=course.speed,
         heart_rate_bpm=hr,
         cadence_spm=cadence,
         vertical_oscillation_mm=vo,
@@ -415,10 +512,10 @@ def simulate(spec: RunSpec) -> Samples:
         vertical_ratio_pct=ratio,
         latitude_deg=lat,
         longitude_deg=lon,
-        altitude_m=altitude,
-        power_w=power,
+        altitude_m=course.altitude,
+        power_w=_power(course, draws.noise["power"]) if spec.power else None,
         pause_index=pause_index,
-        lap_ends=tuple(lap_ends),
+        lap_ends=_lap_ends(spec, course.distance),
     )
 
 
@@ -547,52 +644,47 @@ def _event_type(name: str) -> int:
     return field_spec("event", "event_type").enum_values[name]
 
 
-def encode_run(samples: Samples) -> bytes:
-    """The bytes of the FIT activity file for ``samples``."""
-    s = samples
-    spec = s.spec
-    n = s.n_records
+def _device_messages(ts0: int) -> tuple[EncodedMessages, EncodedMessages]:
+    """The file_id and device_info messages of the simulated watch."""
+    file_id = encode_messages(
+        "file_id",
+        {
+            "type": "activity",
+            "manufacturer": "development",
+            "product": PRODUCT,
+            "serial_number": SERIAL_NUMBER,
+            "time_created": ts0,
+        },
+        local=0,
+    )
+    device_info = encode_messages(
+        "device_info",
+        {
+            "timestamp": ts0,
+            "device_index": 0,
+            "manufacturer": "development",
+            "product": PRODUCT,
+            "serial_number": SERIAL_NUMBER,
+            "software_version": 1.0,
+            "product_name": PRODUCT_NAME,
+        },
+        local=1,
+    )
+    return file_id, device_info
+
+
+def _timer_events(s: Samples) -> EncodedMessages:
+    """Timer events: start, (stop_all, start) around the pause, stop_all at the end."""
     ts = s.timestamp
-    ts0 = int(ts[0])
-    w = FitWriter()
-    w.write(
-        encode_messages(
-            "file_id",
-            {
-                "type": "activity",
-                "manufacturer": "development",
-                "product": PRODUCT,
-                "serial_number": SERIAL_NUMBER,
-                "time_created": ts0,
-            },
-            local=0,
-        )
-    )
-    w.write(
-        encode_messages(
-            "device_info",
-            {
-                "timestamp": ts0,
-                "device_index": 0,
-                "manufacturer": "development",
-                "product": PRODUCT,
-                "serial_number": SERIAL_NUMBER,
-                "software_version": 1.0,
-                "product_name": PRODUCT_NAME,
-            },
-            local=1,
-        )
-    )
-    # timer events: start, (stop_all, start) around the pause, stop_all at the end
-    ev_ts = [ts0]
+    ev_ts = [int(ts[0])]
     ev_type = [_event_type("start")]
     if s.pause_index is not None:
         stop_at = int(ts[s.pause_index - 1])
-        ev_ts += [stop_at, stop_at + spec.pause_s]
+        ev_ts += [stop_at, stop_at + s.spec.pause_s]
         ev_type += [_event_type("stop_all"), _event_type("start")]
     ev_ts.append(int(ts[-1]))
     ev_type.append(_event_type("stop_all"))
-    events = encode_messages(
+    return encode_messages(
         "event",
         {
             "timestamp": np.array(ev_ts, dtype=np.int64),
@@ -602,11 +694,17 @@ def encode_run(samples: Samples) -> bytes:
         },
         local=2,
     )
+
+
+def _record_messages(
+    s: Samples, developer: Mapping[DeveloperField, npt.ArrayLike] | None = None
+) -> EncodedMessages:
+    """One record message per sample (with ``developer`` fields' values after its own)."""
     cadence_raw = np.rint(s.cadence_spm * 64.0).astype(np.int64)  # 1/128 strides/min
-    records = encode_messages(
+    return encode_messages(
         "record",
         {
-            "timestamp": ts,
+            "timestamp": s.timestamp,
             "position_lat": None if s.latitude_deg is None else s.latitude_deg * _SEMICIRCLE,
             "position_long": None if s.longitude_deg is None else s.longitude_deg * _SEMICIRCLE,
             "distance": s.distance_m,
@@ -623,9 +721,20 @@ def encode_run(samples: Samples) -> bytes:
             "vertical_ratio": s.vertical_ratio_pct,
         },
         local=3,
-        n=n,
+        n=s.n_records,
+        developer=developer,
     )
-    common = {"event": "lap", "event_type": "stop", "sport": "running", "sub_sport": spec.sub_sport}
+
+
+def _summary_messages(s: Samples) -> tuple[EncodedMessages, EncodedMessages, EncodedMessages]:
+    """The lap messages, the session and the activity."""
+    n = s.n_records
+    common = {
+        "event": "lap",
+        "event_type": "stop",
+        "sport": "running",
+        "sub_sport": s.spec.sub_sport,
+    }
     n_laps = len(s.lap_ends)
     laps = encode_messages("lap", {**common, **_fit_summaries(s, s.lap_ends)}, local=4, n=n_laps)
     session = encode_messages(
@@ -643,7 +752,7 @@ def encode_run(samples: Samples) -> bytes:
     activity = encode_messages(
         "activity",
         {
-            "timestamp": int(ts[-1]),
+            "timestamp": int(s.timestamp[-1]),
             "total_timer_time": float(n - 1),
             "num_sessions": 1,
             "type": "manual",
@@ -652,9 +761,18 @@ def encode_run(samples: Samples) -> bytes:
         },
         local=6,
     )
+    return laps, session, activity
 
-    # Interleave as a watch does: records, the pause events between records, each lap right
-    # after its last record, then the closing event, the session and the activity.
+
+def _write_interleaved(
+    w: FitWriter,
+    s: Samples,
+    events: EncodedMessages,
+    records: EncodedMessages,
+    laps: EncodedMessages,
+) -> None:
+    """Records, the pause events between records, each lap right after its last record and
+    the closing event before the last lap, as a watch writes them."""
     w.write(events, 0, 1)
     cuts: list[tuple[int, int, str]] = [(e, j, "lap") for j, e in enumerate(s.lap_ends)]
     if s.pause_index is not None:
@@ -670,6 +788,29 @@ def encode_run(samples: Samples) -> bytes:
             if j == len(s.lap_ends) - 1:
                 w.write(events, events.n - 1, events.n)
             w.write(laps, j, j + 1)
+
+
+_DEVELOPER_LOCAL: Final = 7
+"""Local message type of the developer_data_id and field_description messages."""
+
+
+def encode_run(
+    samples: Samples, *, developer: Mapping[DeveloperField, npt.ArrayLike] | None = None
+) -> bytes:
+    """The bytes of the FIT activity file for ``samples``.
+
+    ``developer`` adds developer fields to the record messages: one value per record
+    (NaN = missing) for each field. Their apps' developer_data_id messages and their
+    field_description messages come after device_info, before the first record, as a
+    watch writes those of its Connect IQ data fields.
+    """
+    w = FitWriter()
+    w.write_all(_device_messages(int(samples.timestamp[0])))
+    if developer:
+        w.describe(developer, local=_DEVELOPER_LOCAL)
+    laps, session, activity = _summary_messages(samples)
+    records = _record_messages(samples, developer)
+    _write_interleaved(w, samples, _timer_events(samples), records, laps)
     w.write(session)
     w.write(activity)
     return w.to_bytes()

@@ -1,0 +1,314 @@
+"""The catalog: a DuckDB file of views over the Parquet lake, rebuilt when stale.
+
+``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) read Parquet
+files through *relative* paths; every connection made by :func:`connect` sets
+``file_search_path`` to the lake folder, so the lake can be moved and queried from any
+working directory (measured on DuckDB 2.0: file lists, globs, hive partitioning and
+partition pruning all work through ``file_search_path``).  Opening ``catalog.duckdb`` by
+hand works from the lake folder itself, or after ``SET file_search_path = '<lake>'``.
+
+The raw views of the batched tables (activities, laps, records, ingest_errors, files) list
+exactly the parts of the batches committed when the catalog was built (a batch is committed
+when its manifest exists): a killed writer's leftovers and a batch still being written are
+never read, and every query sees whole batches. The derived tables are read through globs.
+
+The catalog is rebuilt into a new file which then replaces the old one (readers that have
+it open keep the old one).  :func:`connect` rebuilds it when it is missing or stale: the SQL
+models or schemas changed, a batch was committed, or a table gained its first file or lost
+its last one (a view over no files is a typed empty select).  ``_catalog_meta`` records what
+it was built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from runlake._errors import LakeError
+from runlake._schemas import TABLES
+from runlake.lake._fs import LakeFS, LakeLocation, ObjectFS, open_fs
+from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
+from runlake.query._models import Model, load_models, model_order, sql_dir
+
+__all__ = [
+    "CATALOG_NAME",
+    "COMMITTED_BY_MANIFEST",
+    "DB_ALIAS",
+    "CatalogState",
+    "attach_catalog",
+    "build_catalog",
+    "catalog_path",
+    "current_state",
+    "lake_fs",
+    "quote_str",
+    "read_state",
+    "setup_connection",
+    "table_glob",
+]
+
+CATALOG_NAME = "catalog.duckdb"
+COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"))
+"""Tables written in batches whose rows count only once the batch's manifest exists."""
+_CATALOG_FORMAT = 2
+DB_ALIAS = "lake"
+
+
+_DUCK_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT",
+    pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.date32(): "DATE",
+    pa.binary(): "BLOB",
+}
+
+
+def _duck_type(t: pa.DataType) -> str:
+    """The DuckDB type DuckDB gives a Parquet column written by pyarrow with type ``t``."""
+    if t in _DUCK_TYPES:
+        return _DUCK_TYPES[t]
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP WITH TIME ZONE" if t.tz is not None else "TIMESTAMP"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"{_duck_type(t.value_type)}[]"
+    raise LakeError(f"no DuckDB type mapping for {t}")
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def table_glob(table: str) -> str:
+    if table in PARTITIONED_BY_YEAR:
+        return f"{table}/athlete=*/year=*/*.parquet"
+    return f"{table}/athlete=*/*.parquet"
+
+
+def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
+    """Every table's files (relative to the lake): the manifests first, the parts after.
+
+    The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
+    """
+    order = ["files", *(t for t in TABLES if t != "files")]
+    return {t: tuple(fs.glob(table_glob(t))) for t in order}
+
+
+def _athlete_dir(rel: str) -> str:
+    return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
+
+
+def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
+    """The parts of committed batches, per batched table (paths relative to the lake).
+
+    A batch's parts are all renamed into place before its manifest is written, and the
+    manifests were listed before the parts (:func:`_list_files`): so every batch listed is
+    complete, and parts of batches without a manifest (a killed writer's leftovers, a batch
+    in flight) are left out.
+    """
+    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in state.manifests}
+    out: dict[str, list[str]] = {"files": list(state.manifests)}
+    for table in sorted(COMMITTED_BY_MANIFEST):
+        rels = state.files.get(table, ())
+        out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
+    return out
+
+
+def _raw_view_sql(
+    table: str, schema: pa.Schema, files: list[str] | None, name: Callable[[str], str]
+) -> str:
+    """The raw view of ``table``: over exactly ``files``, or its glob when None.
+
+    ``name`` turns a path relative to the lake into what the view stores.
+    """
+    view = f"raw_{table}"
+    partitions = [("athlete", "VARCHAR")]
+    if table in PARTITIONED_BY_YEAR:
+        partitions.append(("year", "INTEGER"))
+    if files is None or files:
+        source = (
+            quote_str(name(table_glob(table)))
+            if files is None
+            else "[" + ", ".join(quote_str(name(f)) for f in files) + "]"
+        )
+        hive_types = ", ".join(f"{quote_str(n)}: {quote_str(t)}" for n, t in partitions)
+        return (
+            f"create or replace view {view} as select * from read_parquet("
+            f"{source}, hive_partitioning = true, "
+            f"hive_types = {{{hive_types}}}, union_by_name = true)"
+        )
+    cols = [(f.name, _duck_type(f.type)) for f in schema] + partitions
+    select = ", ".join(f"cast(null as {t}) as {_quote_ident(n)}" for n, t in cols)
+    return f"create or replace view {view} as select {select} where false"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogState:
+    fingerprint: str
+    tables_with_files: tuple[str, ...]
+    committed: str
+    """sha256 of the committed manifests' names: a new commit makes the catalog stale."""
+    manifests: tuple[str, ...] = field(default=(), compare=False)
+    files: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+
+def lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
+    fs = open_fs(location)
+    root = fs.local_root
+    if root is None:
+        if isinstance(fs, ObjectFS):
+            fs.check()
+        return fs
+    if not root.exists():
+        raise LakeError(f"lake folder {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise LakeError(f"lake folder {str(root)!r} is not a folder")
+    if "," in str(root):
+        # file_search_path is a comma-separated list: a comma cannot be part of the path.
+        raise LakeError(f"lake folder {str(root)!r}: a comma in the path is not supported")
+    return fs
+
+
+def catalog_path(location: LakeLocation | LakeFS) -> Path:
+    """Where the catalog of a lake is: ``<lake>/catalog.duckdb`` for a local lake.
+
+    A lake on object storage keeps its catalog in a local cache folder
+    (``$RUNLAKE_CACHE``, else ``$XDG_CACHE_HOME/runlake``, else ``~/.cache/runlake``),
+    one per lake URL: DuckDB opens database files only from a local disk.
+    """
+    fs = open_fs(location)
+    if fs.local_root is not None:
+        return fs.local_root / CATALOG_NAME
+    cache = os.environ.get("RUNLAKE_CACHE")
+    if cache:
+        base = Path(cache).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "runlake"
+    key = hashlib.sha256(fs.location.encode()).hexdigest()[:16]
+    return base / "catalogs" / key / CATALOG_NAME
+
+
+def _view_name(fs: LakeFS) -> Callable[[str], str]:
+    """How views name files: relative to the lake folder (movable), or by full URL."""
+    if fs.local_root is not None:
+        return lambda rel: rel
+    return fs.uri
+
+
+def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
+    h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
+    if fs.local_root is None:  # a local lake's catalog names files relative to it
+        h.update(f"{fs.location}\n".encode())
+    for name, schema in TABLES.items():
+        h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
+    for m in models:
+        h.update(f"{m.path}\n{m.sql}\n".encode())
+    files = _list_files(fs)
+    manifests = tuple(r for r in files["files"] if r.rsplit("/", 1)[-1].startswith("part-"))
+    committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
+    with_files = tuple(t for t in TABLES if files[t])
+    return CatalogState(h.hexdigest(), with_files, committed, manifests, files)
+
+
+def setup_connection(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
+    fs.register(con)
+    con.execute("set TimeZone = 'UTC'")
+
+
+def build_catalog(location: LakeLocation | LakeFS) -> Path:
+    """Build the lake's catalog (views only) afresh and return its path.
+
+    The new catalog is written under a temporary name beside the old one, checkpointed,
+    closed and renamed over it, so open readers are never disturbed.
+    """
+    fs = lake_fs(location)
+    models = model_order(load_models(sql_dir()))
+    state = current_state(fs, models)
+    target = catalog_path(fs)
+    folder = target.parent
+    tmp = folder / f".catalog.{secrets.token_hex(6)}.duckdb.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(tmp))
+    except (OSError, duckdb.Error) as exc:
+        raise LakeError(f"cannot create a catalog in {str(folder)!r}: {exc}") from exc
+    try:
+        setup_connection(con, fs)
+        parts = _committed_parts(state)
+        name = _view_name(fs)
+        for table, schema in TABLES.items():
+            files = parts.get(table, None if table in state.tables_with_files else [])
+            con.execute(_raw_view_sql(table, schema, files, name))
+        for m in models:
+            try:
+                con.execute(m.sql)
+            except duckdb.Error as exc:
+                raise LakeError(f"sql model {m.path} failed: {exc}") from exc
+        con.execute(
+            "create table _catalog_meta (format integer, fingerprint varchar, "
+            "lake_root varchar, tables_with_files varchar[], committed varchar, "
+            "built_at timestamptz)"
+        )
+        con.execute(
+            "insert into _catalog_meta values (?, ?, ?, ?, ?, now())",
+            [
+                _CATALOG_FORMAT,
+                state.fingerprint,
+                fs.location,
+                list(state.tables_with_files),
+                state.committed,
+            ],
+        )
+        con.execute("checkpoint")
+        con.close()
+        # A WAL left by a read-write session of the old catalog must not be replayed onto
+        # the new file.
+        Path(f"{target}.wal").unlink(missing_ok=True)
+        os.replace(tmp, target)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_state(con: duckdb.DuckDBPyConnection) -> CatalogState | None:
+    try:
+        row = con.execute(
+            f"select format, fingerprint, tables_with_files, committed "
+            f"from {DB_ALIAS}._catalog_meta"
+        ).fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return None
+    if row is None or row[0] != _CATALOG_FORMAT:
+        return None
+    return CatalogState(str(row[1]), tuple(row[2]), str(row[3]))
+
+
+def attach_catalog(con: duckdb.DuckDBPyConnection, catalog: Path, read_only: bool) -> None:
+    mode = " (read_only)" if read_only else ""
+    try:
+        con.execute(f"attach {quote_str(str(catalog))} as {DB_ALIAS}{mode}")
+    except duckdb.Error as exc:
+        raise LakeError(f"cannot open the catalog {str(catalog)!r}: {exc}") from exc

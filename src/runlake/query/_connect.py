@@ -1,0 +1,152 @@
+"""Connections on a lake's catalog (rebuilt when stale), sandboxed for reading, and the
+queries run on them."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pyarrow as pa
+
+from runlake._errors import LakeError, QueryError
+from runlake._schemas import TABLES
+from runlake.lake._fs import LakeFS, LakeLocation
+from runlake.query._catalog import (
+    DB_ALIAS,
+    attach_catalog,
+    build_catalog,
+    catalog_path,
+    current_state,
+    lake_fs,
+    read_state,
+    setup_connection,
+)
+from runlake.query._models import load_models, model_order, sql_dir, strip_comments
+
+__all__ = ["check_query", "connect", "run_query"]
+
+
+def connect(
+    lake_root: LakeLocation | LakeFS, *, read_only: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection on the lake's catalog, with its views as the default schema.
+
+    Builds the catalog when it is missing or stale.  The connection is an in-memory DuckDB
+    with the catalog attached (read-only by default) as ``lake`` and selected by ``USE``,
+    ``TimeZone`` set to UTC, and the lake's files readable: ``file_search_path`` set to
+    the lake folder, or the object store registered (through fsspec).  Attaching
+    (rather than opening the file directly) bypasses DuckDB's per-process cache of open
+    databases, so a rebuilt catalog is seen even while older connections are open.
+    With ``read_only=False`` the catalog is attached read-write (exclusive lock; anything
+    you create in it is lost at the next rebuild — prefer ``temp`` objects).
+    """
+    fs = lake_fs(lake_root)
+    catalog = catalog_path(fs)
+    models = model_order(load_models(sql_dir()))
+    con = duckdb.connect(":memory:")
+    try:
+        setup_connection(con, fs)
+        fresh = False
+        if catalog.exists():
+            attach_catalog(con, catalog, read_only)
+            fresh = read_state(con) == current_state(fs, models)
+            if not fresh:
+                con.execute(f"detach {DB_ALIAS}")
+        if not fresh:
+            try:
+                build_catalog(fs)
+            except OSError as exc:
+                raise LakeError(f"cannot build the catalog of {fs.location!r}: {exc}") from exc
+            attach_catalog(con, catalog, read_only)
+        con.execute(f"use {DB_ALIAS}")
+        if read_only:
+            _sandbox(con, fs)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _sandbox(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
+    """Files only from the lake's table folders; no extensions; settings locked.
+
+    DuckDB checks a relative path as written and again once resolved through
+    ``file_search_path``, so each table folder of a local lake is allowed both ways. (A
+    relative path that does not exist in the lake falls back to the working directory: a
+    folder there named like a table is readable too.) Allowed folders can also be written
+    to, which is why :func:`run_query` refuses every statement that is not a query.
+    """
+    if fs.local_root is not None:
+        allowed = [d for t in TABLES for d in (f"{t}/", fs.uri(t) + "/")]
+    else:
+        allowed = [fs.uri(t) + "/" for t in TABLES]
+    con.execute("set allowed_directories = ?", [allowed])
+    con.execute("set allowed_configs = ?", [list(_FREE_SETTINGS)])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
+# Settings a sandboxed connection may still change: they touch no file and no permission.
+_FREE_SETTINGS = (
+    "TimeZone",
+    "Calendar",
+    "threads",
+    "memory_limit",
+    "default_order",
+    "default_null_order",
+    "preserve_insertion_order",
+    "enable_progress_bar",
+    "max_expression_depth",
+)
+
+
+_EXPLAIN = re.compile(r"\s*explain\s*(?:\([^)]*\))?\s*(?:analy[sz]e\b)?(.*)", re.I | re.S)
+
+
+def _is_query(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> bool:
+    """A SELECT (also WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE), or EXPLAIN of one.
+
+    SET is allowed too: the sandbox locks every setting but the harmless ones.
+    """
+    if statement.type in (duckdb.StatementType.SELECT, duckdb.StatementType.SET):
+        return True
+    if statement.type != duckdb.StatementType.EXPLAIN:
+        return False
+    m = _EXPLAIN.match(strip_comments(statement.query))
+    if m is None:
+        return False
+    inner = con.extract_statements(m.group(1))
+    return bool(inner) and all(s.type == duckdb.StatementType.SELECT for s in inner)
+
+
+def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Raise :class:`QueryError` unless every statement of ``query`` only reads."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    for st in statements:
+        if not _is_query(con, st):
+            raise QueryError(
+                "the lake is read-only here: only queries run (SELECT, WITH, FROM, DESCRIBE, "
+                f"SHOW, SUMMARIZE, EXPLAIN, SET), not {st.type.name}"
+            )
+
+
+def run_query(
+    lake_root: LakeLocation | LakeFS, query: str, *, params: list[object] | None = None
+) -> pa.Table:
+    """Run ``query`` (with ``?`` / ``$name`` ``params``) on a read-only, sandboxed connection.
+
+    Only queries run (:func:`check_query`); files outside the lake's tables cannot be read
+    (:func:`connect`). Raises :class:`QueryError` with DuckDB's message when the SQL fails.
+    """
+    with connect(lake_root) as con:
+        check_query(con, query)
+        try:
+            rel = con.sql(query, params=params)
+            if rel is None:
+                return pa.table({})
+            return rel.to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(str(exc)) from exc

@@ -1,0 +1,440 @@
+"""The report of an athlete's recent weeks: volume against the jump line, cutbacks, rest
+days, easy share, acute and chronic load, and every flag on a timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+import matplotlib as mpl
+import numpy as np
+import pyarrow as pa
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+from runlake._errors import ReportError
+from runlake.flags import Thresholds, load_thresholds
+from runlake.query import LakeLocation, run_query
+from runlake.report._charts import (
+    BAR,
+    CUTBACK,
+    JUMP,
+    LIMIT,
+    RC,
+    SEVERITY_COLOURS,
+    axes,
+    chart_html,
+    date_axis,
+    days_since,
+    figure,
+    legend_line,
+    note,
+    svg_of,
+)
+from runlake.report._html import FLAG_TITLES, facts_html, flag_items, page_html
+from runlake.report._values import (
+    F64,
+    esc,
+    finite,
+    first_row,
+    floats,
+    fmt_day,
+    fmt_hm,
+    fmt_number,
+    fmt_pace,
+    fmt_short_day,
+)
+
+__all__ = ["DEFAULT_WEEKS", "MAX_WEEKS", "render_weeks"]
+
+DEFAULT_WEEKS: Final = 12
+"""Weeks in the weeks report when none are asked for."""
+MAX_WEEKS: Final = 520
+
+
+_WEEKS_SQL = """
+select * from weekly_training
+where athlete = ? and week_start between ? and ?
+order by week_start
+"""
+_DAYS_SQL = """
+select date, runs, load, acute_load, chronic_load, acute_chronic_ratio
+from daily_load
+where athlete = ? and date between ? and ?
+order by date
+"""
+_WEEK_FLAGS_SQL = """
+select activity_id, date, week_start, code, severity, value, threshold, unit, message
+from flags
+where athlete = ? and week_start between ? and ?
+order by date, activity_id nulls last, code
+"""
+_RUNS_SQL = """
+select activity_id, start_time, date, source_path, distance_m, duration_s, pace_s_per_km,
+       avg_hr_bpm, load, flag_codes
+from run_summary
+where athlete = ? and date between ? and ?
+order by start_time
+"""
+
+
+def _week_ticks(ax: Axes, weeks: Sequence[object]) -> None:
+    labels = [fmt_short_day(w) if isinstance(w, dt.date) else "" for w in weeks]
+    ax.set_xticks(np.arange(len(weeks)), labels)
+    ax.set_xlabel("week starting (Monday)")
+
+
+def _bar_labels(ax: Axes, x: F64, values: F64, fmt: str) -> None:
+    for xi, v in zip(x, values, strict=True):
+        if not np.isnan(v) and v > 0:
+            ax.text(xi, v, format(v, fmt), ha="center", va="bottom", fontsize=7.5, color="#333333")
+
+
+def _jump_line(t: Thresholds) -> str:
+    """The name of the volume_jump limit, with the user's threshold: "10 % line"."""
+    return f"{t.volume_jump_pct:g} % line"
+
+
+def _volume_chart(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
+    x = np.arange(len(rows), dtype=np.float64)
+    fig = figure(10.5, 5.6)
+    ax_d, ax_t = axes(fig, 2, sharex=True)
+    colours = [JUMP if r["is_volume_jump"] else CUTBACK if r["is_cutback"] else BAR for r in rows]
+    for ax, col, limit, factor, ylabel, fmt in (
+        (ax_d, "distance_m", "distance_limit_m", 1 / 1000, "distance (km)", ".0f"),
+        (ax_t, "duration_s", "duration_limit_s", 1 / 3600, "running time (h)", ".1f"),
+    ):
+        vals = np.array([finite(r[col]) or 0.0 for r in rows]) * factor
+        lim = np.array([finite(r[limit]) or np.nan for r in rows]) * factor
+        ax.bar(x, vals, color=colours, width=0.7, zorder=2)
+        _bar_labels(ax, x, vals, fmt)
+        ok = ~np.isnan(lim)
+        ax.hlines(
+            lim[ok], x[ok] - 0.45, x[ok] + 0.45, colors=LIMIT, linestyles="--", lw=1.4, zorder=4
+        )
+        ax.set_ylim(0, float(np.nanmax(np.concatenate([vals, lim, [1.0]]))) * 1.15)
+        ax.set_ylabel(ylabel)
+    _week_ticks(ax_t, [r["week_start"] for r in rows])
+    fig.legend(
+        handles=[
+            Patch(color=BAR, label="week"),
+            Patch(color=CUTBACK, label="cutback week (lighter)"),
+            Patch(color=JUMP, label=f"over the {_jump_line(t)}"),
+            legend_line(LIMIT, f"{_jump_line(t)}: the most the week could add", ls="--"),
+        ],
+        loc="outside upper left",
+        ncols=4,
+    )
+    return svg_of(fig, "weeks-volume", f"Weekly distance and running time with the {_jump_line(t)}")
+
+
+def _rest_easy_chart(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
+    x = np.arange(len(rows), dtype=np.float64)
+    fig = figure(10.5, 4.6)
+    ax_r, ax_e = axes(fig, 2, sharex=True)
+    rest = np.array([finite(r["rest_days"]) or 0.0 for r in rows])
+    ax_r.bar(x, rest, color=[JUMP if v < 1 else "#7aa6c2" for v in rest], width=0.7, zorder=2)
+    _bar_labels(ax_r, x, rest, ".0f")
+    ax_r.axhline(1, color=LIMIT, ls="--", lw=1.1, zorder=3)
+    ax_r.set_ylim(0, 7.5)
+    ax_r.set_yticks(range(8))
+    ax_r.set_ylabel("rest days")
+    easy = np.array([finite(r["easy_share_pct"]) or np.nan for r in rows])
+    ok = ~np.isnan(easy)
+    ax_e.bar(
+        x[ok],
+        easy[ok],
+        width=0.7,
+        zorder=2,
+        color=["#3aa55d" if v >= t.easy_share_min_pct else "#e8912d" for v in easy[ok]],
+    )
+    _bar_labels(ax_e, x, easy, ".0f")
+    ax_e.axhline(t.easy_share_min_pct, color="#2b7a46", ls=":", lw=1.6, zorder=3)
+    ax_e.set_ylim(0, 108)
+    ax_e.set_ylabel("easy running\n(% of time with HR)")
+    if not ok.any():
+        note(ax_e, "no heart rate recorded")
+    _week_ticks(ax_e, [r["week_start"] for r in rows])
+    fig.legend(
+        handles=[
+            legend_line(LIMIT, "at least one rest day a week", ls="--"),
+            Patch(color=JUMP, label="no rest day"),
+            legend_line("#2b7a46", f"{t.easy_share_min_pct:.0f} % easy (80/20)", ls=":"),
+            Patch(color="#e8912d", label="too little easy running"),
+        ],
+        loc="outside upper left",
+        ncols=4,
+    )
+    return svg_of(fig, "weeks-rest-easy", "Rest days and easy running per week")
+
+
+def _load_chart(
+    days: pa.Table,
+    rows: Sequence[Mapping[str, object]],
+    t: Thresholds,
+    first: dt.date,
+    last: dt.date,
+) -> str:
+    x = np.array(
+        [days_since(v, first) for v in days.column("date").to_pylist() if isinstance(v, dt.date)]
+    )
+    load = floats(days, "load")
+    acute = floats(days, "acute_load")
+    chronic = floats(days, "chronic_load")
+    ratio = floats(days, "acute_chronic_ratio")
+    fig = figure(10.5, 6.4)
+    ax_l, ax_r, ax_m = axes(fig, 3, sharex=True, ratios=(1.5, 1.0, 0.8))
+    ax_l.bar(x, np.nan_to_num(load), color="#c3d3e2", width=0.8, zorder=2)
+    ax_l.plot(x, acute, color="#d6602d", lw=2.0, zorder=3)
+    ax_l.plot(x, chronic, color="#1f3b57", lw=2.0, zorder=3)
+    ax_l.set_ylabel("load (TRIMP)")
+    ax_l.set_ylim(0, float(np.nanmax(np.concatenate([load, acute, [1.0]]))) * 1.1)
+    ax_r.axhspan(0.8, 1.3, color="#3aa55d", alpha=0.15, lw=0)
+    ax_r.axhline(t.acwr_max, color=JUMP, ls="--", lw=1.3)
+    ax_r.plot(x, ratio, color="#1f3b57", lw=1.7)
+    ax_r.set_ylabel("acute : chronic")
+    ax_r.set_ylim(0, max(float(np.nanmax(np.concatenate([ratio, [t.acwr_max]]))) * 1.15, 1.8))
+    if np.isnan(ratio).all():
+        note(ax_r, "the ratio needs four weeks of history")
+    weeks = [r["week_start"] for r in rows]
+    mono = np.array([finite(r["monotony"]) or np.nan for r in rows])
+    centres = [days_since(w, first) + 3 for w in weeks if isinstance(w, dt.date)]
+    ax_m.bar(
+        centres,
+        np.nan_to_num(mono),
+        width=5.6,
+        zorder=2,
+        color=["#e8912d" if v > t.monotony_max else "#9bb3c9" for v in mono],
+    )
+    ax_m.axhline(t.monotony_max, color=JUMP, ls=":", lw=1.6)
+    ax_m.set_ylabel("monotony\n(per week)")
+    ax_m.set_ylim(0, max(float(np.nanmax(np.concatenate([mono, [t.monotony_max]]))) * 1.2, 1))
+    date_axis(ax_m, first, last)
+    ax_m.set_xlabel("date (ticks on Mondays)")
+    fig.legend(
+        handles=[
+            Patch(color="#c3d3e2", label="daily load"),
+            legend_line("#d6602d", "acute: last 7 days", lw=2),
+            legend_line("#1f3b57", "chronic: last 28 days", lw=2),
+            Patch(color="#3aa55d", alpha=0.3, label="ratio 0.8-1.3: steady build"),
+            legend_line(JUMP, f"ratio over {t.acwr_max:.1f}: load spike", ls="--"),
+            legend_line(JUMP, f"monotony over {t.monotony_max:.1f}", ls=":"),
+        ],
+        loc="outside upper left",
+        ncols=3,
+    )
+    return svg_of(fig, "weeks-load", "Training load: acute vs chronic, and monotony")
+
+
+def _timeline_chart(flags: Sequence[Mapping[str, object]], first: dt.date, last: dt.date) -> str:
+    order = list(FLAG_TITLES)
+    codes = sorted(
+        {str(f["code"]) for f in flags},
+        key=lambda c: order.index(c) if c in order else len(order),
+    )
+    fig = figure(10.5, 0.4 * max(len(codes), 1) + 1.4)
+    (ax,) = axes(fig, 1)
+    for f in flags:
+        day = f["date"]
+        if not isinstance(day, dt.date):
+            continue
+        colour = SEVERITY_COLOURS.get(str(f["severity"]), "#777777")
+        marker = "o" if f.get("activity_id") else "s"
+        ax.plot(
+            [days_since(day, first)],
+            [codes.index(str(f["code"]))],
+            marker=marker,
+            ms=9,
+            color=colour,
+            ls="none",
+            zorder=3,
+        )
+    ax.set_yticks(range(len(codes)), [FLAG_TITLES.get(c, c) for c in codes])
+    ax.set_ylim(max(len(codes), 1) - 0.4, -0.6)
+    date_axis(ax, first, last)
+    if not codes:
+        note(ax, "no flags in these weeks")
+    fig.legend(
+        handles=[
+            legend_line("#555555", "a run", marker="o", ls="none"),
+            legend_line("#555555", "a week or a day", marker="s", ls="none"),
+            *(legend_line(c, s, marker="o", ls="none") for s, c in SEVERITY_COLOURS.items()),
+        ],
+        loc="outside upper left",
+        ncols=5,
+    )
+    return svg_of(fig, "weeks-flags", "Every flag on the timeline")
+
+
+def _weeks_table(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
+    body = []
+    for r in rows:
+        kind = (
+            f"over the {_jump_line(t)}"
+            if r["is_volume_jump"]
+            else "cutback"
+            if r["is_cutback"]
+            else ""
+        )
+        codes = r.get("flag_codes")
+        names = [FLAG_TITLES.get(str(c), str(c)) for c in codes] if isinstance(codes, list) else []
+        dist, lim, long_run = (
+            finite(r[k]) for k in ("distance_m", "distance_limit_m", "long_run_m")
+        )
+        week = r["week_start"]
+        body.append(
+            "<tr>"
+            f"<td>{esc(fmt_short_day(week) if isinstance(week, dt.date) else week)}</td>"
+            f"<td>{esc(r['runs'])}</td>"
+            f"<td>{fmt_number(None if dist is None else dist / 1000, 1, 'km')}</td>"
+            f"<td>{fmt_number(None if lim is None else lim / 1000, 1, 'km')}</td>"
+            f"<td>{esc(fmt_hm(r['duration_s']))}</td>"
+            f"<td>{fmt_number(None if long_run is None else long_run / 1000, 1, 'km')}</td>"
+            f"<td>{esc(r['rest_days'])}</td><td>{fmt_number(r['easy_share_pct'], 0, '%')}</td>"
+            f"<td>{fmt_number(r['load'], 0)}</td><td>{fmt_number(r['acute_chronic_ratio'], 2)}</td>"
+            f'<td>{fmt_number(r["monotony"], 1)}</td><td class="text">{esc(kind)}</td>'
+            f'<td class="text">{esc(", ".join(names))}</td></tr>'
+        )
+    return (
+        '<h2>The weeks in numbers</h2><div class="scroll"><table class="weeks">'
+        "<caption>Weeks start on Monday "
+        "(UTC). acute:chronic here is the week's load against the mean weekly load of the 4 "
+        "weeks before.</caption><thead><tr><th>week</th><th>runs</th><th>distance</th>"
+        f"<th>{_jump_line(t)}</th><th>time</th><th>long run</th><th>rest days</th><th>easy</th>"
+        '<th>load</th><th>acute:chronic</th><th>monotony</th><th class="text">kind</th>'
+        '<th class="text">flags</th></tr></thead><tbody>' + "".join(body) + "</tbody></table></div>"
+    )
+
+
+def _runs_table(runs: Sequence[Mapping[str, object]]) -> str:
+    body = []
+    for r in runs:
+        codes = r.get("flag_codes")
+        names = [FLAG_TITLES.get(str(c), str(c)) for c in codes] if isinstance(codes, list) else []
+        dist = finite(r["distance_m"])
+        body.append(
+            "<tr>"
+            f"<td>{esc(fmt_day(r['date']))}</td>"
+            f'<td class="text">{esc(Path(str(r["source_path"] or "")).name)}</td>'
+            f"<td>{fmt_number(None if dist is None else dist / 1000, 2, 'km')}</td>"
+            f"<td>{esc(fmt_hm(r['duration_s']))}</td><td>{esc(fmt_pace(r['pace_s_per_km']))}</td>"
+            f"<td>{fmt_number(r['avg_hr_bpm'], 0)}</td><td>{fmt_number(r['load'], 0)}</td>"
+            f'<td class="text">{esc(", ".join(names))}</td>'
+            f"<td><code>{esc(r['activity_id'])}</code></td></tr>"
+        )
+    return (
+        '<h2>The runs</h2><div class="scroll"><table class="runs">'
+        "<caption>For the pictures of one run: "
+        "<code>runlake report --run ID</code>.</caption><thead><tr><th>date</th>"
+        '<th class="text">file</th><th>distance</th><th>time</th><th>pace</th>'
+        '<th>heart rate</th><th>load</th><th class="text">flags</th><th>ID</th></tr></thead>'
+        "<tbody>" + "".join(body) + "</tbody></table></div>"
+    )
+
+
+def _render_weeks(
+    lake_root: LakeLocation, athlete: str, weeks: int, t: Thresholds, now: dt.datetime | None
+) -> str:
+    last = first_row(
+        run_query(
+            lake_root,
+            "select max(week_start) as w from weekly_training where athlete = ?",
+            params=[athlete],
+        )
+    )
+    last_week = last["w"] if last else None
+    if not isinstance(last_week, dt.date):
+        raise ReportError(f"athlete {athlete!r} has no runs in the lake {str(lake_root)!r}")
+    first_week = last_week - dt.timedelta(weeks=weeks - 1)
+    last_day = last_week + dt.timedelta(days=6)
+    rows = run_query(lake_root, _WEEKS_SQL, params=[athlete, first_week, last_week]).to_pylist()
+    start = rows[0]["week_start"]  # the athlete's history may be shorter than the weeks asked
+    first_week = start if isinstance(start, dt.date) else first_week
+    days = run_query(lake_root, _DAYS_SQL, params=[athlete, first_week, last_day])
+    flags = run_query(
+        lake_root, _WEEK_FLAGS_SQL, params=[athlete, first_week, last_week]
+    ).to_pylist()
+    runs = run_query(lake_root, _RUNS_SQL, params=[athlete, first_week, last_day]).to_pylist()
+
+    km = sum(finite(r["distance_m"]) or 0.0 for r in rows) / 1000
+    secs = sum(finite(r["duration_s"]) or 0.0 for r in rows)
+    parts = [
+        facts_html(
+            [
+                ("Weeks", str(len(rows))),
+                ("Runs", str(len(runs))),
+                ("Distance", fmt_number(km, 0, "km")),
+                ("Running time", fmt_hm(secs)),
+                ("Cutback weeks", str(sum(bool(r["is_cutback"]) for r in rows))),
+                ("Flags", str(len(flags))),
+            ]
+        ),
+        chart_html(
+            "weeks-volume",
+            f"Weekly distance and running time, with the {_jump_line(t)}",
+            _volume_chart(rows, t),
+            "Each bar is a week (Monday to Sunday, UTC). The dashed line over a week is the "
+            f"most it could have added: {t.volume_jump_pct:g} % above the biggest of the "
+            f"{t.volume_reference_weeks} weeks before (no line when those weeks were under "
+            f"{t.volume_min_week_km:g} km or {t.volume_min_week_h:g} h). Red: the week "
+            f"went over it. Green: a cutback week, at least {t.cutback_reduction_pct:g} % "
+            f"lighter than the biggest of the {t.volume_reference_weeks} weeks before (or under "
+            f"{t.volume_min_week_km:g} km), which lets the body absorb the training; plans put "
+            "one in every 3-4 weeks.",
+        ),
+        chart_html(
+            "weeks-rest-easy",
+            "Rest days and easy running",
+            _rest_easy_chart(rows, t),
+            "Rest days: days of the week without a run; the body needs at least one to "
+            "recover. Easy running: the share of the week's running time (with heart rate) "
+            f"at or below {t.easy_hr_fraction * 100:.0f} % of your maximum heart rate; about "
+            f"{t.easy_share_min_pct:.0f} % of it should be easy (Seiler's 80/20).",
+        ),
+        chart_html(
+            "weeks-load",
+            "Training load: acute vs chronic",
+            _load_chart(days, rows, t, first_week, last_day),
+            "Load is Edwards' TRIMP: minutes in each heart-rate zone times the zone number "
+            "(minutes x 2.5 for a run without heart rate). Acute load is the mean daily load "
+            "of the last 7 days, chronic load that of the last 28 days. Their ratio says how "
+            "the last week compares with what you are used to: 0.8-1.3 is a steady build, "
+            f"over {t.acwr_max:.1f} a spike (Gabbett 2016); it needs four weeks of history. "
+            "Monotony is the mean daily load of a week over its variation (Foster 1998): "
+            f"over {t.monotony_max:.1f} means every day about the same, with no easy day.",
+        ),
+        chart_html(
+            "weeks-flags",
+            "Every flag on the timeline",
+            _timeline_chart(flags, first_week, last_day),
+            "One row per kind of flag; circles are flags of a run, squares of a week or a "
+            "day. Colour: blue = information, orange = warning, red = alert. What each one "
+            "says is listed below.",
+        ),
+        _weeks_table(rows, t),
+        "<h2>The flags, in plain words</h2>",
+        flag_items(flags) or '<p class="ok">No flags in these weeks.</p>',
+        _runs_table(runs),
+    ]
+    n = len(rows)
+    title = f"Your last {n} week{'s' if n != 1 else ''} of running"
+    sub = f"{esc(athlete)} · {esc(fmt_day(first_week))} to {esc(fmt_day(last_day))}"
+    return page_html(title, sub, parts, now)
+
+
+def render_weeks(
+    lake_root: LakeLocation,
+    athlete: str,
+    *,
+    weeks: int = DEFAULT_WEEKS,
+    thresholds: Thresholds | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """The HTML page of ``athlete``'s last ``weeks`` weeks, up to the week of the latest run."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ReportError(f"weeks must be between 1 and {MAX_WEEKS}, not {weeks}")
+    t = thresholds or load_thresholds()
+    with mpl.rc_context(RC):
+        return _render_weeks(lake_root, athlete, weeks, t, now)
