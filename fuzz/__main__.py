@@ -1,7 +1,7 @@
 """``python -m fuzz``: the long fuzz campaign and kill loop, or the replay of one case.
 
-    python -m fuzz                           # 25,000 FIT + 6,000 GPX cases and 60 kills
-    python -m fuzz --fit 2000 --gpx 500 --kills 0 --seed 7
+    python -m fuzz                           # 25,000 FIT + 6,000 GPX + 6,000 TCX cases, 60 kills
+    python -m fuzz --fit 2000 --gpx 500 --tcx 500 --kills 0 --seed 7
     python -m fuzz --replay fit:1:1234       # one case, in this process, with its traceback
     python -m fuzz --replay fit:1:1234 --dump case.fit
 
@@ -35,7 +35,7 @@ from fuzz._crash import (
 )
 from fuzz._runner import FuzzReport, run_cases
 from runlake._errors import DecodeError
-from runlake.decode import decode_fit, decode_gpx
+from runlake.decode import decode_fit, decode_gpx, decode_tcx
 from runlake.ingest._ingest import INTERNAL_ERROR, _decode_normalize, _sniff, ingest_file
 from runlake.lake._store import Lake
 from runlake.normalize import SourceInfo
@@ -69,6 +69,8 @@ def _strict(c: Case) -> None:
     try:
         if c.kind == "fit":
             decode_fit(c.data, source=c.name, on_error="raise")
+        elif c.kind == "tcx":
+            decode_tcx(c.data, source=c.name, on_error="raise")
         else:
             decode_gpx(c.data, source=c.name, on_error="raise")
     except DecodeError as e:
@@ -120,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n\n")[0])
     p.add_argument("--fit", type=int, default=25_000, help="FIT cases (default 25000)")
     p.add_argument("--gpx", type=int, default=6_000, help="GPX cases (default 6000)")
+    p.add_argument("--tcx", type=int, default=6_000, help="TCX cases (default 6000)")
     p.add_argument("--kills", type=int, default=60, help="kill -9 of ingests (default 60)")
     p.add_argument("--seed", type=int, default=1, help="campaign seed (default 1)")
     p.add_argument("--start", type=int, default=0, help="first case index (default 0)")
@@ -128,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mem-mb", type=float, default=512.0, help="peak RSS growth per case")
     p.add_argument("--max-kb", type=int, default=4096, help="largest corpus seed file, kB")
     p.add_argument("--no-corpus", action="store_true", help="generated seed files only")
-    p.add_argument("--corpus", default=str(CORPUS), help="folder with fit/ and gpx/")
+    p.add_argument("--corpus", default=str(CORPUS), help="folder with fit/, gpx/ and tcx/")
     p.add_argument("--replay", metavar="CASE_ID", help="run one case here, e.g. fit:1:1234")
     p.add_argument("--dump", metavar="FILE", help="with --replay: write the case's bytes")
     p.add_argument("--save", metavar="DIR", help="write the bytes of failing cases here")
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="runlake-fuzz-", dir=base))
     ids = [f"fit:{args.seed}:{i}" for i in range(args.start, args.start + args.fit)]
     ids += [f"gpx:{args.seed}:{i}" for i in range(args.start, args.start + args.gpx)]
+    ids += [f"tcx:{args.seed}:{i}" for i in range(args.start, args.start + args.tcx)]
     ok = _campaign(args, seeds, ids, workdir / "cases") if ids else True
     shutil.rmtree(workdir, ignore_errors=True)
     if args.kills:
@@ -162,7 +166,8 @@ def _campaign(args: argparse.Namespace, seeds: Seeds, ids: list[str], workdir: P
     """Run the cases ``ids`` on ``args.jobs`` workers; print the summary and any failures
     (and write their bytes to ``args.save``). True when no case failed."""
     print(
-        f"fuzz: seed {args.seed}, {len(ids)} cases ({args.fit} FIT, {args.gpx} GPX) from "
+        f"fuzz: seed {args.seed}, {len(ids)} cases ({args.fit} FIT, {args.gpx} GPX, "
+        f"{args.tcx} TCX) from "
         f"{seeds.describe()}, {args.jobs} workers, {args.timeout:g} s per case",
         flush=True,
     )

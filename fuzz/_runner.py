@@ -37,7 +37,7 @@ from typing import Any
 
 from fuzz._cases import Case, _generated_fit
 from runlake._errors import DecodeError
-from runlake.decode import decode_fit, decode_gpx
+from runlake.decode import decode_fit, decode_gpx, decode_tcx
 from runlake.ingest._ingest import _decode_normalize, _sniff, prepare_file
 from runlake.lake._store import FileCommit, Lake
 from runlake.normalize import SourceInfo
@@ -216,6 +216,9 @@ class _Scratch:
                 decode_fit(data, source=name, on_error="raise")
             with contextlib.suppress(DecodeError):
                 decode_fit(data, source=name, on_error="warn", messages=None)
+        elif kind == "tcx":
+            with contextlib.suppress(DecodeError):
+                decode_tcx(data, source=name, on_error="raise")
         else:
             with contextlib.suppress(DecodeError):
                 decode_gpx(data, source=name, on_error="raise")

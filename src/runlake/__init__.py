@@ -1,4 +1,4 @@
-"""runlake: watch files (FIT, GPX; gzipped or in zip archives too) into a Parquet lake
+"""runlake: watch files (FIT, GPX, TCX; gzipped or in zip archives too) into a Parquet lake
 that analysts query with DuckDB.
 
 Data flows one way: decode -> normalize -> metrics -> flags -> lake -> query (and report),
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ReportError,
         RunlakeError,
         ServerError,
+        TcxError,
     )
     from runlake._schemas import (
         ACTIVITIES,
@@ -54,8 +55,10 @@ if TYPE_CHECKING:
     from runlake.decode import (
         FitFile,
         GpxTrack,
+        TcxFile,
         decode_fit,
         decode_gpx,
+        decode_tcx,
     )
     from runlake.flags import (
         Flag,
@@ -97,6 +100,7 @@ if TYPE_CHECKING:
         SourceInfo,
         normalize_fit,
         normalize_gpx,
+        normalize_tcx,
     )
     from runlake.query import (
         Analysis,
@@ -175,12 +179,15 @@ __all__ = [
     "ServerError",
     "SourceInfo",
     "StatementResult",
+    "TcxError",
+    "TcxFile",
     "Thresholds",
     "__version__",
     "build_catalog",
     "connect",
     "decode_fit",
     "decode_gpx",
+    "decode_tcx",
     "default_report_name",
     "export_view",
     "find_input_files",
@@ -198,6 +205,7 @@ __all__ = [
     "measure_run",
     "normalize_fit",
     "normalize_gpx",
+    "normalize_tcx",
     "prepare_writer",
     "refresh_derived",
     "render_run",
@@ -265,11 +273,14 @@ _WHERE = {
     "ServerError": "runlake._errors",
     "SourceInfo": "runlake.normalize",
     "StatementResult": "runlake.query",
+    "TcxError": "runlake._errors",
+    "TcxFile": "runlake.decode",
     "Thresholds": "runlake.flags",
     "build_catalog": "runlake.query",
     "connect": "runlake.query",
     "decode_fit": "runlake.decode",
     "decode_gpx": "runlake.decode",
+    "decode_tcx": "runlake.decode",
     "default_report_name": "runlake.report",
     "export_view": "runlake.query",
     "find_input_files": "runlake.ingest",
@@ -287,6 +298,7 @@ _WHERE = {
     "measure_run": "runlake.metrics",
     "normalize_fit": "runlake.normalize",
     "normalize_gpx": "runlake.normalize",
+    "normalize_tcx": "runlake.normalize",
     "prepare_writer": "runlake.ingest",
     "refresh_derived": "runlake.ingest",
     "render_run": "runlake.report",

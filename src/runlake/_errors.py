@@ -19,6 +19,7 @@ one line naming the problem.
     └── DecodeError          an input file could not be decoded (source, offset)
         ├── NotAnActivity
         ├── GpxError
+        ├── TcxError
         ├── ArchiveError     an archive or compressed member cannot be read
         ├── InputTooLarge    a file or member past ingest.max_file_bytes (a bomb?)
         └── FitError
@@ -54,6 +55,7 @@ __all__ = [
     "ReportError",
     "RunlakeError",
     "ServerError",
+    "TcxError",
     "decode_error_class",
 ]
 
@@ -114,6 +116,7 @@ class ProblemKind(StrEnum):
     FIT_TRUNCATED = "FitTruncatedError"
     FIT_DEFINITION = "FitDefinitionError"
     GPX = "GpxError"
+    TCX = "TcxError"
     ARCHIVE = "ArchiveError"
     TOO_LARGE = "InputTooLarge"
     # warnings: the file is ingested, what is valid is kept
@@ -199,6 +202,12 @@ class InputTooLarge(DecodeError):
     bomb is never read into memory)."""
 
     kind = ProblemKind.TOO_LARGE
+
+
+class TcxError(DecodeError):
+    """Malformed or unsafe TCX (Garmin Training Center XML)."""
+
+    kind = ProblemKind.TCX
 
 
 @dataclass(frozen=True, slots=True)

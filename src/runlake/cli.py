@@ -630,7 +630,7 @@ def _add_flags_and_report(sub: argparse._SubParsersAction[argparse.ArgumentParse
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="runlake",
-        description="Watch files (FIT, GPX) into a Parquet lake that you query with DuckDB.",
+        description="Watch files (FIT, GPX, TCX) into a Parquet lake that you query with DuckDB.",
     )
     p.add_argument("--config", help="a TOML file overriding config/runlake.toml")
     sub = p.add_subparsers(dest="command", required=True)

@@ -1,1 +1,1 @@
-"""Tests of the normalize stage that need no later stage (the rest go through ingest)."""
+"""Tests of the normalize stage's format-specific decisions (TCX)."""
