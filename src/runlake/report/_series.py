@@ -9,7 +9,8 @@ each stretch of running, and robust axis limits with what falls outside drawn at
   (a standing pod writes 0 ms of contact time and 0 steps/min), a heart rate above the
   plausible maximum (``HR_MAX_PLAUSIBLE``, the metrics' limit) or under 30, a pace outside
   ``PACE_RANGE_S_PER_KM``.
-- **Smoothing.** A centred moving mean over ``window_s`` seconds of the same stretch.
+- **Smoothing.** A running median of ``MEDIAN_SAMPLES`` samples (a one- or two-sample
+  spike goes), then a centred moving mean over ``window_s`` seconds, both within a stretch.
 - **Limits.** The ``LIMIT_PERCENTILES`` of the smoothed values of the *running* samples
   (moving, with a running cadence), widened by ``LIMIT_MARGIN`` of their span on each
   side: a walking break or a sensor spike does not stretch the axis. The line is clipped to
@@ -19,6 +20,7 @@ each stretch of running, and robust axis limits with what falls outside drawn at
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +34,7 @@ __all__ = [
     "HR_MIN_PLAUSIBLE_BPM",
     "LIMIT_MARGIN",
     "LIMIT_PERCENTILES",
+    "MEDIAN_SAMPLES",
     "PACE_RANGE_S_PER_KM",
     "Line",
     "Track",
@@ -51,6 +54,8 @@ LIMIT_MARGIN: Final = 0.12
 """...widened by this share of their span on each side."""
 PACE_RANGE_S_PER_KM: Final = (150.0, 900.0)
 """Paces drawn: 2:30 to 15:00 min/km (faster is a GPS jump, slower is standing)."""
+MEDIAN_SAMPLES: Final = 5
+"""The running median before the mean: removes spikes of up to two samples."""
 HR_MIN_PLAUSIBLE_BPM: Final = 30.0
 """A heart rate under this is a sensor error."""
 
@@ -102,6 +107,21 @@ def plausible(name: str, y: F64) -> F64:
     return np.where((y >= lo) & (y <= hi), y, np.nan)
 
 
+def _median(stretch: I64, y: F64) -> F64:
+    """Running median of :data:`MEDIAN_SAMPLES` samples of the same stretch (NaN ignored)."""
+    half = MEDIAN_SAMPLES // 2
+    if y.size == 0:
+        return y
+    vals = np.pad(np.where(stretch >= 0, y, np.nan), half, constant_values=np.nan)
+    st = np.pad(stretch, half, constant_values=-1)
+    win = np.lib.stride_tricks.sliding_window_view(vals, MEDIAN_SAMPLES)
+    same = np.lib.stride_tricks.sliding_window_view(st, MEDIAN_SAMPLES) == stretch[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
+        out = np.nanmedian(np.where(same, win, np.nan), axis=1)
+    return np.where(np.isnan(y), np.nan, out)
+
+
 def smooth(track: Track, y: F64, window_s: float) -> F64:
     """Centred moving mean of ``y`` over ``window_s`` seconds, within each stretch.
 
@@ -109,6 +129,7 @@ def smooth(track: Track, y: F64, window_s: float) -> F64:
     shorter than the window is bridged, a longer one is not).
     """
     t, stretch = track.t, track.stretch
+    y = _median(stretch, y)
     drawn = (stretch >= 0) & ~np.isnan(y)
     if not drawn.any():
         return np.full(y.size, np.nan)

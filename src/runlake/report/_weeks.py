@@ -168,7 +168,7 @@ def _volume_chart(rows: Sequence[Mapping[str, object]], t: Thresholds, width: Wi
         (ax_d, "distance_m", "distance_limit_m", 1 / 1000, "distance (km)", ".0f"),
         (ax_t, "duration_s", "duration_limit_s", 1 / 3600, "running time (h)", ".1f"),
     ):
-        _rest_weeks(ax, rows, label=ax is ax_d and (width == "wide" or len(rows) <= 16))
+        _rest_weeks(ax, rows, label=ax is ax_d and len(rows) <= (16 if width == "wide" else 8))
         vals = np.array([finite(r[col]) or 0.0 for r in rows]) * factor
         lim = np.array([finite(r[limit]) or np.nan for r in rows]) * factor
         ax.bar(x, vals, color=colours, width=0.7, zorder=2)
@@ -187,7 +187,11 @@ def _volume_chart(rows: Sequence[Mapping[str, object]], t: Thresholds, width: Wi
             Patch(color=BAR, label="week"),
             Patch(color=CUTBACK, label="cutback week (lighter)"),
             Patch(color=JUMP, label=f"over the {_jump_line(t)}"),
-            legend_line(LIMIT, f"{_jump_line(t)}: the most the week could add", ls="--"),
+            legend_line(
+                LIMIT,
+                _jump_line(t) + ("" if width == "phone" else ": the most the week could add"),
+                ls="--",
+            ),
             Patch(color=_REST, label="week without a run"),
         ],
         width,
@@ -394,10 +398,10 @@ def _weeks_table(rows: Sequence[Mapping[str, object]], t: Thresholds) -> str:
             f'<td class="text">{esc(", ".join(names))}</td></tr>'
         )
     return (
-        '<h2>The weeks in numbers</h2><div class="scroll"><table class="weeks">'
-        "<caption>Weeks start on Monday "
-        "(UTC). acute:chronic here is the week's load against the mean weekly load of the 4 "
-        "weeks before.</caption><thead><tr><th>week</th><th>runs</th><th>distance</th>"
+        '<h2>The weeks in numbers</h2><p class="caption">Weeks start on Monday (UTC). '
+        "acute:chronic here is the week's load against the mean weekly load of the 4 weeks "
+        'before.</p><div class="scroll"><table class="weeks">'
+        "<thead><tr><th>week</th><th>runs</th><th>distance</th>"
         f"<th>{_jump_line(t)}</th><th>time</th><th>long run</th><th>rest days</th><th>easy</th>"
         '<th>load</th><th>acute:chronic</th><th>monotony</th><th class="text">kind</th>'
         '<th class="text">flags</th></tr></thead><tbody>' + "".join(body) + "</tbody></table></div>"
@@ -421,9 +425,9 @@ def _runs_table(runs: Sequence[Mapping[str, object]]) -> str:
             f"<td><code>{esc(r['activity_id'])}</code></td></tr>"
         )
     return (
-        '<h2>The runs</h2><div class="scroll"><table class="runs">'
-        "<caption>For the pictures of one run: "
-        "<code>runlake report --run ID</code>.</caption><thead><tr><th>date</th>"
+        '<h2>The runs</h2><p class="caption">For the pictures of one run: '
+        '<code>runlake report --run ID</code>.</p><div class="scroll"><table class="runs">'
+        "<thead><tr><th>date</th>"
         '<th class="text">file</th><th>distance</th><th>time</th><th>pace</th>'
         '<th>heart rate</th><th>load</th><th class="text">flags</th><th>ID</th></tr></thead>'
         "<tbody>" + "".join(body) + "</tbody></table></div>"
