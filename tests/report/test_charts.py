@@ -4,19 +4,23 @@ the colour zones' labels, the flags' units, the load trend."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from runlake import ingest_paths, run_query
 from runlake.flags import load_thresholds
-from runlake.report import garmin_zones
+from runlake.metrics import PAUSE_GAP_S
+from runlake.report import garmin_zones, render_run
 from runlake.report._charts import RC
 from runlake.report._html import flag_seen, flags_html
 from runlake.report._runcharts import SMOOTH_S, run_chart, run_panels, zone_bands
 from runlake.report._series import line_of
 from runlake.report._weeks import EWMA_COLUMNS, _load_chart, has_ewma
+from tests.conftest import corpus_file, requires_corpus
 
 PAUSE = (1800, 1890)  # no samples: the watch was paused for 90 s
 STOP = (1000, 1120)  # samples at a standstill (auto-pause off)
@@ -227,3 +231,42 @@ def test_the_load_trend_uses_the_ewma_pair_when_the_view_has_it() -> None:
     assert ">acute: last 7 days<" in rolling
     assert "exponentially" not in rolling
     assert ">acute: exponentially weighted, last 7 days<" in ewma
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_a_real_run_with_walking_breaks_and_pauses(tmp_path: Path) -> None:
+    """A Garmin run of 1 h 54 min with ten pauses and walking breaks (contact time up to
+    1,320 ms in them): the axes keep to the running, the lines break at every pause, and
+    the thirds table's contact-time change is the form_fade flag's."""
+    src = corpus_file("mornindew-broken.fit")
+    ingest_paths([src], lake_root=tmp_path / "lake", athlete="real")
+    (rid,) = run_query(tmp_path / "lake", "select activity_id from runs").column(0).to_pylist()
+    rec = run_query(
+        tmp_path / "lake", "select * from records where activity_id = ? order by timestamp",
+        params=[rid],
+    )  # fmt: skip
+    gct_raw = rec.column("stance_time_ms").to_numpy(zero_copy_only=False).astype(float)
+    assert np.nanmax(gct_raw) > 1000  # what used to stretch the axis
+    track, panels = run_panels(rec)
+    by = {p.label: p for p in panels}
+    gct = by["Ground contact time"].limits
+    assert gct is not None
+    assert gct[1] < 450
+    assert by["Heart rate"].limits is not None
+    assert by["Heart rate"].limits[1] < 185
+    pace = by["Pace"].limits
+    assert pace is not None
+    assert 4.0 < pace[0] < pace[1] < 11.0  # min/km: not down to 0:00, not up to a standstill
+    t = rec.column("elapsed_s").to_numpy(zero_copy_only=False).astype(float)
+    pauses = int((np.diff(t) > PAUSE_GAP_S).sum())
+    assert pauses >= 10
+    line = line_of(track, by["Heart rate"].values, by["Heart rate"].limits, 1500)
+    assert int(np.isnan(line.minutes).sum()) >= pauses  # a break at each pause (and stop)
+    html = render_run(tmp_path / "lake", "real", rid)
+    metrics = run_query(tmp_path / "lake", "select * from run_metrics").to_pylist()[0]
+    row = html.split('<tr data-value="stance_time_ms">', 1)[1].split("</tr>", 1)[0]
+    assert f">{metrics['stance_time_change_pct']:+.1f} %<" in row
+    flags = run_query(tmp_path / "lake", "select * from flags where code = 'form_fade'")
+    for f in flags.to_pylist():  # when it fires, its headline is the table's number
+        assert f"{f['value']:+.1f} % (limit {f['threshold']:+.1f} %)" in html

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
+import json
 import re
 import shutil
 import struct
@@ -580,3 +582,70 @@ def test_screenshot_of_the_weeks_report(weeks_html: str, tmp_path: Path) -> None
         assert blue > 20_000
         red = sum(n for n, c in colours if c == (0xD6, 0x3C, 0x30))
         assert red > 1_000  # the week that broke the 10 % rule
+
+
+def measure_at(page_html: str, width: int, tmp_path: Path, name: str) -> dict[str, object]:
+    """The page laid out ``width`` px wide in Chromium: how wide it is and which charts show.
+
+    The page sits in an ``<iframe srcdoc>`` of that width (a headless window is at least
+    500 px wide); a script of the outer page, which the report itself never has, measures it.
+    """
+    probe = tmp_path / f"{name}-probe.html"
+    probe.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">'
+        f'<iframe id="f" style="border:0" width="{width}" height="900" '
+        f'srcdoc="{html.escape(page_html, quote=True)}"></iframe><script>'
+        'window.addEventListener("load", function () {'
+        ' var d = document.getElementById("f").contentDocument, w = d.defaultView;'
+        ' var shown = [].filter.call(d.querySelectorAll("svg.chart"), function (e) {'
+        '  return w.getComputedStyle(e).display != "none"; });'
+        ' var wide = [].filter.call(d.querySelectorAll("table"), function (e) {'
+        "  return e.getBoundingClientRect().right > w.innerWidth + 1"
+        '   && !e.closest(".scroll"); });'
+        ' document.body.setAttribute("data-probe", JSON.stringify({'
+        "  scroll: d.documentElement.scrollWidth, inner: w.innerWidth,"
+        '  charts: shown.map(function (e) { return e.getAttribute("class"); }),'
+        "  chartRight: Math.max.apply(null, shown.map(function (e) {"
+        "   return e.getBoundingClientRect().right; })),"
+        "  tablesOut: wide.length}));"
+        "});</script></body></html>",
+        encoding="utf-8",
+    )
+    done = chromium(probe, tmp_path / "profile", "--window-size=1300,1000", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert found, done.stdout[-2000:]
+    value = json.loads(html.unescape(found.group(1)))
+    assert isinstance(value, dict)
+    return value
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["weeks", "run"])
+def test_readable_on_a_phone_and_on_a_screen(
+    kind: str, weeks_html: str, run_html: str, tmp_path: Path
+) -> None:
+    """At 420 px the page never scrolls sideways (tables scroll in their own box) and shows
+    the charts drawn for a phone; at 1200 px those for a screen."""
+    text = weeks_html if kind == "weeks" else run_html
+    n = len(WEEK_CHARTS if kind == "weeks" else RUN_CHARTS)
+    phone = measure_at(text, 420, tmp_path, "phone")
+    assert phone["inner"] == 420
+    assert phone["scroll"] == 420  # nothing wider than the phone
+    assert phone["charts"] == ["chart phone"] * n
+    assert isinstance(phone["chartRight"], int | float)
+    assert phone["chartRight"] <= 420
+    assert phone["tablesOut"] == 0
+    screen = measure_at(text, 1200, tmp_path, "screen")
+    assert screen["scroll"] == 1200
+    assert screen["charts"] == ["chart wide"] * n
+    # and the pictures, to look at (kept under pytest's tmp_path)
+    page = tmp_path / f"{kind}.html"
+    page.write_text(text, encoding="utf-8")
+    for width, height in ((420, 3000), (1200, 2400)):
+        shot = tmp_path / f"{kind}-{width}.png"
+        done = chromium(
+            page, tmp_path / "profile", f"--screenshot={shot}", f"--window-size={width},{height}"
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert png_size(shot) == (width, height)

@@ -18,6 +18,7 @@ from runlake.report._series import (
     PACE_RANGE_S_PER_KM,
     Line,
     Track,
+    despiked,
     line_of,
     plausible,
     robust_limits,
@@ -86,19 +87,22 @@ def run_panels(rec: pa.Table) -> tuple[Track, list[Panel]]:
     track = track_of(t, speed, floats(rec, "cadence_spm"))
     with np.errstate(invalid="ignore", divide="ignore"):
         pace_raw = plausible("pace_s_per_km", np.where(speed > 0, 1000.0 / speed, np.nan))
-    speed_s = smooth(track, np.where(np.isnan(pace_raw), np.nan, speed), SMOOTH_S)
+    speed = np.where(np.isnan(pace_raw), np.nan, speed)
     with np.errstate(invalid="ignore", divide="ignore"):
+        speed_s = smooth(track, speed, SMOOTH_S)
         pace = np.where(speed_s > 0, 1000.0 / speed_s / 60.0, np.nan)
+        pace_d = 1000.0 / despiked(track, speed) / 60.0
     fastest, slowest = (v / 60.0 for v in PACE_RANGE_S_PER_KM)
-    limits = robust_limits(pace, track.running, min_span=0.5)
+    limits = robust_limits(pace_d, track.running, min_span=0.5)
     if limits is not None:
         limits = (max(limits[0], fastest), min(limits[1], slowest))
     panels = [Panel("Pace", "min/km", pace, limits, None)]
     for label, col, unit, factor, min_span, zone_key in _FORM:
-        y = smooth(track, plausible(col, floats(rec, col)), SMOOTH_S) * factor
+        clean = plausible(col, floats(rec, col))
+        y = smooth(track, clean, SMOOTH_S) * factor
         if label != "Heart rate" and np.isnan(y).all():
             continue  # not recorded: no empty panel
-        lim = robust_limits(y, track.running, min_span=min_span)
+        lim = robust_limits(despiked(track, clean) * factor, track.running, min_span=min_span)
         panels.append(Panel(label, unit, y, lim, zone_key))
     return track, panels
 

@@ -11,9 +11,10 @@ each stretch of running, and robust axis limits with what falls outside drawn at
   ``PACE_RANGE_S_PER_KM``.
 - **Smoothing.** A running median of ``MEDIAN_SAMPLES`` samples (a one- or two-sample
   spike goes), then a centred moving mean over ``window_s`` seconds, both within a stretch.
-- **Limits.** The ``LIMIT_PERCENTILES`` of the smoothed values of the *running* samples
-  (moving, with a running cadence), widened by ``LIMIT_MARGIN`` of their span on each
-  side: a walking break or a sensor spike does not stretch the axis. The line is clipped to
+- **Limits.** The ``LIMIT_PERCENTILES`` of the values (after the median, before the mean)
+  of the *running* samples (moving, with a running cadence), widened by ``LIMIT_MARGIN`` of
+  their span on each side: a walking break or a sensor spike does not stretch the axis, and
+  neither does the mean carrying a walking break into the running beside it. The line is clipped to
   the limits and each stretch beyond them gets one marker on the edge.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "PACE_RANGE_S_PER_KM",
     "Line",
     "Track",
+    "despiked",
     "line_of",
     "plausible",
     "robust_limits",
@@ -105,6 +107,11 @@ def plausible(name: str, y: F64) -> F64:
     """``y`` with the values no sensor can mean as NaN (see the module docstring)."""
     lo, hi = _PLAUSIBLE.get(name, (-math.inf, math.inf))
     return np.where((y >= lo) & (y <= hi), y, np.nan)
+
+
+def despiked(track: Track, y: F64) -> F64:
+    """``y`` after the running median alone (NaN where not drawn): what the limits read."""
+    return np.where(track.stretch >= 0, _median(track.stretch, y), np.nan)
 
 
 def _median(stretch: I64, y: F64) -> F64:
