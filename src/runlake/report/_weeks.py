@@ -77,7 +77,7 @@ select * from weekly_training
 where athlete = ? and week_start between ? and ?
 order by week_start
 """
-EWMA_COLUMNS: Final = ("acute_load_ewma", "chronic_load_ewma", "acute_chronic_ratio_ewma")
+EWMA_COLUMNS: Final = ("ewma_acute_load", "ewma_chronic_load", "ewma_acute_chronic_ratio")
 """``daily_load``'s exponentially weighted acute and chronic loads and their ratio (Williams
 et al. 2017): drawn instead of the rolling ones when the view has all three."""
 _ROLLING_COLUMNS: Final = ("acute_load", "chronic_load", "acute_chronic_ratio")
