@@ -163,12 +163,14 @@ SEEN = [  # code, unit, value, threshold: the words
     ("high_vertical_oscillation", "cm", 12.3, 11.5, "12.3 cm (limit 11.5 cm)"),
     ("form_fade", "%", 6.81, 5.0, "+6.8 % (limit +5.0 %)"),
     ("form_fade", "%", -3.4, -3.0, "-3.4 % (limit -3.0 %)"),
-    ("low_easy_share", "%", 62.0, 80.0, "62.0 % (at least 80.0 %)"),
-    ("ground_contact_imbalance", "% left", 53.1, 52.2, "53.1 % left (limit 52.2 % left)"),
-    ("long_run_fuelling", "min", 114.0, 60.0, "1 h 54 min (from 1 h 00 min)"),
+    ("low_easy_share", "%", 62.0, 80.0, "62 % easy (at least 80 %)"),
+    ("ground_contact_imbalance", "% left", 53.1, 52.2, "53.1 % left (limit 52.2 %)"),
+    ("long_run_fuelling", "min", 114.0, 60.0, "1 h 54 min run (from 1 h 00 min)"),
     ("consecutive_days", "days", 8.0, 7.0, "8 days (limit 7)"),
     ("easy_pace", "s/km", 330.0, 360.0, "5:30 min/km (limit 6:00 min/km)"),
-    ("heat", "°C", 31.0, 25.0, "31.0 °C (limit 25.0 °C)"),
+    ("hydration", "°C", 31.0, 28.0, "31 °C (hot from 28 °C)"),
+    ("long_run_spike", "%", 41.0, 30.0, "+41.0 % (limit +30.0 %)"),
+    ("heart", "bpm", 191.0, 185.0, "191 bpm (limit 185 bpm)"),
 ]
 
 

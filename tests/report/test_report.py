@@ -275,6 +275,10 @@ def test_the_thirds_table_shows_what_the_flag_judges_beside_the_raw_means(
     seen = f"{flag['value']:+.1f} %"
     assert seen == thirds_cells(run_html, "cadence_spm")[3]  # the fade beyond its limit most
     assert f"{seen} (limit {flag['threshold']:+.1f} %)" in run_html
+    # on a phone, the changes alone: the same numbers
+    compact = run_html.split('<table class="thirds compact">', 1)[1].split("</table>", 1)[0]
+    assert f'<td class="judged">{seen} <small>(flag at -3 %)</small></td>' in compact
+    assert Page(run_html).rows["thirds compact"] == 1 + 3
     assert "as the flag judges" in run_html
     assert "as measured" in run_html
     # the pace over the same thirds: slower late in the run, which the adjustment allows for
@@ -316,9 +320,10 @@ def test_a_run_without_running_dynamics_shows_what_it_has(lake: Path) -> None:
 
 
 def test_every_flag_code_has_plain_words() -> None:
-    # every code the flags can give has words (long_run_spike's are ready for its flag)
+    # every code the flags can give has words (and those of the flags branch, issue 15)
     assert set(FLAG_TITLES) >= {*RUN_CODES, *HISTORY_CODES}
-    assert set(FLAG_TITLES) - {*RUN_CODES, *HISTORY_CODES} <= {"long_run_spike"}
+    coming = {"long_run_spike", "form_off_baseline", "hydration"}
+    assert set(FLAG_TITLES) - {*RUN_CODES, *HISTORY_CODES} <= coming
 
 
 def test_garmin_zones() -> None:

@@ -29,7 +29,9 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
     "form_fade": "Form faded late in the run",
     "cardiac_drift": "Heart rate drifted up",
     "long_run_fuelling": "Long run: fuel on the way",
+    "form_off_baseline": "Form off your usual",
     "long_run_spike": "Long run much longer than usual",
+    "hydration": "Hot run: drink on the way",
     "volume_jump": "Weekly volume jumped",
     "no_cutback": "No lighter week for a while",
     "consecutive_days": "No rest day",
@@ -41,6 +43,8 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
 
 _AT_LEAST: Final = {"low_easy_share"}
 """Flags whose threshold is a minimum: "(at least 80 %)", not "(limit 80 %)"."""
+_SIGNED: Final = {"form_fade", "form_off_baseline", "long_run_spike", "volume_jump"}
+"""Flags whose value is a change in %: shown with its sign."""
 
 
 def flag_title(code: str) -> str:
@@ -55,7 +59,11 @@ def _ratio(v: float, th: float) -> tuple[str, str]:
 
 def flag_seen(row: Mapping[str, object]) -> str:
     """A flag's value against its threshold as a runner says it: ``ratio 4.0 (limit 1.5)``,
-    ``12.3 cm (limit 11.5 cm)``, ``contact time +6.8 % (limit +5.0 %)``."""
+    ``12.3 cm (limit 11.5 cm)``, ``+6.8 % (limit +5.0 %)``, ``62 % easy (at least 80 %)``.
+
+    The same words as ``runlake.flags.flag_headline`` of the flags branch (issue 15), which
+    this can defer to once merged; a unit it does not know reads ``value unit (limit ...)``.
+    """
     v, th = finite(row.get("value")), finite(row.get("threshold"))
     unit, code = str(row.get("unit") or ""), str(row.get("code") or "")
     if v is None or th is None:
@@ -74,12 +82,14 @@ def flag_seen(row: Mapping[str, object]) -> str:
         k = 1.0 if unit == "s/km" else 60.0
         return f"{fmt_pace(v * k)} ({bound} {fmt_pace(th * k)})".replace("/km", "min/km")
     if unit == "min":
-        return f"{fmt_hm(v * 60)} (from {fmt_hm(th * 60)})"
+        return f"{fmt_hm(v * 60)} run (from {fmt_hm(th * 60)})"
+    if unit == "°C":
+        return f"{v:.0f} °C (hot from {th:.0f} °C)"
+    if code in _AT_LEAST and unit == "%":
+        return f"{v:.0f} % easy (at least {th:.0f} %)"
     if unit in ("%", "% left"):
-        signed = code in ("form_fade", "volume_jump")
-        f = "+.1f" if signed else ".1f"
-        rest = unit[1:]
-        return f"{v:{f}} %{rest} ({bound} {th:{f}} %{rest})"
+        f = "+.1f" if code in _SIGNED else ".1f"
+        return f"{v:{f}} {unit} ({bound} {th:{f}} %)"
     if unit in ("days", "weeks"):
         return f"{v:.0f} {unit} ({bound} {th:.0f})"
     tail = f" {unit}" if unit else ""
@@ -155,6 +165,7 @@ td.judged { background: #f4f8fc; font-weight: bold; }
 td.judged.over { color: #b8322a; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table.thirds { width: auto; }
+table.thirds.compact { display: none; }
 ul.flags { list-style: none; padding: 0; }
 li.flag { border-left: 5px solid #5b8cc4; padding: 6px 12px; margin: 10px 0;
   background: #f6f8fa; overflow-wrap: anywhere; }
@@ -171,6 +182,8 @@ footer { color: #7a848e; font-size: 0.8em; margin-top: 32px; }
   .fact { min-width: 0; flex: 1 1 40%; padding: 5px 8px; }
   svg.chart.wide { display: none; }
   svg.chart.phone { display: block; }
+  .thirds-wide { display: none; }
+  table.thirds.compact { display: table; width: 100%; }
   table { font-size: 0.8em; }
   figcaption { font-size: 0.88em; }
 }

@@ -171,6 +171,13 @@ def _thirds_table(rec: pa.Table, thirds: RunThirds, t: Thresholds) -> str:
     body += _context_rows(rec, thirds)
     if not body:
         return ""
+    compact = "".join(
+        f'<tr data-value="{esc(v.column)}"><td>{esc(_FADE_ROWS[v.column][0])}</td>'
+        f'<td class="judged">{_pct(v.change_pct)} <small>(flag at {limits[v.column]:+.0f} %)'
+        f"</small></td><td>{_pct(v.raw_change_pct)}</td></tr>"
+        for v in fade
+        if v.raw_first is not None or v.first is not None
+    )
     ref = fmt_pace(1000 / OI_REF_SPEED_MPS).replace("/km", "min/km")
     return (
         '<p class="caption">The first and the last third of '
@@ -183,12 +190,15 @@ def _thirds_table(rec: pa.Table, thirds: RunThirds, t: Thresholds) -> str:
         f" %, contact time rises by more than {t.form_fade_stance_time_rise_pct:g} % or "
         f"oscillation by more than {t.form_fade_vertical_oscillation_rise_pct:g} % (– where "
         "a third has too little of the value to judge).</p>"
-        '<div class="scroll"><table class="thirds"><thead>'
+        '<div class="scroll thirds-wide"><table class="thirds"><thead>'
         '<tr><th></th><th colspan="4" class="group">as the flag judges</th>'
         '<th colspan="3" class="group">as measured</th></tr>'
         "<tr><th>value</th><th>first third</th><th>last third</th><th>change</th>"
         "<th>flag at</th><th>first third</th><th>last third</th><th>change</th></tr></thead>"
         "<tbody>" + "".join(body) + "</tbody></table></div>"
+        # on a phone: the changes alone, last third against first
+        '<table class="thirds compact"><thead><tr><th>change</th><th>as the flag judges</th>'
+        "<th>as measured</th></tr></thead><tbody>" + compact + "</tbody></table>"
     )
 
 
