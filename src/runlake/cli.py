@@ -364,6 +364,16 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _report_day(text: str | None, option: str) -> date | None:
+    """A report's --from or --to: YYYY-MM-DD, one line naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise RunlakeError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
     from runlake import (
@@ -375,14 +385,20 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     )
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
-    weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
-    out = Path(args.out) if args.out else Path(default_report_name(athlete, args.run, weeks))
+    start = _report_day(args.from_day, "--from")
+    end = _report_day(args.to_day, "--to")
+    if args.run is not None and (start is not None or end is not None):
+        raise RunlakeError("--from and --to go with the weeks report, not with --run")
+    weeks = DEFAULT_WEEKS if args.weeks is None and start is None and end is None else args.weeks
+    name = default_report_name(athlete, args.run, weeks, start, end)
     path = write_report(
         args.lake or cfg.lake,
-        out,
+        Path(args.out) if args.out else Path(name),
         athlete=athlete,
         run_id=args.run,
-        weeks=weeks,
+        weeks=None if args.run is not None else weeks,
+        start=start,
+        end=end,
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
     )
     sys.stdout.write(f"wrote {path}\n")
@@ -623,7 +639,16 @@ def _add_flags_and_report(sub: argparse._SubParsersAction[argparse.ArgumentParse
     rep.add_argument("--athlete")
     what = rep.add_mutually_exclusive_group()
     what.add_argument("--run", metavar="ID", help="a run's activity_id (see the runs view)")
-    what.add_argument("--weeks", type=int, metavar="N", help="the last N weeks (default 12)")
+    what.add_argument(
+        "--weeks",
+        type=int,
+        metavar="N",
+        help="the last N weeks (default 12), or N weeks from --from or up to --to",
+    )
+    rep.add_argument(
+        "--from", dest="from_day", metavar="DATE", help="weeks report: from this day's week"
+    )
+    rep.add_argument("--to", dest="to_day", metavar="DATE", help="weeks report: to this day's week")
     rep.add_argument("--out", metavar="FILE", help="HTML file (default: report-<athlete>-...)")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from runlake.decode import decode_fit
 
-from .test_fit_decoder import T0, UINT8, UINT16, UINT32, definition, fit_file
+from .conftest import T0, UINT8, UINT16, UINT32, definition, fit_file
 
 FILE_ID, RECORD, FIELD_DESCRIPTION, DEVELOPER_DATA_ID = 0, 20, 206, 207
 STRING = 0x07

@@ -12,26 +12,12 @@ import pytest
 from runlake.decode import decode_fit
 from runlake.ingest._ingest import ACTIVITY_MESSAGES
 
-from ..conftest import FIT_DIR, corpus_available
-from .test_fit_decoder import T0, UINT8, UINT16, UINT32, definition, fit_file, utc
+from ..conftest import FIT_DIR, HR_FILES, corpus_available
+from .conftest import T0, UINT8, UINT16, UINT32, definition, fit_file, utc
 
 HR = 132
 BYTE = 0x0D
 # The corpus files with hr messages (HRM-Pro/HRM-Swim stored data, Forerunner/Fenix).
-HR_FILES = [
-    "dtcooper__python-fitparse__tests__files__event_timestamp.fit",
-    "sample_mulitple_header.fit",
-    "files__2775379975.fit",
-    "files__2780451464.fit",
-    "files__2825367441.fit",
-    "files__68270818303.fit",
-    "fenix5_indoor_539.fit",
-    "files__file54.fit",
-    "activity_poolswim_with_hr.fit",
-    "HrmPluginTestActivity.fit",
-    "garmin-fr935-cr.fit",
-    "swimming__spiros-02.fit",
-]
 
 
 def pack12(values: list[int]) -> bytes:

@@ -15,8 +15,7 @@ from runlake.ingest._ingest import ACTIVITY_MESSAGES
 from runlake.normalize import SourceInfo, normalize_fit
 from runlake.normalize._hrmerge import merge_heart_rates
 
-from ..conftest import FIT_DIR, corpus_available
-from ..decode.test_fit_hr import HR_FILES
+from ..conftest import FIT_DIR, HR_FILES, corpus_available
 
 T0 = 1_700_000_000  # Unix seconds
 # hr messages: (timestamp or None, fractional_timestamp, event times [s], heart rates)
