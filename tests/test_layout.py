@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"query", "flags", "metrics"},
     "ingest": {"decode", "normalize", "metrics", "flags", "lake", "query"},
     "synth": set(),
+    "_pooling": set(),
+    "_poolserver": {"ingest"},
 }
 STAGES = ["decode", "normalize", "metrics", "flags", "lake", "query", "report", "ingest", "synth"]
 

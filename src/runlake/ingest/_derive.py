@@ -41,7 +41,6 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from runlake._schemas import DUPLICATES, FLAGS, LAP_METRICS, RUN_METRICS
 from runlake.flags import (
@@ -241,9 +240,9 @@ def _compute(
     years = pc.unique(todo["year"]).to_pylist()
     for year in sorted(years):
         acts = todo.filter(pc.equal(todo["year"], year))
-        flt = ds.field("year") == year
+        flt = pc.field("year") == year
         if acts.num_rows < runs_per_year.get(year, 0) / 2:  # a few runs: filter while reading
-            flt = flt & ds.field("activity_id").isin(acts["activity_id"])
+            flt = flt & pc.field("activity_id").isin(acts["activity_id"])
         records = lake.read("records", athlete, filter=flt)
         if records is None:
             continue

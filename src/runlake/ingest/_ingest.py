@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from runlake._errors import (
     Problem,
     decode_error_class,
 )
+from runlake._pooling import pool_worth_it
 from runlake._schemas import FILES, INGEST_ERRORS
 from runlake.decode import decode_fit, decode_gpx, decode_tcx, fit_file_type, root_name
 from runlake.flags import Thresholds, load_thresholds
@@ -483,6 +484,7 @@ def ingest_paths(
     on_wait: Callable[[str], None] | None = None,
     thresholds: Thresholds | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest files, folders (recursively) and archives into the lake, then refresh the
     catalog.
@@ -492,6 +494,9 @@ def ingest_paths(
     ``lock_timeout_s``, forever when None; :class:`~runlake._errors.LakeBusy` when it gives
     up). When the paths hold no watch file at all, nothing is done (``found`` says so).
     ``max_file_bytes``: the largest file or archive member read (``ingest.max_file_bytes``).
+    ``workers``: with more than one, many inputs (:func:`runlake._pooling.pool_worth_it`)
+    are ingested in that many worker processes (:func:`runlake.ingest._pool.ingest_in_pool`);
+    few stay in this process, which would spend longer starting a pool than ingesting.
     """
     athlete = validate_athlete(athlete)
     found = find_inputs(paths, max_bytes=max_file_bytes)
@@ -501,17 +506,36 @@ def ingest_paths(
     with writer_lock(lake, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
         prepare_writer(lake)
         measured = Measured() if rebuild_catalog else None
-        summary = IngestSummary(
-            ingest_files(
+        if pool_worth_it(len(found.inputs), _input_bytes(found.inputs), workers):
+            from runlake.ingest._pool import ingest_in_pool  # noqa: PLC0415 -- it imports this
+
+            outcomes = ingest_in_pool(
+                found.inputs,
+                lake=lake,
+                athlete=athlete,
+                workers=workers,
+                measured=measured,
+                progress=progress,
+            )
+        else:
+            outcomes = ingest_files(
                 found.inputs, lake=lake, athlete=athlete, progress=progress, measured=measured
-            ),
-            found=found,
-        )
+            )
+        summary = IngestSummary(outcomes, found=found)
         if rebuild_catalog:
             summary.derived = finish_batch(
                 lake, athlete, summary.outcomes, thresholds=thresholds, measured=measured
             )
     return summary
+
+
+def _input_bytes(inputs: Sequence[InputFile]) -> int:
+    """The bytes of the files the inputs are in (an archive once)."""
+    total = 0
+    for path in {inp.path for inp in inputs}:
+        with suppress(OSError):
+            total += Path(path).stat().st_size
+    return total
 
 
 def finish_batch(

@@ -38,11 +38,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 from runlake._errors import ConfigError, LakeBusy, LakeError
 
@@ -190,6 +192,8 @@ class LakeFS:
 
         ``schema``: read with it (columns a file lacks are null) instead of the first file's.
         """
+        import pyarrow.dataset as ds  # noqa: PLC0415 -- 0.1 s, and pandas where installed
+
         return ds.dataset(
             [self._path(r) for r in rels],
             format="parquet",
@@ -200,6 +204,8 @@ class LakeFS:
         )
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        if self._arrow_fs is None:  # a local file: no dataset machinery (pq.read_table's)
+            return pq.ParquetFile(self._path(rel)).read(columns=columns)
         return pq.read_table(self._path(rel), columns=columns, filesystem=self._arrow_fs)
 
     def lock(
