@@ -20,7 +20,9 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from multiprocessing import forkserver, resource_tracker
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -107,9 +109,24 @@ def start_pool_server() -> None:
     later start ready.
     """
     os.environ[PARENT_ENV] = str(os.getpid())
-    _quiet_resource_tracker()
-    CONTEXT.set_forkserver_preload([PRELOAD])
-    forkserver.ensure_running()
+    with _sigint_ignored():  # inherited: a Ctrl-C during their start-up is the command's
+        _quiet_resource_tracker()
+        CONTEXT.set_forkserver_preload([PRELOAD])
+        forkserver.ensure_running()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while helper processes are started (they inherit it: Python's fork
+    server ignores SIGINT only once it has imported its preload)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 def _quiet_resource_tracker() -> None:

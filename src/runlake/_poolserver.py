@@ -22,5 +22,6 @@ _parent = os.environ.get(PARENT_ENV, "")
 if _parent.isdigit():
     die_with_parent(int(_parent))
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # also inherited from the command (_pooling)
 
 import runlake.ingest._pool  # noqa: E402, F401 -- the workers' code and the data stack, once
