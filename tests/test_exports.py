@@ -111,6 +111,7 @@ def test_the_public_api_is_exactly_these_names() -> None:
         "find_input_files",
         "finish_batch",
         "format_table",
+        "free_cores",
         "history_flags",
         "ingest_batch_here",
         "ingest_file",

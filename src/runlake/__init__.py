@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         available_cores,
         die_with_parent,
         estimate_inputs,
+        free_cores,
         pool_worth_it,
         start_pool_server,
     )
@@ -211,6 +212,7 @@ __all__ = [
     "find_input_files",
     "finish_batch",
     "format_table",
+    "free_cores",
     "history_flags",
     "ingest_batch_here",
     "ingest_file",
@@ -314,6 +316,7 @@ _WHERE = {
     "find_input_files": "runlake.ingest",
     "finish_batch": "runlake.ingest",
     "format_table": "runlake.query",
+    "free_cores": "runlake._pooling",
     "history_flags": "runlake.flags",
     "ingest_batch_here": "runlake.ingest",
     "ingest_file": "runlake.ingest",

@@ -35,6 +35,7 @@ __all__ = [
     "available_cores",
     "die_with_parent",
     "estimate_inputs",
+    "free_cores",
     "pool_worth_it",
     "start_pool_server",
 ]
@@ -74,6 +75,22 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def free_cores() -> int:
+    """The cores not already busy (at least 1): this process's cores less the load average
+    of the last minute, as ``make --load-average`` judges it.
+
+    Measured on a shared 2-core machine (load 3-7): two processes in parallel ran at
+    55-70 % of the speed of one alone, and a pool of two costs ~35 % more CPU than one
+    process (the fork server's imports, each worker's own caches), so a pool there was
+    slower than one process; on idle cores it is faster (docs/benchmarks.md)."""
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - load)))
 
 
 def pool_worth_it(n_files: int, n_bytes: int, workers: int) -> bool:

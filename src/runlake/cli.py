@@ -69,7 +69,7 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake import available_cores, estimate_inputs, pool_worth_it, start_pool_server
+    from runlake import estimate_inputs, free_cores, pool_worth_it, start_pool_server
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -77,7 +77,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         raise RunlakeError(f"no such file or folder: {', '.join(missing)}")
     if args.workers is not None and args.workers < 1:
         raise RunlakeError(f"--workers {args.workers}: give 1 or more")
-    workers = args.workers or available_cores()
+    workers = args.workers or free_cores()
     if pool_worth_it(*estimate_inputs(paths), workers):
         # Before the data stack is imported here: the fork server imports it on another core.
         start_pool_server()
@@ -513,7 +513,8 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     ing.add_argument(
         "--workers",
         type=int,
-        help="worker processes for many files (default: one per core; 1: this process only)",
+        help="worker processes for many files (default: one per free core, the cores less "
+        "the load average; 1: this process only)",
     )
 
     sql = sub.add_parser(

@@ -83,8 +83,9 @@ def _write_years(
     year_of: pa.Array,
 ) -> None:
     """Rewrite the files of ``years`` with the rows of those years (none: remove the file)."""
-    for year in sorted(set(years)):
-        lake.write_year(table, athlete, year, rows.filter(pc.equal(year_of, year)))
+    lake.write_years(
+        table, athlete, {year: rows.filter(pc.equal(year_of, year)) for year in set(years)}
+    )
 
 
 def _state_name(athlete: str) -> str:

@@ -44,7 +44,7 @@ from runlake.normalize import (
     normalize_gpx,
     normalize_tcx,
 )
-from runlake.query import build_catalog
+from runlake.query import build_catalog, catalog_path
 
 __all__ = [
     "ACTIVITY_MESSAGES",
@@ -546,18 +546,20 @@ def finish_batch(
     thresholds: Thresholds | None = None,
     measured: Measured | None = None,
 ) -> dict[str, object]:
-    """What follows a batch (hold the lock): derived tables of what changed, then the catalog.
+    """What follows a batch (hold the lock): derived tables of what changed, then the catalog
+    (unless every file was already present).
 
     Run metrics and flags are recomputed only for the new runs and the weeks they affect
     (:func:`runlake.ingest._derive.refresh_derived`); ``measured``: the new runs' metrics computed
     at ingest (:func:`ingest_files`), so that their records are not read again.
     """
     validate_athlete(athlete)
-    n_new = sum(
-        1
-        for o in outcomes
-        if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
-    )
+    statuses = [o.status if isinstance(o, FileOutcome) else o.get("status") for o in outcomes]
+    n_new = sum(1 for s in statuses if s in ("new", "warning"))
     derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
-    build_catalog(lake.fs)
-    return {"catalog_rebuilt": True, "new_files": n_new, **derived}
+    # Nothing committed (every file already present): the catalog stands; were it stale
+    # for another reason (a killed writer's batch), the next connection rebuilds it.
+    rebuild = any(s != "present" for s in statuses) or not catalog_path(lake.fs).exists()
+    if rebuild:
+        build_catalog(lake.fs)
+    return {"catalog_rebuilt": rebuild, "new_files": n_new, **derived}

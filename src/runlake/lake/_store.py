@@ -416,11 +416,22 @@ class Lake:
 
     def write_year(self, table: str, athlete: str, year: int, rows: pa.Table | None) -> None:
         """Replace one athlete-year of a derived table (``<table>.parquet``); None removes it."""
-        rel = f"{self.folder(table, validate_athlete(athlete), year)}/{table}.parquet"
-        if rows is None or rows.num_rows == 0:
-            self._fs.delete(rel)
-        else:
-            self._fs.write_parquet(conform(rows, TABLES[table], name=table), rel)
+        self.write_years(table, athlete, {year: rows})
+
+    def write_years(
+        self, table: str, athlete: str, rows_by_year: Mapping[int, pa.Table | None]
+    ) -> None:
+        """Replace athlete-years of a derived table, each file at once (as
+        :meth:`write_year`), their fsyncs together; None or no rows removes a year's file."""
+        validate_athlete(athlete)
+        writes: list[tuple[pa.Table, str]] = []
+        for year, rows in sorted(rows_by_year.items()):
+            rel = f"{self.folder(table, athlete, year)}/{table}.parquet"
+            if rows is None or rows.num_rows == 0:
+                self._fs.delete(rel)
+            else:
+                writes.append((conform(rows, TABLES[table], name=table), rel))
+        self._fs.write_parquets(writes)
 
     def read_state(self, name: str) -> dict[str, Any] | None:
         """The JSON note ``.state/<name>.json``; None when it is missing or not a JSON object.
