@@ -127,7 +127,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
         sys.stdout.write(_format_analyses(args.format))
         return 0
     analysis = _what_to_run(args)
-    values = analysis.bind(_given_params(args.param), {"athlete": cfg.athlete})
+    values = analysis.bind(_given_params(args.param), {"athlete": args.athlete or cfg.athlete})
     try:
         results = run_statements(args.lake or cfg.lake, analysis.sql, params=values)
     except QueryError as exc:
@@ -520,7 +520,11 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="KEY=VALUE",
         help="a parameter of the analysis ($KEY in the SQL); repeatable",
     )
-    sql.add_argument("--lake")
+    sql.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+    sql.add_argument(
+        "--athlete",
+        help="the analyses' athlete (default: config ingest.athlete); --param athlete=... too",
+    )
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 

@@ -109,7 +109,11 @@ def test_an_analysis_runs_by_name_for_the_configured_athlete(
     assert [float(r["distance_km"]) for r in got] == [
         round(d / 1000, 2) for d in expected.to_pylist()
     ]
-    # --param overrides it
+    # --athlete, as in the other commands, and --param override it
+    rc, out, _ = sql(
+        ["longest_runs", "--lake", str(lake), "--format", "csv", "--athlete", "me"], capsys
+    )
+    assert {r["athlete"] for r in _csv(out)} == {"me"}
     rc, out, _ = sql(
         ["longest_runs", "--lake", str(lake), "--format", "csv", "--param", "athlete=me"], capsys
     )
