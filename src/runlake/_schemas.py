@@ -216,6 +216,20 @@ RUN_METRICS = pa.schema(
                 "heart rates recorded, ascending; a last null: time without one",
             ),
             ("hr_histogram_s", pa.list_(F64), "seconds at each of hr_histogram_bpm"),
+            ("temperature_c", F64, "mean temperature the watch read while moving, °C"),
+            (
+                "pace_bin_s_per_km",
+                pa.list_(F64),
+                "pace bins run cleanly (5 s/km wide, lower edge), ascending, s/km",
+            ),
+            ("pace_bin_s", pa.list_(F64), "seconds of clean running in each pace bin"),
+            ("pace_bin_cadence_spm", pa.list_(F64), "mean cadence in each pace bin, steps/min"),
+            ("pace_bin_stance_time_ms", pa.list_(F64), "mean ground contact in each pace bin, ms"),
+            (
+                "pace_bin_vertical_oscillation_mm",
+                pa.list_(F64),
+                "mean vertical oscillation in each pace bin, mm",
+            ),
         ]
     )
 )

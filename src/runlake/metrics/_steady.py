@@ -42,7 +42,7 @@ __all__ = [
 WARMUP_S: Final = 600.0
 """Moving time left out of the steady part at the start: heart rate and form settle."""
 RESUME_SKIP_S: Final = 60.0
-"""Time left out of the steady part after a pause or a stop: heart rate recovers."""
+"""Time left out of the steady part after a pause, a stop or a walk: heart rate recovers."""
 OFF_PACE_FRACTION: Final = 0.15
 """Samples more than this fraction off the run's typical (median) speed are not steady."""
 MIN_STEADY_S: Final = 1200.0
@@ -62,7 +62,8 @@ class SteadyPart:
     """The steady part of one run, as masks over its samples."""
 
     moving_s: float
-    steady: BOOL
+    clean: BOOL  # running after the warm-up, away from stops and walks, no sensor spike
+    steady: BOOL  # clean and near the run's typical pace
     steady_s: float
     speed_mps: float  # time-weighted mean speed of the steady part (NaN: none)
     steady_run: bool
@@ -73,20 +74,21 @@ class SteadyPart:
 
 
 def _since_stop(s: RunSamples) -> F64:
-    """Seconds since the last pause or stop before each sample (inf: none yet)."""
+    """Seconds since the last pause, stop or walk before each sample (inf: none yet)."""
     n = s.t.size
-    stop = s.pause | ~s.moving
+    stop = s.pause | ~s.running
     idx = np.where(stop, np.arange(n), -1)
     last_stop = np.maximum.accumulate(idx) if n else idx
     return np.where(last_stop >= 0, s.t - s.t[np.maximum(last_stop, 0)], np.inf)
 
 
 def steady_part(s: RunSamples) -> SteadyPart:
-    """The moving samples after the warm-up, away from stops, near the run's typical pace."""
+    """The running samples after the warm-up, away from stops and walks, without sensor
+    spikes, near the run's typical pace."""
     moving_w = np.where(s.moving, s.w, 0.0)
     moving_s = float(moving_w.sum())
     after_warmup = np.cumsum(moving_w) > WARMUP_S
-    base = s.moving & after_warmup & (_since_stop(s) >= RESUME_SKIP_S)
+    base = s.running & ~s.spike & after_warmup & (_since_stop(s) >= RESUME_SKIP_S)
     typical = weighted_median(s.speed, np.where(base, s.w, 0.0))
     if math.isnan(typical):
         in_band = np.isnan(s.speed)
@@ -102,6 +104,7 @@ def steady_part(s: RunSamples) -> SteadyPart:
     cum = np.cumsum(sw)
     return SteadyPart(
         moving_s=moving_s,
+        clean=base & (s.w > 0),
         steady=steady,
         steady_s=steady_s,
         speed_mps=speed,
