@@ -33,9 +33,10 @@ every sample whose speed is more than ``OFF_PACE_FRACTION`` away from the run's 
 (the time-weighted median speed of what is left before this filter: intervals, steep
 hills). Walking is never part of it. ``steady_s`` is its length. A run is a *steady run*
 (``steady_run``) when its steady part lasts at least ``MIN_STEADY_S`` and covers at least
-``STEADY_SHARE_MIN`` of the moving time after the warm-up (walking counts in the moving
-time): easy and long runs are; interval workouts, run-walks and runs that end walking are
-not, and get no within-run changes (form fade) and no cardiac-drift flag.
+``STEADY_SHARE_MIN`` of the timer time after the warm-up (walking and standing with the
+timer running count, pauses do not): easy and long runs are; interval workouts, run-walks
+and runs that end walking or standing are not, and get no within-run changes (form fade)
+and no cardiac-drift flag.
 
 **Within-run changes** (``cadence_change_pct``, ``stance_time_change_pct``,
 ``vertical_oscillation_change_pct``): the time-weighted mean over the last third of the

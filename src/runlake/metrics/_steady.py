@@ -52,7 +52,8 @@ DECOUPLING_MIN_S: Final = 2400.0
 DECOUPLING_MAX_GRADE_DIFF: Final = 0.01
 """Decoupling is null when the halves' mean grades differ by more than this (1 point)."""
 STEADY_SHARE_MIN: Final = 0.6
-"""A steady run's steady part covers at least this share of the moving time after warm-up."""
+"""A steady run's steady part covers at least this share of the timer time after warm-up
+(walking and standing with the timer running count, pauses not)."""
 THIRD_COVERAGE_MIN: Final = 0.5
 """A value must cover this share of a third of the steady part for a within-run change."""
 
@@ -98,8 +99,9 @@ def steady_part(s: RunSamples) -> SteadyPart:
     sw = np.where(steady, s.w, 0.0)
     steady_s = float(sw.sum())
     speed, _ = weighted_mean(s.speed, s.w, steady)
+    timed_s = float(s.w.sum())  # the timer's time: moving, walking and standing
     steady_run = steady_s >= MIN_STEADY_S and steady_s >= STEADY_SHARE_MIN * max(
-        moving_s - WARMUP_S, 0.0
+        timed_s - WARMUP_S, 0.0
     )
     cum = np.cumsum(sw)
     return SteadyPart(
