@@ -35,6 +35,7 @@ from runlake import (
     LakeBusy,
     Measured,
     Scan,
+    count_flags,
     finish_batch,
     is_url,
     load_config,
@@ -252,8 +253,8 @@ def nightly_sync(
     if result["flags"]:
         codes = Counter(str(f["code"]) for f in result["flags"])
         log.info(
-            "%s: %s (`runlake flags` tells what was seen and what to do)",
-            plural(len(result["flags"]), "new flag"),
+            "new flags: %s: %s (`runlake flags` tells what was seen and what to do)",
+            count_flags(str(f["severity"]) for f in result["flags"]),
             ", ".join(f"{c} x{n}" if n > 1 else c for c, n in sorted(codes.items())),
         )
     return _ended(result)

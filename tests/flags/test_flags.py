@@ -553,7 +553,7 @@ def test_no_baseline_without_enough_runs_at_that_pace() -> None:
         ("form_off_baseline", 12.4, 5.0, "%", "+12.4 % (limit +5.0 %)"),
         ("cardiac_drift", 7.23, 5.0, "%", "7.2 % (limit 5.0 %)"),
         ("long_run_spike", 45.2, 10.0, "%", "+45.2 % (limit +10.0 %)"),
-        ("long_run_fuelling", 100.0, 75.0, "min", "1 h 40 min run (from 1 h 15 min)"),
+        ("long_run_fuelling", 100.0, 75.0, "min", "1 h 40 min (from 1 h 15 min)"),
         ("hydration", 31.2, 28.0, "°C", "31 °C (hot from 28 °C)"),
         ("volume_jump", 13.33, 10.0, "%", "+13.3 % (limit +10.0 %)"),
         ("no_cutback", 6.0, 4.0, "weeks", "6 weeks (limit 4)"),

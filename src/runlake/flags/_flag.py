@@ -173,13 +173,13 @@ def limit(value: float, threshold: float, unit: str, *, signed: bool = False) ->
 def flag_headline(code: str, value: float, threshold: float, unit: str) -> str:
     """What a flag's value and threshold say, as a runner says it (a flag's headline):
     ``12.3 cm (limit 11.5 cm)``, ``ratio 4.0 (limit 1.5)``, ``62 % easy (at least 80 %)``,
-    ``1 h 40 min run``, ``31 °C (hot from 28 °C)``."""
+    ``1 h 40 min (from 1 h 15 min)``, ``31 °C (hot from 28 °C)``."""
     if code == "low_easy_share":
         return f"{value:.0f} % easy (at least {threshold:.0f} %)"
     if code in NOTE_CODES:
         if unit == "°C":
             return f"{value:.0f} °C (hot from {threshold:.0f} °C)"
-        return f"{hours_minutes(value * 60.0)} run (from {hours_minutes(threshold * 60.0)})"
+        return f"{hours_minutes(value * 60.0)} (from {hours_minutes(threshold * 60.0)})"
     if code == "ground_contact_imbalance":
         return f"{value:.1f} % left (limit {threshold:.1f} %)"
     if code == "monotony_high":
