@@ -1045,3 +1045,39 @@ def test_corpus_flags_never_come_from_missing_data() -> None:
         assert f.week_start.weekday() == 0
     if hist:
         assert flags_table(hist).num_rows == len(hist)
+
+
+@requires_corpus
+def test_corpus_runs_as_one_history_raise_no_false_alarms() -> None:
+    """The corpus's runs are years apart: every run follows a break. No load-ratio flag,
+    no long-run spike without a run in the 30 days before; the Forerunner run whose second
+    half is walking and standing with a heart-rate spike to 248 is no steady run (no drift)."""
+    runs = corpus_runs()
+    hr_max = estimate_hr_max(act["max_hr_bpm"] for _, _, act in runs)  # type: ignore[misc]
+    metrics = {}
+    for i, (name, rec, act) in enumerate(runs):
+        m = run_metrics(rec, act, hr_max_bpm=hr_max, easy_hr_fraction=T.easy_hr_fraction)
+        m = replace(m, activity_id=f"{i}-{m.activity_id}")  # corpus_runs: one file hash
+        metrics[m.activity_id] = (name, m)
+    table = metrics_table([m for _, m in metrics.values()])
+    assert not [f for f in history_flags(table, "corpus", T) if f.code == "acwr_high"]
+    recent = judge_recent(table, T, metrics)
+    starts = sorted((m.start_time, aid) for aid, (_, m) in metrics.items() if m.start_time)
+    for aid, r in recent.items():
+        m = metrics[aid][1]
+        assert m.start_time is not None
+        before = [s for s, other in starts if timedelta(0) < m.start_time - s <= timedelta(30)]
+        if not before or starts[0][0] > m.start_time - timedelta(30):
+            assert r.long_run_change_pct is None, metrics[aid][0]
+    (walked,) = [m for name, m in metrics.values() if "2825367441" in name]
+    assert walked.steady_run is False
+    assert walked.peak_hr_bpm is not None
+    assert walked.peak_hr_bpm <= 220.0
+    assert "cardiac_drift" not in {f.code for f in run_flags(walked, "corpus", T)}
+    # the notes stay notes: one line each
+    for _, m in metrics.values():
+        for f in run_flags(m, "corpus", T, recent[m.activity_id]):
+            if f.code in NOTE_CODES:
+                assert f.severity == "info"
+                assert "\n" not in f.message
+                assert len(f.message) < 200

@@ -1104,7 +1104,7 @@ def _weeks_of_easy_runs(
 def scenario_plan(name: str, start: date, seed: int = 0) -> list[RunSpec]:
     """The runs of one scenario (``SCENARIOS``), in order, from the Monday ``start``:
 
-    - ``break_and_return``: 8 weeks of four easy runs, 5 weeks off, then 3 weeks of four
+    - ``break_and_return``: 8 weeks of four easy runs, 5 weeks off, then 5 weeks of four
       40-minute runs: the first run back follows 5 weeks without one;
     - ``long_run_spike``: four 40-minute runs a week for 11 weeks, with a 60-minute run at
       the end of week 5 (50 % longer than any run of the 30 days before) and a 100-minute
@@ -1122,7 +1122,7 @@ def scenario_plan(name: str, start: date, seed: int = 0) -> list[RunSpec]:
     if name == "break_and_return":
         return [
             *_weeks_of_easy_runs(start, range(8), four, 45, seed),
-            *_weeks_of_easy_runs(start, range(13, 16), four, 40, seed + 1),
+            *_weeks_of_easy_runs(start, range(13, 18), four, 40, seed + 1),
         ]
     if name == "long_run_spike":
         plan = _weeks_of_easy_runs(start, range(11), (1, 3, 5), 40, seed)
