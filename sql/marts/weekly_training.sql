@@ -28,9 +28,11 @@
 --                                   without load
 --   strain                 double   Foster: load x monotony
 --   acute_chronic_ratio    double   the week's load / the mean weekly load of the 4 weeks
---                                   before (weeks without runs count 0); weekly and
---                                   "uncoupled". Null for the athlete's first 4 weeks and
---                                   when those weeks have no load.
+--                                   before; weekly and "uncoupled". Null unless each of
+--                                   those 4 weeks had a run (not in the athlete's first 4
+--                                   weeks, nor within 4 weeks of a week off: a return
+--                                   after a break would read 4.0 by construction) and
+--                                   they have load.
 --   peak_daily_acwr        double   highest daily_load.acute_chronic_ratio on a run day of
 --                                   the week: the rolling 7/28-day ratio the acwr_high
 --                                   flag compares with 1.5
@@ -197,7 +199,7 @@ windowed as (
 
     select
         joined.*,
-        count(*) over prior_4 as prior_weeks,
+        count(*) filter (where runs > 0) over prior_4 as prior_run_weeks,
         sum(load) over prior_4 as prior_load
 
     from joined
@@ -240,7 +242,7 @@ final as (
         monotony,
         7 * mean_daily_load * monotony as strain,
         case
-            when prior_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
+            when prior_run_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
         end as acute_chronic_ratio,
         peak_daily_acwr,
         ewma_acute_load,

@@ -241,10 +241,14 @@ def test_weekly_training_ten_percent_line_cutbacks_and_ratio(lake: Path) -> None
         assert w["is_volume_jump"] is (dist[j] > 1.1 * max(prior))
         assert w["is_rest_week"] is (dist[j] < 10_000)
         assert w["is_cutback"] is (10_000 <= dist[j] <= 0.8 * max(prior))
-        if j >= 4:
+        if j >= 4 and all(f(x["runs"]) > 0 for x in weeks[j - 4 : j]):
             assert f(w["acute_chronic_ratio"]) == pytest.approx(load[j] / np.mean(load[j - 4 : j]))
         else:
             assert w["acute_chronic_ratio"] is None
+    # gap: 6 weeks without its third: no week has four weeks of running before it
+    gap = rows(lake, "select * from weekly_training where athlete = 'gap' order by week_start")
+    assert len(gap) == 6
+    assert all(w["acute_chronic_ratio"] is None for w in gap)
     kinds = [(w["is_volume_jump"], w["is_cutback"]) for w in weeks]
     assert kinds.count((True, False)) == 1  # the sample season's one volume jump (week 2)
     assert kinds.count((False, True)) == 3  # and its three cutback weeks
