@@ -186,10 +186,17 @@ def _longest_before(
     return ("time" if on_time else "distance"), longest_m, longest_s, change
 
 
+def _median(x: F64) -> float:
+    """The median of a few values (np.median's checks cost more than the sort here)."""
+    s = np.sort(x)
+    n = s.size
+    return float((s[(n - 1) // 2] + s[n // 2]) / 2.0)
+
+
 def _usual(value: float, history: F64) -> Usual:
     """The run's value against the baseline runs' values of the same band."""
-    usual = float(np.median(history))
-    mad = float(np.median(np.abs(history - usual)))
+    usual = _median(history)
+    mad = _median(np.abs(history - usual))
     spread = max(ROBUST_SD_PER_MAD * mad, MIN_SPREAD_FRACTION * abs(usual))
     departure = (value - usual) / spread if spread > 0 else None
     return Usual(value, usual, spread, departure)
@@ -209,9 +216,10 @@ class _Baselines:
             these = rows[self.b.band[rows] == band]
             order = np.argsort(start[self.b.run[these]], kind="stable")
             self.by_band[float(band)] = these[order]
-        self.own = {
-            int(r): np.flatnonzero((self.b.run == r) & enough) for r in np.unique(self.b.run)
-        }
+        mine = rows[np.argsort(self.b.run[rows], kind="stable")]  # each run's band rows
+        runs, first = np.unique(self.b.run[mine], return_index=True)
+        parts = np.split(mine, first[1:]) if mine.size else []
+        self.own: dict[int, I64] = dict(zip(runs.tolist(), parts, strict=True))
 
     def _before(self, i: int, band: float) -> I64:
         """The band rows of the runs of the baseline days before run i."""

@@ -689,6 +689,7 @@ def refresh_derived(
     )
     done |= {
         "metrics_computed": new.runs.num_rows,
+        "judged_again": rejudge,  # every run and week: other thresholds or metrics
         "hr_max_bpm": hr_max,
         "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
     }
