@@ -40,7 +40,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runlake import DecodeError, decode_fit, ingest_paths, run_query
+from runlake import DecodeError, decode_fit, ingest_paths, load_analysis, run_query
 from runlake.ingest._ingest import ACTIVITY_MESSAGES
 from runlake.synth import write_history
 
@@ -262,7 +262,7 @@ def ratio_row(
         figure,
         secs(ours),
         f"{name} {secs(theirs)}{note}",
-        f"{ratio:.0f}x",
+        f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x",
         f">= {target:.0f}x" if target else "-",
         check(ratio >= target) if target else "info",
     )
@@ -556,8 +556,8 @@ def lake_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -
         )
         row.rss_mb = result["rss_mb"]
         rows.append(row)
-        pace_sql = REPO / "sql" / "analyses" / "ground_contact_by_pace_band.sql"
-        queries: list[tuple[str, str, list[object] | None, float]] = [
+        pace = load_analysis("ground_contact_by_pace_band")
+        queries: list[tuple[str, str, list[object] | dict[str, object] | None, float]] = [
             (
                 "query: weekly load of one athlete",
                 "select * from weekly_load where athlete = ? order by week_start",
@@ -566,8 +566,8 @@ def lake_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path]) -
             ),
             (
                 "query: per-record scan, ground contact by pace band",
-                pace_sql.read_text(),
-                None,
+                pace.sql,
+                pace.bind({"athlete": ATHLETE}),
                 1.0,
             ),
         ]
@@ -677,6 +677,204 @@ def backfill_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path
         rows.append(row)
 
 
+# -- GPX and TCX (issue 14) ------------------------------------------------------------------
+
+DATA = CORPUS.parent
+TARGET_GPX_RATIO = 5.0
+TARGET_POINTS_VS_FIT = 2.0
+
+
+def _runlake_cmd() -> str:
+    return str(Path(sys.executable).with_name("runlake"))
+
+
+def ingest_runs(folder: Path, repeat: int, table: str = "records") -> tuple[list[TreeRun], int]:
+    """``runlake ingest <folder>`` into a fresh lake, as installed: wall time of each run
+    (start-up included) and the rows of ``table`` it wrote."""
+    runs: list[TreeRun] = []
+    rows = 0
+    with tempfile.TemporaryDirectory(prefix="runlake-bench-") as tmp:
+        for i in range(repeat):
+            lake = Path(tmp) / f"lake{i}"
+            run = run_tree(
+                [_runlake_cmd(), "ingest", str(folder), "--lake", str(lake), "--athlete", ATHLETE],
+                dict(os.environ),
+            )
+            if run.returncode != 0:
+                print(run.output)
+                raise SystemExit(f"runlake ingest {folder} failed")
+            got = run_query(lake, f"select count(*) as n from {table}")
+            rows = int(got.column("n")[0].as_py())
+            shutil.rmtree(lake, ignore_errors=True)
+            runs.append(run)
+    return runs, rows
+
+
+def _walls(runs: list[TreeRun]) -> str:
+    walls = ", ".join(f"{r.wall_s:.2f}" for r in runs)
+    return f"{walls} s wall (CPU " + ", ".join(f"{r.cpu_s:.2f}" for r in runs) + ")"
+
+
+def _gpxpy_parse(files: Files) -> int:
+    """gpxpy.parse alone, on the standard library's parser (faster than on lxml, which
+    gpxpy picks when it is installed, as it is with runlake): the stricter baseline."""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    import gpxpy  # noqa: PLC0415  (a dev dependency)
+    import gpxpy.parser  # noqa: PLC0415
+
+    gpxpy.parser.mod_etree = ET
+    n = 0
+    for _name, data in files:
+        text = data[3:].decode() if data.startswith(b"\xef\xbb\xbf") else data.decode()
+        gpx = gpxpy.parse(text)
+        n += sum(len(s.points) for t in gpx.tracks for s in t.segments)
+    return n
+
+
+def _tcx_reference(files: Files) -> int:
+    """The tests' reference TCX reader (stdlib ElementTree, tests/decode/test_tcx_crosscheck)."""
+    from tests.decode.test_tcx_crosscheck import reference  # noqa: PLC0415
+
+    n = 0
+    for _name, data in files:
+        with contextlib.suppress(Exception):
+            n += len(reference(data)[2])
+    return n
+
+
+def _tcxreader(paths: list[Path]) -> int:
+    from tcxreader.tcxreader import TCXReader  # noqa: PLC0415  (optional)
+
+    n = 0
+    with quiet():
+        for p in paths:
+            with contextlib.suppress(Exception):
+                n += len(TCXReader().read(str(p)).trackpoints)
+    return n
+
+
+def _decode_all(files: Files, decode: Callable[..., object]) -> int:
+    n = 0
+    for name, data in files:
+        with contextlib.suppress(DecodeError):
+            got = decode(data, source=name)
+            n += got.points.num_rows  # type: ignore[attr-defined]
+    return n
+
+
+def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
+    """GPX and TCX (issue 14): `runlake ingest` of the corpus files, start-up included,
+    against gpxpy.parse alone (and the TCX reference reader), and points/s against FIT
+    records/s, in one run."""
+    from runlake import decode_gpx, decode_tcx  # noqa: PLC0415
+
+    n = args.xml_repeat
+    empty = Path(tempfile.mkdtemp(prefix="runlake-bench-empty-"))
+    startup, _ = ingest_runs(empty, n)
+    start_s = statistics.median(r.wall_s for r in startup)
+    print(f"\n`runlake ingest` of an empty folder (start-up, catalog): {_walls(startup)}")
+    rows.append(Row("`runlake ingest` of an empty folder: start-up and catalog", secs(start_s)))
+    fit_runs, fit_records = ingest_runs(DATA / "fit", n)
+    fit_s = statistics.median(r.wall_s for r in fit_runs)
+    fit_rate = fit_records / fit_s
+    fit_cpu_rate = fit_records / statistics.median(r.cpu_s for r in fit_runs)
+    print(f"FIT corpus: `runlake ingest` {_walls(fit_runs)}, {fit_records} records")
+    rows.append(
+        Row(
+            f"FIT: `runlake ingest` of the corpus ({fit_records} records), start to exit",
+            f"{secs(fit_s)} wall; {fit_rate / 1e3:.0f} k records/s",
+        )
+    )
+    for kind, decode, baseline_name in (
+        ("gpx", decode_gpx, "gpxpy.parse"),
+        ("tcx", decode_tcx, "reference reader (ElementTree)"),
+    ):
+        paths = sorted(p for p in (DATA / kind).iterdir() if p.suffix.lower() == f".{kind}")
+        files = load(paths)
+        mb = megabytes(files)
+        baseline = _gpxpy_parse if kind == "gpx" else _tcx_reference
+        base = Timing()
+        runs: list[TreeRun] = []
+        for _ in range(n):  # alternately: both meet the same machine
+            more, points = ingest_runs(DATA / kind, 1)
+            runs += more
+            base.run(functools.partial(baseline, files))
+        ours = statistics.median(r.wall_s for r in runs)
+        theirs = statistics.median(base.wall)
+        decoded = measure(functools.partial(_decode_all, files, decode), n)
+        label = kind.upper()
+        print(
+            f"{label} corpus: {len(files)} files, {mb:.1f} MB; `runlake ingest` {_walls(runs)} "
+            f"({points} points); {baseline_name} alone {base.describe()}; "
+            f"decode_{kind} alone {decoded.describe()}"
+        )
+        rows.append(
+            ratio_row(
+                f"{label}: `runlake ingest` of the corpus ({len(files)} files, {mb:.0f} MB, "
+                f"{points} points), start-up included, fresh lake",
+                ours,
+                theirs,
+                f"{baseline_name} alone",
+                TARGET_GPX_RATIO if kind == "gpx" else None,
+            )
+        )
+        rows.append(
+            ratio_row(
+                f"{label}: the same, CPU time of `runlake ingest` (all its processes) against "
+                f"{baseline_name} alone (CPU): fair on a busy machine",
+                statistics.median(r.cpu_s for r in runs),
+                statistics.median(base.cpu),
+                f"{baseline_name} alone (CPU)",
+                TARGET_GPX_RATIO if kind == "gpx" else None,
+            )
+        )
+        rate = points / ours
+        cpu_rate = points / statistics.median(r.cpu_s for r in runs)
+        steady = points / max(ours - start_s, 1e-9)
+        rows.append(
+            Row(
+                f"{label}: points/s end to end, against FIT records/s end to end",
+                f"{rate / 1e3:.0f} k points/s ({steady / 1e3:.0f} k/s after start-up)",
+                f"FIT {fit_rate / 1e3:.0f} k records/s",
+                f"{fit_rate / rate:.1f}x slower",
+                f"<= {TARGET_POINTS_VS_FIT:.0f}x",
+                check(fit_rate / rate <= TARGET_POINTS_VS_FIT),
+            )
+        )
+        rows.append(
+            Row(
+                f"{label}: the same per CPU second of `runlake ingest`",
+                f"{cpu_rate / 1e3:.0f} k points per CPU s",
+                f"FIT {fit_cpu_rate / 1e3:.0f} k records per CPU s",
+                f"{fit_cpu_rate / cpu_rate:.1f}x slower",
+                f"<= {TARGET_POINTS_VS_FIT:.0f}x",
+                check(fit_cpu_rate / cpu_rate <= TARGET_POINTS_VS_FIT),
+            )
+        )
+        rows.append(
+            ratio_row(
+                f"{label}: decode_{kind} alone (CPU), every corpus file",
+                decoded.median,
+                statistics.median(base.cpu),
+                f"{baseline_name} alone (CPU)",
+                None,
+            )
+        )
+        if kind == "tcx" and available("tcxreader"):
+            other = measure(functools.partial(_tcxreader, paths), n, warm_up=False)
+            rows.append(
+                ratio_row(
+                    "TCX: decode_tcx alone (CPU) against tcxreader 0.4.11 (which drops points)",
+                    decoded.median,
+                    other.median,
+                    "tcxreader",
+                    None,
+                )
+            )
+    shutil.rmtree(empty, ignore_errors=True)
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -716,6 +914,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--backfill-only", action="store_true", help="only the backfill (generated history)"
     )
+    parser.add_argument(
+        "--xml-only",
+        action="store_true",
+        help="only GPX and TCX: `runlake ingest` of the corpus against gpxpy and the reference",
+    )
+    parser.add_argument("--xml-repeat", type=int, help="runs of each GPX/TCX figure (default 5)")
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     parser.add_argument("--ingest-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -730,6 +934,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.history_sample = args.history_sample or (5 if quick else 30)
     args.query_repeat = 5 if quick else 9
     args.backfill_repeat = args.backfill_repeat or (1 if quick else 3)
+    args.xml_repeat = args.xml_repeat or (3 if quick else 5)
 
     info = machine()
     print("runlake benchmark (issue 6)")
@@ -737,13 +942,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {k}: {v}")
     rows: list[Row] = []
     started = time.perf_counter()
-    if args.backfill_only:
+    if args.xml_only:
+        xml_figures(args, rows)
+    elif args.backfill_only:
         backfill_figures(args, rows, history(args.years))
     elif CORPUS.is_dir():
         corpus_figures(args, rows)
+        xml_figures(args, rows)
     else:
         print(f"\nno corpus at {CORPUS}: corpus figures skipped")
-    if not args.corpus_only and not args.backfill_only:
+    if not args.corpus_only and not args.backfill_only and not args.xml_only:
         paths = history(args.years)
         history_figures(args, rows, paths)
         lake_figures(args, rows, paths)

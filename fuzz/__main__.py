@@ -1,7 +1,7 @@
 """``python -m fuzz``: the long fuzz campaign and kill loop, or the replay of one case.
 
-    python -m fuzz                           # 25,000 FIT + 6,000 GPX cases and 60 kills
-    python -m fuzz --fit 2000 --gpx 500 --kills 0 --seed 7
+    python -m fuzz                           # 25,000 FIT + 6,000 GPX + 6,000 TCX cases, 60 kills
+    python -m fuzz --fit 2000 --gpx 500 --tcx 500 --kills 0 --seed 7
     python -m fuzz --replay fit:1:1234       # one case, in this process, with its traceback
     python -m fuzz --replay fit:1:1234 --dump case.fit
 
@@ -35,7 +35,7 @@ from fuzz._crash import (
 )
 from fuzz._runner import FuzzReport, run_cases
 from runlake._errors import DecodeError
-from runlake.decode import decode_fit, decode_gpx
+from runlake.decode import decode_fit, decode_gpx, decode_tcx
 from runlake.ingest._ingest import INTERNAL_ERROR, _decode_normalize, _sniff, ingest_file
 from runlake.lake._store import Lake
 from runlake.normalize import SourceInfo
@@ -69,6 +69,8 @@ def _strict(c: Case) -> None:
     try:
         if c.kind == "fit":
             decode_fit(c.data, source=c.name, on_error="raise")
+        elif c.kind == "tcx":
+            decode_tcx(c.data, source=c.name, on_error="raise")
         else:
             decode_gpx(c.data, source=c.name, on_error="raise")
     except DecodeError as e:
@@ -116,10 +118,11 @@ def _kills(kills: int, seed: int, workdir: Path) -> bool:
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n\n")[0])
     p.add_argument("--fit", type=int, default=25_000, help="FIT cases (default 25000)")
     p.add_argument("--gpx", type=int, default=6_000, help="GPX cases (default 6000)")
+    p.add_argument("--tcx", type=int, default=6_000, help="TCX cases (default 6000)")
     p.add_argument("--kills", type=int, default=60, help="kill -9 of ingests (default 60)")
     p.add_argument("--seed", type=int, default=1, help="campaign seed (default 1)")
     p.add_argument("--start", type=int, default=0, help="first case index (default 0)")
@@ -128,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mem-mb", type=float, default=512.0, help="peak RSS growth per case")
     p.add_argument("--max-kb", type=int, default=4096, help="largest corpus seed file, kB")
     p.add_argument("--no-corpus", action="store_true", help="generated seed files only")
-    p.add_argument("--corpus", default=str(CORPUS), help="folder with fit/ and gpx/")
+    p.add_argument("--corpus", default=str(CORPUS), help="folder with fit/, gpx/ and tcx/")
     p.add_argument("--replay", metavar="CASE_ID", help="run one case here, e.g. fit:1:1234")
     p.add_argument("--dump", metavar="FILE", help="with --replay: write the case's bytes")
     p.add_argument("--save", metavar="DIR", help="write the bytes of failing cases here")
-    args = p.parse_args(argv)
+    return p
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     corpus = None if args.no_corpus else Path(args.corpus)
     seeds = load_seeds(corpus, args.max_kb * 1024)
     if args.replay:
@@ -141,44 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     shm = Path("/dev/shm")  # noqa: S108 - a scratch lake in memory, in a private mkdtemp
     base = shm if shm.is_dir() else Path(tempfile.gettempdir())
     workdir = Path(tempfile.mkdtemp(prefix="runlake-fuzz-", dir=base))
-    ok = True
     ids = [f"fit:{args.seed}:{i}" for i in range(args.start, args.start + args.fit)]
     ids += [f"gpx:{args.seed}:{i}" for i in range(args.start, args.start + args.gpx)]
-    if ids:
-        print(
-            f"fuzz: seed {args.seed}, {len(ids)} cases ({args.fit} FIT, {args.gpx} GPX) from "
-            f"{seeds.describe()}, {args.jobs} workers, {args.timeout:g} s per case",
-            flush=True,
-        )
-        last = [time.monotonic()]
-
-        def progress(r: FuzzReport) -> None:
-            if time.monotonic() - last[0] > 30:
-                last[0] = time.monotonic()
-                print(f"  {r.cases}/{len(ids)} cases, {len(r.failures)} failures", flush=True)
-
-        report = run_cases(
-            (case(seeds, i) for i in ids),
-            workdir=workdir / "cases",
-            jobs=args.jobs,
-            timeout_s=args.timeout,
-            mem_limit_mb=args.mem_mb,
-            on_result=progress,
-        )
-        print(report.summary())
-        if report.failures:
-            ok = False
-            print("failures by signature:\n" + report.describe_signatures())
-            print(report.describe_failures(limit=10))
-            extra = "" if corpus is not None else " --no-corpus"
-            print(f"replay one with: python -m fuzz --replay CASE_ID --max-kb {args.max_kb}{extra}")
-            if args.save:
-                out = Path(args.save)
-                out.mkdir(parents=True, exist_ok=True)
-                for c, _ in report.failures:
-                    if c is not None:
-                        (out / c.case_id.replace(":", "_")).write_bytes(c.data)
-                print(f"failing inputs written to {out}")
+    ids += [f"tcx:{args.seed}:{i}" for i in range(args.start, args.start + args.tcx)]
+    ok = _campaign(args, seeds, ids, workdir / "cases") if ids else True
     shutil.rmtree(workdir, ignore_errors=True)
     if args.kills:
         print(f"kill loop: {args.kills} kill -9 of `runlake ingest` at random points", flush=True)
@@ -188,6 +160,47 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(kdir, ignore_errors=True)
         ok = ok and held
     return 0 if ok else 1
+
+
+def _campaign(args: argparse.Namespace, seeds: Seeds, ids: list[str], workdir: Path) -> bool:
+    """Run the cases ``ids`` on ``args.jobs`` workers; print the summary and any failures
+    (and write their bytes to ``args.save``). True when no case failed."""
+    print(
+        f"fuzz: seed {args.seed}, {len(ids)} cases ({args.fit} FIT, {args.gpx} GPX, "
+        f"{args.tcx} TCX) from "
+        f"{seeds.describe()}, {args.jobs} workers, {args.timeout:g} s per case",
+        flush=True,
+    )
+    last = [time.monotonic()]
+
+    def progress(r: FuzzReport) -> None:
+        if time.monotonic() - last[0] > 30:
+            last[0] = time.monotonic()
+            print(f"  {r.cases}/{len(ids)} cases, {len(r.failures)} failures", flush=True)
+
+    report = run_cases(
+        (case(seeds, i) for i in ids),
+        workdir=workdir,
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+        mem_limit_mb=args.mem_mb,
+        on_result=progress,
+    )
+    print(report.summary())
+    if not report.failures:
+        return True
+    print("failures by signature:\n" + report.describe_signatures())
+    print(report.describe_failures(limit=10))
+    extra = " --no-corpus" if args.no_corpus else ""
+    print(f"replay one with: python -m fuzz --replay CASE_ID --max-kb {args.max_kb}{extra}")
+    if args.save:
+        out = Path(args.save)
+        out.mkdir(parents=True, exist_ok=True)
+        for c, _ in report.failures:
+            if c is not None:
+                (out / c.case_id.replace(":", "_")).write_bytes(c.data)
+        print(f"failing inputs written to {out}")
+    return False
 
 
 if __name__ == "__main__":

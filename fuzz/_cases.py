@@ -15,9 +15,10 @@ from pathlib import Path
 
 from fuzz._fit import mutate_fit, random_fit
 from fuzz._gpx import GPX_ATTACKS, attack_gpx, mutate_gpx, random_gpx
+from fuzz._tcx import TCX_ATTACKS, attack_tcx, mutate_tcx, random_tcx
 from runlake.synth import RunSpec, encode_run, simulate
 
-__all__ = ["CORPUS", "Case", "Seeds", "case", "fit_seeds", "gpx_seeds", "load_seeds"]
+__all__ = ["CORPUS", "Case", "Seeds", "case", "fit_seeds", "gpx_seeds", "load_seeds", "tcx_seeds"]
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 """The real watch files (../shared/data from the repository); optional."""
@@ -27,7 +28,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 class Case:
     case_id: str
     kind: str
-    """fit or gpx."""
+    """fit, gpx or tcx."""
     name: str
     """The file name the case is ingested under."""
     data: bytes
@@ -41,9 +42,10 @@ class Case:
 class Seeds:
     fit: tuple[tuple[str, bytes], ...]
     gpx: tuple[tuple[str, bytes], ...]
+    tcx: tuple[tuple[str, bytes], ...] = ()
 
     def describe(self) -> str:
-        return f"{len(self.fit)} FIT and {len(self.gpx)} GPX seed files"
+        return f"{len(self.fit)} FIT, {len(self.gpx)} GPX and {len(self.tcx)} TCX seed files"
 
 
 @cache
@@ -90,8 +92,19 @@ def gpx_seeds(corpus: Path | None, max_bytes: int) -> tuple[tuple[str, bytes], .
     return tuple(seeds)
 
 
+def tcx_seeds(corpus: Path | None, max_bytes: int) -> tuple[tuple[str, bytes], ...]:
+    seeds = [(f"gen-{i}.tcx", random_tcx(random.Random(f"tcx-seed:{i}"))[0]) for i in range(4)]
+    if corpus is not None and (corpus / "tcx").is_dir():
+        for p in sorted((corpus / "tcx").iterdir()):
+            if p.suffix.lower() == ".tcx" and 0 < p.stat().st_size <= max_bytes:
+                seeds.append((p.name, p.read_bytes()))
+    return tuple(seeds)
+
+
 def load_seeds(corpus: Path | None = CORPUS, max_bytes: int = 256 * 1024) -> Seeds:
-    return Seeds(fit_seeds(corpus, max_bytes), gpx_seeds(corpus, max_bytes))
+    return Seeds(
+        fit_seeds(corpus, max_bytes), gpx_seeds(corpus, max_bytes), tcx_seeds(corpus, max_bytes)
+    )
 
 
 def _pick(rng: random.Random, seq: tuple[tuple[str, bytes], ...]) -> tuple[str, bytes]:
@@ -133,4 +146,24 @@ def case(seeds: Seeds, case_id: str) -> Case:
             data, recipe = mutate_gpx(rng, base, other)
             recipe = [f"seed {name}", *recipe]
         return Case(case_id, "gpx", rng.choice(["case.gpx", "case.GPX"]), data, tuple(recipe))
-    raise ValueError(f"unknown case kind {kind!r} in {case_id!r} (fit or gpx)")
+    if kind == "tcx":
+        return _tcx_case(rng, seeds, case_id)
+    raise ValueError(f"unknown case kind {kind!r} in {case_id!r} (fit, gpx or tcx)")
+
+
+def _tcx_case(rng: random.Random, seeds: Seeds, case_id: str) -> Case:
+    r = rng.random()
+    if r < 0.06:
+        attack = rng.choice(sorted(TCX_ATTACKS))
+        return Case(case_id, "tcx", "case.tcx", attack_tcx(attack), (f"attack {attack}",))
+    if r < 0.3 or not seeds.tcx:
+        data, recipe = random_tcx(rng)
+        if rng.random() < 0.5 and seeds.tcx:
+            data, more = mutate_tcx(rng, data, _pick(rng, seeds.tcx)[1])
+            recipe += more
+    else:
+        name, base = _pick(rng, seeds.tcx)
+        _, other = _pick(rng, seeds.tcx)
+        data, recipe = mutate_tcx(rng, base, other)
+        recipe = [f"seed {name}", *recipe]
+    return Case(case_id, "tcx", rng.choice(["case.tcx", "case.TCX"]), data, tuple(recipe))

@@ -2,7 +2,8 @@
 
 Used by ``tests/lake/test_crash.py`` (a dozen kills) and ``python -m fuzz --kills N`` (many).
 After every kill the lake must open, every view answer, no temporary or half-written file
-be visible, and no uncommitted row show in a view; the final, uninterrupted run must leave
+be visible, no uncommitted row show in a view nor a part of an uncommitted batch be under a
+part name (what readers of the Parquet folders read); the final, uninterrupted run must leave
 exactly the lake a run that was never killed leaves.
 """
 
@@ -122,6 +123,7 @@ def check_lake(lake: Path) -> list[str]:
             pq.read_table(p)
         except Exception as e:  # noqa: BLE001 - any failure to read is the finding
             problems.append(f"unreadable part {p.relative_to(lake)}: {e}")
+    problems += _parts_without_a_manifest(lake)
     try:
         with connect(lake) as con:
             for table in TABLES:
@@ -152,6 +154,18 @@ def check_lake(lake: Path) -> list[str]:
             f"{recs} records / {recs_in_files} committed, {orphans} without a manifest"
         )
     return problems
+
+
+def _parts_without_a_manifest(lake: Path) -> list[str]:
+    """Parts that a reader of the Parquet folders (pyarrow, polars, a DuckDB glob) would read
+    although their batch is not committed: none may be under a part name."""
+    committed = {(p.parent.name, p.name) for p in lake.glob("files/athlete=*/part-*.parquet")}
+    return [
+        f"a reader of the folders sees {p.relative_to(lake)}, whose batch has no manifest"
+        for table in sorted(COMMITTED_BY_MANIFEST)
+        for p in sorted((lake / table).rglob("part-*.parquet"))
+        if (next(d for d in p.parts if d.startswith("athlete=")), p.name) not in committed
+    ]
 
 
 @dataclass

@@ -84,6 +84,7 @@ class FitLayout:
 
 
 def walk(buf: bytes) -> FitLayout:
+    """Where each chained segment's definitions and data messages start."""
     out = FitLayout()
     start = 0
     while start + 12 <= len(buf):
@@ -95,53 +96,64 @@ def walk(buf: bytes) -> FitLayout:
         if not out.segments:
             out.header_size, out.data_end = hsize, end
         out.segments.append((start, end))
-        sizes: dict[int, int] = {}
-        pos = start + hsize
-        while pos < end:
-            h = buf[pos]
-            if h & 0x80:  # compressed timestamp header
-                size = sizes.get((h >> 5) & 0x3)
-                if size is None:
-                    break
-                out.data.append((pos, size))
-                pos += 1 + size
-            elif h & 0x40:
-                if pos + 6 > end:
-                    break
-                arch = buf[pos + 2]
-                fmt = ">H" if arch == 1 else "<H"
-                (gnum,) = struct.unpack_from(fmt, buf, pos + 3)
-                nf = buf[pos + 5]
-                d = FitDef(pos, h & 0xF, arch, gnum, nf)
-                p = pos + 6
-                size = 0
-                for _ in range(nf):
-                    if p + 3 > end:
-                        break
-                    d.fields.append((p, buf[p + 1], buf[p + 2]))
-                    size += buf[p + 1]
-                    p += 3
-                if h & 0x20 and p < end:
-                    d.dev_count_offset = p
-                    nd = buf[p]
-                    p += 1
-                    for _ in range(nd):
-                        if p + 3 > end:
-                            break
-                        d.dev_fields.append(p)
-                        size += buf[p + 1]
-                        p += 3
-                out.defs.append(d)
-                sizes[h & 0xF] = size
-                pos = p
-            else:
-                size = sizes.get(h & 0xF)
-                if size is None:
-                    break
-                out.data.append((pos, size))
-                pos += 1 + size
+        _walk_messages(buf, start + hsize, end, out)
         start = end + 2
     return out
+
+
+def _walk_messages(buf: bytes, pos: int, end: int, out: FitLayout) -> None:
+    """The messages of one segment's data, in [pos, end), until the first oddity."""
+    sizes: dict[int, int] = {}
+    while pos < end:
+        h = buf[pos]
+        if h & 0x80:  # compressed timestamp header
+            size = sizes.get((h >> 5) & 0x3)
+            if size is None:
+                return
+            out.data.append((pos, size))
+            pos += 1 + size
+        elif h & 0x40:
+            if pos + 6 > end:
+                return
+            d, size, pos = _walk_definition(buf, pos, end)
+            out.defs.append(d)
+            sizes[h & 0xF] = size
+        else:
+            size = sizes.get(h & 0xF)
+            if size is None:
+                return
+            out.data.append((pos, size))
+            pos += 1 + size
+
+
+def _walk_definition(buf: bytes, pos: int, end: int) -> tuple[FitDef, int, int]:
+    """The definition message at ``pos``: where its parts are, the size of its data
+    messages, and where the next message starts (fields cut by ``end`` are left out)."""
+    h = buf[pos]
+    arch = buf[pos + 2]
+    fmt = ">H" if arch == 1 else "<H"
+    (gnum,) = struct.unpack_from(fmt, buf, pos + 3)
+    nf = buf[pos + 5]
+    d = FitDef(pos, h & 0xF, arch, gnum, nf)
+    p = pos + 6
+    size = 0
+    for _ in range(nf):
+        if p + 3 > end:
+            break
+        d.fields.append((p, buf[p + 1], buf[p + 2]))
+        size += buf[p + 1]
+        p += 3
+    if h & 0x20 and p < end:
+        d.dev_count_offset = p
+        nd = buf[p]
+        p += 1
+        for _ in range(nd):
+            if p + 3 > end:
+                break
+            d.dev_fields.append(p)
+            size += buf[p + 1]
+            p += 3
+    return d, size, p
 
 
 def fix_crcs(buf: bytes) -> bytes:
@@ -485,74 +497,102 @@ def _value_bytes(  # noqa: PLR0917 - one field's description
 def random_fit(rng: random.Random) -> tuple[bytes, list[str]]:
     """A structurally plausible FIT file with random definitions and values, valid CRCs."""
     body = bytearray()
-    recipe = []
-    defs: dict[int, list[tuple[int, int, int]]] = {}
-    little: dict[int, bool] = {}
+    recipe: list[str] = []
     dev_sizes: dict[int, list[int]] = {}
     globals_used = [0] + [rng.choice(_GLOBALS) for _ in range(rng.randint(1, 6))]
     if rng.random() < 0.4:
-        # developer data: an id, one description per field, then records that carry them
-        dev_names = [rng.choice(_DEV_NAMES) for _ in range(rng.randint(1, 4))]
-        recipe.append(f"developer fields {dev_names!r}")
-        body += bytes([0x40 | 14, 0, 0]) + struct.pack("<H", 207) + bytes([1, 3, 1, 2])
-        body += bytes([14, rng.choice([0, 0, 1, 5, 255])])
-        base_choices = [0x02, 0x84, 0x86, 0x88, 0x07, rng.choice(_INVALID_BASES)]
-        body += bytes([0x40 | 13, 0, 0]) + struct.pack("<H", 206) + bytes([5])
-        body += bytes([0, 1, 0x02, 1, 1, 0x02, 2, 1, 0x02, 3, 16, 0x07, 8, 8, 0x07])
-        for k, name in enumerate(dev_names):
-            enc = name.encode("utf-8", "surrogatepass")[:16]
-            unit = rng.choice(_DEV_UNITS).encode()[:8]
-            body += bytes([13, rng.choice([0, 0, 1, 255]), k, rng.choice(base_choices)])
-            body += enc + bytes(16 - len(enc)) + unit + bytes(8 - len(unit))
-        dev_sizes[20] = [rng.choice([1, 2, 4, 8, 0, 255]) for _ in dev_names]
+        dev_sizes[20] = _random_developer_data(rng, body, recipe)
         globals_used.append(20)
     for local, gnum in enumerate(globals_used[:12]):
-        pf = _profile_fields(gnum)
-        fields: list[tuple[int, int, int]] = []
-        for _ in range(rng.randint(0, 12) if pf else rng.randint(0, 4)):
-            if pf and rng.random() < 0.85:
-                num, base = rng.choice(pf)
-            else:
-                num, base = rng.randrange(256), rng.choice(_VALID_BASES + _INVALID_BASES)
-            if rng.random() < 0.1:
-                base = rng.choice(_VALID_BASES + _INVALID_BASES)
-            bsize = _BASE_SIZE.get(base, 1)
-            if rng.random() < 0.9:
-                size = bsize * rng.choice([1, 1, 1, 1, 2, 3])
-            else:
-                size = rng.randrange(256)
-            fields.append((num, size, base))
-        if gnum == 0 and rng.random() < 0.8:
-            fields.insert(0, (0, 1, 0x00))  # file_id.type
-        if gnum == 20 and rng.random() < 0.9 and not any(f[0] == 253 for f in fields):
-            fields.insert(0, (253, 4, 0x86))
+        fields = _random_fields(rng, gnum)
         arch_le = rng.random() < 0.85
         devs = dev_sizes.get(gnum, [])
-        hdr = 0x40 | local | (0x20 if devs else 0)
-        body += bytes([hdr, 0, 0 if arch_le else 1])
-        body += struct.pack("<H" if arch_le else ">H", gnum) + bytes([len(fields)])
-        for f in fields:
-            body += bytes(f)
-        if devs:
-            body += bytes([len(devs)])
-            for k, s in enumerate(devs):
-                body += bytes([k, s, 0])
-        defs[local], little[local] = fields, arch_le
+        body += _definition_bytes(local, gnum, fields, arch_le, devs)
         recipe.append(f"local {local}: global {gnum}, {len(fields)} fields, +{len(devs)} dev")
-        for _ in range(rng.choice([1, 2, 5, 30]) if gnum != 20 else rng.choice([5, 50, 300])):
-            if rng.random() < 0.1 and local < 4:
-                body.append(0x80 | (local << 5) | rng.randrange(32))
-            else:
-                body.append(local)
-            for num, size, base in fields:
-                body += _value_bytes(rng, base, size, arch_le, num, gnum)
-            for s in devs:
-                body += bytes(rng.randrange(256) for _ in range(s))
+        body += _random_messages(rng, local, gnum, fields, arch_le, devs)
     header = bytearray([14, 0x20]) + struct.pack("<H", 2140)
     header += struct.pack("<I", len(body)) + b".FIT"
     header += struct.pack("<H", _crc(bytes(header)))
     out = bytes(header) + bytes(body)
     return out + struct.pack("<H", _crc(out)), recipe
+
+
+def _random_developer_data(rng: random.Random, body: bytearray, recipe: list[str]) -> list[int]:
+    """A developer_data_id, one field_description per developer field (appended to
+    ``body``); returns the sizes the records give those fields."""
+    dev_names = [rng.choice(_DEV_NAMES) for _ in range(rng.randint(1, 4))]
+    recipe.append(f"developer fields {dev_names!r}")
+    body += bytes([0x40 | 14, 0, 0]) + struct.pack("<H", 207) + bytes([1, 3, 1, 2])
+    body += bytes([14, rng.choice([0, 0, 1, 5, 255])])
+    base_choices = [0x02, 0x84, 0x86, 0x88, 0x07, rng.choice(_INVALID_BASES)]
+    body += bytes([0x40 | 13, 0, 0]) + struct.pack("<H", 206) + bytes([5])
+    body += bytes([0, 1, 0x02, 1, 1, 0x02, 2, 1, 0x02, 3, 16, 0x07, 8, 8, 0x07])
+    for k, name in enumerate(dev_names):
+        enc = name.encode("utf-8", "surrogatepass")[:16]
+        unit = rng.choice(_DEV_UNITS).encode()[:8]
+        body += bytes([13, rng.choice([0, 0, 1, 255]), k, rng.choice(base_choices)])
+        body += enc + bytes(16 - len(enc)) + unit + bytes(8 - len(unit))
+    return [rng.choice([1, 2, 4, 8, 0, 255]) for _ in dev_names]
+
+
+def _random_fields(rng: random.Random, gnum: int) -> list[tuple[int, int, int]]:
+    """(number, size, base type) of a definition's fields: mostly the profile's."""
+    pf = _profile_fields(gnum)
+    fields: list[tuple[int, int, int]] = []
+    for _ in range(rng.randint(0, 12) if pf else rng.randint(0, 4)):
+        if pf and rng.random() < 0.85:
+            num, base = rng.choice(pf)
+        else:
+            num, base = rng.randrange(256), rng.choice(_VALID_BASES + _INVALID_BASES)
+        if rng.random() < 0.1:
+            base = rng.choice(_VALID_BASES + _INVALID_BASES)
+        bsize = _BASE_SIZE.get(base, 1)
+        size = bsize * rng.choice([1, 1, 1, 1, 2, 3]) if rng.random() < 0.9 else rng.randrange(256)
+        fields.append((num, size, base))
+    if gnum == 0 and rng.random() < 0.8:
+        fields.insert(0, (0, 1, 0x00))  # file_id.type
+    if gnum == 20 and rng.random() < 0.9 and not any(f[0] == 253 for f in fields):
+        fields.insert(0, (253, 4, 0x86))
+    return fields
+
+
+def _definition_bytes(
+    local: int, gnum: int, fields: list[tuple[int, int, int]], arch_le: bool, devs: list[int]
+) -> bytes:
+    """A definition message (developer fields of developer data index 0)."""
+    hdr = 0x40 | local | (0x20 if devs else 0)
+    out = bytearray([hdr, 0, 0 if arch_le else 1])
+    out += struct.pack("<H" if arch_le else ">H", gnum) + bytes([len(fields)])
+    for f in fields:
+        out += bytes(f)
+    if devs:
+        out += bytes([len(devs)])
+        for k, s in enumerate(devs):
+            out += bytes([k, s, 0])
+    return bytes(out)
+
+
+def _random_messages(  # noqa: PLR0917 - one definition's description
+    rng: random.Random,
+    local: int,
+    gnum: int,
+    fields: list[tuple[int, int, int]],
+    arch_le: bool,
+    devs: list[int],
+) -> bytes:
+    """A few data messages of a definition (many of records), some with compressed
+    timestamp headers."""
+    out = bytearray()
+    for _ in range(rng.choice([1, 2, 5, 30]) if gnum != 20 else rng.choice([5, 50, 300])):
+        if rng.random() < 0.1 and local < 4:
+            out.append(0x80 | (local << 5) | rng.randrange(32))
+        else:
+            out.append(local)
+        for num, size, base in fields:
+            out += _value_bytes(rng, base, size, arch_le, num, gnum)
+        for s in devs:
+            out += bytes(rng.randrange(256) for _ in range(s))
+    return bytes(out)
 
 
 def pick(rng: random.Random, seq: Sequence[tuple[str, bytes]]) -> tuple[str, bytes]:

@@ -37,7 +37,7 @@ from typing import Any
 
 from fuzz._cases import Case, _generated_fit
 from runlake._errors import DecodeError
-from runlake.decode import decode_fit, decode_gpx
+from runlake.decode import decode_fit, decode_gpx, decode_tcx
 from runlake.ingest._ingest import _decode_normalize, _sniff, prepare_file
 from runlake.lake._store import FileCommit, Lake
 from runlake.normalize import SourceInfo
@@ -216,6 +216,9 @@ class _Scratch:
                 decode_fit(data, source=name, on_error="raise")
             with contextlib.suppress(DecodeError):
                 decode_fit(data, source=name, on_error="warn", messages=None)
+        elif kind == "tcx":
+            with contextlib.suppress(DecodeError):
+                decode_tcx(data, source=name, on_error="raise")
         else:
             with contextlib.suppress(DecodeError):
                 decode_gpx(data, source=name, on_error="raise")
@@ -443,76 +446,93 @@ def run_cases(
     on_result: Callable[[FuzzReport], None] | None = None,
 ) -> FuzzReport:
     """Run ``cases`` on ``jobs`` worker processes; the report holds every failure."""
-    report = FuzzReport()
-    lock = threading.Lock()
-    todo: queue.Queue[Case | None] = queue.Queue(maxsize=4 * jobs)
     t0 = time.perf_counter()
-
+    pool = _Pool(jobs, check_every, extra_every, on_result)
     workers = [
         Worker(workdir / f"w{k}", timeout_s=timeout_s, mem_limit_mb=mem_limit_mb)
         for k in range(jobs)
     ]
-
-    def late(recent: dict[str, Case], res: dict[str, Any]) -> None:
-        # failures found when a batch of earlier cases was committed
-        for case_id, detail in res.get("late", []):
-            failure = {"case_id": case_id, "failure": "commit", "detail": detail}
-            report.failures.append((recent.get(case_id), failure))
-
-    def work(worker: Worker) -> None:
-        done = 0
-        recent: dict[str, Case] = {}
-        try:
-            while (case := todo.get()) is not None:
-                digest = hashlib.sha256(case.case_id.encode()).hexdigest()
-                extra = int(digest, 16) % extra_every == 0
-                recent[case.case_id] = case
-                res = worker.run(case, extra=extra)
-                done += 1
-                check = worker.check() if done % check_every == 0 else None
-                with lock:
-                    report.add(case, res)
-                    late(recent, res)
-                    if check is not None:
-                        report.lake_checks += 1
-                        late(recent, check)
-                        if check["failure"]:
-                            report.failures.append((None, check))
-                    if on_result is not None:
-                        on_result(report)
-                if check is not None or len(recent) > 4 * 64:
-                    recent = {} if check is not None else dict(list(recent.items())[-128:])
-            check = worker.check()
-            with lock:
-                report.lake_checks += 1
-                late(recent, check)
-                if check["failure"]:
-                    report.failures.append((None, check))
-        finally:
-            with lock:
-                report.restarts += worker.restarts
-            worker.close()
-
-    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    threads = [threading.Thread(target=pool.work, args=(w,), daemon=True) for w in workers]
     for t in threads:
         t.start()
-
-    def put(item: Case | None) -> None:
-        while True:
-            try:
-                todo.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                if not any(t.is_alive() for t in threads):
-                    raise RuntimeError("every fuzz worker thread died") from None
-
     for case in cases:
-        put(case)
+        pool.put(case, threads)
     for _ in threads:
-        put(None)
+        pool.put(None, threads)
     for t in threads:
         t.join()
+    report = pool.report
     report.wall_s = time.perf_counter() - t0
     if os.environ.get("FUZZ_KEEP_WORKDIR") is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+class _Pool:
+    """The cases handed to the worker threads (one per worker process), and the report
+    they fill."""
+
+    def __init__(
+        self,
+        jobs: int,
+        check_every: int,
+        extra_every: int,
+        on_result: Callable[[FuzzReport], None] | None,
+    ) -> None:
+        self.report = FuzzReport()
+        self.lock = threading.Lock()
+        self.todo: queue.Queue[Case | None] = queue.Queue(maxsize=4 * jobs)
+        self.check_every = check_every
+        self.extra_every = extra_every
+        self.on_result = on_result
+
+    def late(self, recent: dict[str, Case], res: dict[str, Any]) -> None:
+        """Failures found when a batch of earlier cases was committed (lock held)."""
+        for case_id, detail in res.get("late", []):
+            failure = {"case_id": case_id, "failure": "commit", "detail": detail}
+            self.report.failures.append((recent.get(case_id), failure))
+
+    def checked(self, recent: dict[str, Case], check: dict[str, Any]) -> None:
+        """A check of the worker's scratch lake (lock held)."""
+        self.report.lake_checks += 1
+        self.late(recent, check)
+        if check["failure"]:
+            self.report.failures.append((None, check))
+
+    def work(self, worker: Worker) -> None:
+        """One worker thread: run cases until the ``None`` that ends the queue."""
+        done = 0
+        recent: dict[str, Case] = {}
+        try:
+            while (case := self.todo.get()) is not None:
+                digest = hashlib.sha256(case.case_id.encode()).hexdigest()
+                extra = int(digest, 16) % self.extra_every == 0
+                recent[case.case_id] = case
+                res = worker.run(case, extra=extra)
+                done += 1
+                check = worker.check() if done % self.check_every == 0 else None
+                with self.lock:
+                    self.report.add(case, res)
+                    self.late(recent, res)
+                    if check is not None:
+                        self.checked(recent, check)
+                    if self.on_result is not None:
+                        self.on_result(self.report)
+                if check is not None or len(recent) > 4 * 64:
+                    recent = {} if check is not None else dict(list(recent.items())[-128:])
+            check = worker.check()
+            with self.lock:
+                self.checked(recent, check)
+        finally:
+            with self.lock:
+                self.report.restarts += worker.restarts
+            worker.close()
+
+    def put(self, item: Case | None, threads: list[threading.Thread]) -> None:
+        while True:
+            try:
+                self.todo.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not any(t.is_alive() for t in threads):
+                    raise RuntimeError("every fuzz worker thread died") from None

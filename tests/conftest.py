@@ -64,6 +64,22 @@ requires_corpus = pytest.mark.skipif(
     not corpus_available(), reason="real watch files (../shared/data) are not present"
 )
 
+# The corpus files with `hr` messages (heart rate kept apart from the records).
+HR_FILES = [
+    "dtcooper__python-fitparse__tests__files__event_timestamp.fit",
+    "sample_mulitple_header.fit",
+    "files__2775379975.fit",
+    "files__2780451464.fit",
+    "files__2825367441.fit",
+    "files__68270818303.fit",
+    "fenix5_indoor_539.fit",
+    "files__file54.fit",
+    "activity_poolswim_with_hr.fit",
+    "HrmPluginTestActivity.fit",
+    "garmin-fr935-cr.fit",
+    "swimming__spiros-02.fit",
+]
+
 
 # --------------------------------------------------------------------------- run helpers
 # Shared by the metrics and flags tests: a run's tables as ingest gives them.

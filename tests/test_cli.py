@@ -67,8 +67,15 @@ def test_sql_json_and_csv(inbox: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["sql", "--lake", str(lake), "--format", "csv", q]) == 0
     assert capsys.readouterr().out.splitlines() == ["athlete,runs", "anna,2"]
     analysis = REPO / "sql" / "analyses" / "weekly_distance.sql"
-    assert main(["sql", "--lake", str(lake), "--file", str(analysis)]) == 0
-    assert "week_start" in capsys.readouterr().out
+    args = ["sql", "--lake", str(lake), "--file", str(analysis), "--param", "athlete=anna"]
+    assert main([*args, "--format", "csv", "--param", "weeks=2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "athlete,week_start,runs,distance_km,duration_h,long_run_km,avg_hr_bpm"
+    # both runs (7 and 8 April) in the week of Monday 6 April, the week before empty
+    assert [line.split(",")[:3] for line in out[1:]] == [
+        ["anna", "2026-03-30", "0"],
+        ["anna", "2026-04-06", "2"],
+    ]
 
 
 def test_sql_is_read_only_and_errors_are_clear(

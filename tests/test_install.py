@@ -73,3 +73,11 @@ def test_a_plain_pip_install_runs_the_flow_commands(tmp_path: Path) -> None:
     out = _run([runlake, "sql", "select count(*) as n from runs"], env, work, 120)
     assert str(n + m) in out.split()
     assert (work / "lake" / "catalog.duckdb").is_file()  # the default lake, in the cwd
+
+    # the shipped analyses, from the installed package (no sql/ folder here)
+    out = _run([runlake, "sql", "--list"], env, work, 120)
+    assert "weekly_distance" in out
+    cmd = [runlake, "sql", "weekly_distance", "--param", "weeks=3", "--format", "csv"]
+    lines = _run(cmd, env, work, 120).splitlines()
+    assert lines[0].startswith("athlete,week_start,runs,distance_km")
+    assert len(lines) == 4

@@ -1,8 +1,11 @@
--- Question: does my heart rate drift more on longer runs (is my aerobic base enough for
--- the long run yet)? Aerobic decoupling (Pa:HR: speed per heartbeat, first vs second half
--- of the steady part; positive = the heart rate drifted up at the same pace) of steady
--- runs, grouped by timer time in 30-minute bands. Under 5 % means the endurance held
--- (Friel; the cardiac_drift flag's limit).
+-- Question: Does my heart rate drift more on longer runs?
+-- Is the aerobic base enough for the long run yet? Aerobic decoupling (Pa:HR: speed per
+-- heartbeat, first vs second half of the steady part; positive = the heart rate drifted up
+-- at the same pace) of steady runs, grouped by timer time in 30-minute bands. Under 5 %
+-- means the endurance held (Friel; the cardiac_drift flag's limit).
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first UTC day counted (default: from the first run)
+-- param: until date (default: null) the last UTC day counted (default: up to the latest run)
 -- Columns: athlete, length_band_min (lower edge, minutes), length_band (text), runs,
 -- avg_decoupling_pct, max_decoupling_pct, runs_over_5_pct, last_run (UTC date of the
 -- latest run in the band), last_decoupling_pct.
@@ -10,6 +13,9 @@
 with metrics as (
 
     select * from run_metrics
+    where athlete = $athlete
+        and date between coalesce(cast($since as date), date '0001-01-01')
+        and coalesce(cast($until as date), date '9999-12-31')
 
 ),
 

@@ -1,5 +1,9 @@
--- Question: how does ground contact time (and cadence, vertical oscillation) change with
--- pace? Record samples of runs, grouped in 30 s/km pace bands (2:30 to 8:00 /km).
+-- Question: How does my ground contact time change with pace?
+-- Ground contact time (and cadence, vertical oscillation) of the record samples of runs,
+-- grouped in 30 s/km pace bands (2:30 to 8:00 /km).
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first UTC day counted (default: from the first run)
+-- param: until date (default: null) the last UTC day counted (default: up to the latest run)
 -- Columns: athlete, pace_band_s_per_km (lower edge of the band, seconds per km),
 -- pace_band (m:ss /km text), samples, avg_stance_time_ms, avg_stance_balance_pct
 -- (% left foot), avg_cadence_spm (both feet), avg_vertical_oscillation_mm.
@@ -9,7 +13,8 @@ with samples as (
     select athlete, activity_id, speed_mps, stance_time_ms, stance_time_balance_pct,
         cadence_spm, vertical_oscillation_mm
     from records
-    where stance_time_ms is not null
+    where athlete = $athlete
+        and stance_time_ms is not null
         and speed_mps > 0
 
 ),
@@ -17,6 +22,9 @@ with samples as (
 run_ids as (
 
     select athlete, activity_id from runs
+    where athlete = $athlete
+        and cast(timezone('UTC', start_time) as date) between coalesce(cast($since as date), date '0001-01-01')
+        and coalesce(cast($until as date), date '9999-12-31')
 
 ),
 

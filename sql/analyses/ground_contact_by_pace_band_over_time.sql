@@ -1,8 +1,11 @@
--- Question: at the same pace, is my ground contact time getting shorter (or longer) from
--- month to month? Record samples of runs with ground contact time, in 30 s/km pace bands
--- (2:30 to 8:00 /km), per calendar month (UTC) of the run's start. Pace changes contact
--- time by itself, so compare a band with the same band in other months, never across bands.
+-- Question: At the same pace, is my ground contact time getting shorter from month to month?
+-- Record samples of runs with ground contact time, in 30 s/km pace bands (2:30 to
+-- 8:00 /km), per calendar month (UTC) of the run's start. Pace changes contact time by
+-- itself, so compare a band with the same band in other months, never across bands.
 -- A band needs 300 samples in a month (5 minutes at one sample a second) to be shown.
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first UTC day counted (default: from the first run)
+-- param: until date (default: null) the last UTC day counted (default: up to the latest run)
 -- Columns: athlete, month (date, first day of the UTC month), pace_band_s_per_km (lower
 -- edge, seconds per km), pace_band (m:ss /km text), runs, samples, avg_stance_time_ms,
 -- avg_cadence_spm (both feet), avg_vertical_oscillation_mm, stance_time_change_ms (vs the
@@ -13,7 +16,8 @@ with samples as (
     select athlete, activity_id, speed_mps, stance_time_ms, cadence_spm,
         vertical_oscillation_mm
     from records
-    where stance_time_ms is not null
+    where athlete = $athlete
+        and stance_time_ms is not null
         and speed_mps > 0
 
 ),
@@ -21,6 +25,9 @@ with samples as (
 sessions as (
 
     select athlete, activity_id, start_time from runs
+    where athlete = $athlete
+        and cast(timezone('UTC', start_time) as date) between coalesce(cast($since as date), date '0001-01-01')
+        and coalesce(cast($until as date), date '9999-12-31')
 
 ),
 

@@ -1,4 +1,8 @@
--- Question: what are each athlete's 10 longest runs, and how fast and hard were they?
+-- Question: What are my longest runs, and how fast and hard were they?
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first UTC day counted (default: from the first run)
+-- param: until date (default: null) the last UTC day counted (default: up to the latest run)
+-- param: top integer (default: 10) how many runs
 -- Columns: athlete, rank, start_time (UTC), sub_sport, distance_km, duration (h:mm:ss),
 -- pace (m:ss /km over timer time), avg_hr_bpm, total_ascent_m.
 
@@ -10,7 +14,10 @@ with ranked as (
             partition by athlete order by distance_m desc, start_time
         ) as rank
     from runs
-    where distance_m is not null
+    where athlete = $athlete
+        and distance_m is not null
+        and cast(timezone('UTC', start_time) as date) between coalesce(cast($since as date), date '0001-01-01')
+        and coalesce(cast($until as date), date '9999-12-31')
 
 ),
 
@@ -34,7 +41,7 @@ final as (
         round(total_ascent_m) as total_ascent_m
 
     from ranked
-    where rank <= 10
+    where rank <= $top
 
 )
 

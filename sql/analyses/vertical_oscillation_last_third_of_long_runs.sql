@@ -1,11 +1,15 @@
--- Question: does my vertical oscillation rise in the last third of my long runs (bouncing
--- more as the legs tire)? Long runs are runs of at least 60 minutes of timer time (the
--- long_run_fuelling flag's limit). For each, the time-weighted mean vertical oscillation of
--- the first and the last third of the moving time after a 10-minute warm-up.
--- Approximation: moving = speed of at least 1 m/s (or no speed recorded); a gap of more
--- than 15 s between samples is a pause and does not count. run_metrics.vertical_oscillation_change_pct is the exact
--- value on the steady part (it also leaves out 60 s after each pause and off-pace samples;
--- null when the run is not steady); both are shown.
+-- Question: Does my vertical oscillation rise in the last third of my long runs?
+-- Bouncing more as the legs tire. Long runs are runs of at least 60 minutes of timer time
+-- (the long_run_fuelling flag's limit). For each, the time-weighted mean vertical
+-- oscillation of the first and the last third of the moving time after a 10-minute
+-- warm-up. Approximation: moving = speed of at least 1 m/s (or no speed recorded); a gap
+-- of more than 15 s between samples is a pause and does not count.
+-- run_metrics.vertical_oscillation_change_pct is the exact value on the steady part (it
+-- also leaves out 60 s after each pause and off-pace samples; null when the run is not
+-- steady); both are shown.
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first UTC day counted (default: from the first run)
+-- param: until date (default: null) the last UTC day counted (default: up to the latest run)
 -- Columns: athlete, start_time (UTC), distance_km, duration_min, vo_first_third_mm,
 -- vo_last_third_mm, vo_change_pct (last vs first third, %), steady_vo_change_pct (the
 -- metric, %), rises (vo_change_pct over 5 %, the form_fade flag's limit for oscillation).
@@ -14,13 +18,17 @@ with long_runs as (
 
     select athlete, activity_id, start_time, distance_m, duration_s
     from runs
-    where duration_s >= 3600
+    where athlete = $athlete
+        and duration_s >= 3600
+        and cast(timezone('UTC', start_time) as date) between coalesce(cast($since as date), date '0001-01-01')
+        and coalesce(cast($until as date), date '9999-12-31')
 
 ),
 
 metrics as (
 
     select athlete, activity_id, vertical_oscillation_change_pct from run_metrics
+    where athlete = $athlete
 
 ),
 
@@ -28,6 +36,7 @@ samples as (
 
     select athlete, activity_id, "timestamp", elapsed_s, speed_mps, vertical_oscillation_mm
     from records
+    where athlete = $athlete
 
 ),
 

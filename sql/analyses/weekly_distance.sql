@@ -1,18 +1,27 @@
--- Question: how far and how long did each athlete run in each of their last 12 ISO weeks
--- (Monday start, UTC), counted back from the week of their latest run?
--- Weeks without a run show 0 runs and 0 km: nothing was run, which is not missing data.
+-- Question: How far and how long did I run in each of my last weeks?
+-- ISO weeks (Monday start, UTC), counted back from the week of the latest run (or of
+-- until). Weeks without a run show 0 runs and 0 km: nothing was run, which is not missing
+-- data.
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: weeks integer (default: 12) how many weeks
+-- param: until date (default: null) a day of the last week shown (default: the latest run's)
 -- Columns: athlete, week_start (date), runs, distance_km, duration_h, long_run_km,
 -- avg_hr_bpm (duration-weighted, null when no heart rate).
 
 with load as (
 
     select * from weekly_load
+    where athlete = $athlete
 
 ),
 
 last_week as (
 
-    select athlete, max(week_start) as week_start
+    select
+        athlete,
+        coalesce(
+            cast(date_trunc('week', cast($until as date)) as date), max(week_start)
+        ) as week_start
     from load
     group by athlete
 
@@ -25,7 +34,7 @@ weeks as (
         cast(w as date) as week_start
     from last_week
     cross join generate_series(
-        last_week.week_start - interval 11 week,
+        last_week.week_start - to_weeks(cast($weeks as integer) - 1),
         last_week.week_start,
         interval 1 week
     ) as t(w)

@@ -1,18 +1,24 @@
--- Question: which weeks broke the 10 % rule, and what followed? A week breaks it when its
--- volume is more than 10 % above the highest of the 4 weeks before (distance, or time when
--- a run has no distance; weekly_training.is_volume_jump, the volume_jump flag's rule).
+-- Question: Which of my weeks broke the 10 % rule, and what followed?
+-- A week breaks it when its volume is more than 10 % above the highest of the 4 weeks
+-- before (distance, or time when a run has no distance; weekly_training.is_volume_jump,
+-- the volume_jump flag's rule).
 -- For each such week: how big the jump was, its load, and the next week (did the volume
 -- come down, did the load ratio climb, which flags appeared).
+-- param: athlete varchar (default: configured) whose runs (default: the configured athlete)
+-- param: since date (default: null) the first week counted: the one holding this UTC day
+-- param: until date (default: null) the last week counted: the one holding this UTC day
 -- Columns: athlete, week_start (Monday, UTC), distance_km, prior_max_km (highest of the 4
 -- weeks before), limit_km (the 10 % line), change_pct (on volume_basis), volume_basis,
 -- load (TRIMP), acute_chronic_ratio (weekly), flag_codes (that week), next_week_start,
 -- next_distance_km, next_change_pct (next week vs this one, %), next_is_cutback (a
--- lighter week of running), next_is_rest_week (a week off, or nearly), next_load, next_acute_chronic_ratio, next_peak_daily_acwr (the acwr_high flag's
--- ratio), next_flag_codes (the flags of the week after).
+-- lighter week of running), next_is_rest_week (a week off, or nearly), next_load,
+-- next_acute_chronic_ratio, next_peak_daily_acwr (the acwr_high flag's ratio),
+-- next_flag_codes (the flags of the week after).
 
 with weeks as (
 
     select * from weekly_training
+    where athlete = $athlete
 
 ),
 
@@ -60,6 +66,8 @@ final as (
 
     from with_next
     where is_volume_jump
+        and week_start + 6 >= coalesce(cast($since as date), date '0001-01-01')
+        and week_start <= coalesce(cast($until as date), date '9999-12-31')
 
 )
 

@@ -20,6 +20,7 @@ one line naming the problem, and exits with its ``exit_code`` (1; 2 for bad usag
     └── DecodeError          an input file could not be decoded (source, offset)
         ├── NotAnActivity
         ├── GpxError
+        ├── TcxError
         ├── ArchiveError     an archive or compressed member cannot be read
         ├── InputTooLarge    a file or member past ingest.max_file_bytes (a bomb?)
         └── FitError
@@ -55,6 +56,7 @@ __all__ = [
     "ReportError",
     "RunlakeError",
     "ServerError",
+    "TcxError",
     "ThresholdsError",
     "decode_error_class",
 ]
@@ -127,6 +129,7 @@ class ProblemKind(StrEnum):
     FIT_TRUNCATED = "FitTruncatedError"
     FIT_DEFINITION = "FitDefinitionError"
     GPX = "GpxError"
+    TCX = "TcxError"
     ARCHIVE = "ArchiveError"
     TOO_LARGE = "InputTooLarge"
     # warnings: the file is ingested, what is valid is kept
@@ -212,6 +215,12 @@ class InputTooLarge(DecodeError):
     bomb is never read into memory)."""
 
     kind = ProblemKind.TOO_LARGE
+
+
+class TcxError(DecodeError):
+    """Malformed or unsafe TCX (Garmin Training Center XML)."""
+
+    kind = ProblemKind.TCX
 
 
 @dataclass(frozen=True, slots=True)

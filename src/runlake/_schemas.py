@@ -66,7 +66,7 @@ ACTIVITIES = pa.schema(
             ("file_sha256", STR, "sha256 of the source file's bytes (its identity)"),
             ("session_index", pa.int16(), "0-based session number within the file"),
             ("source_path", STR, "path as given on ingest"),
-            ("source_format", STR, "fit or gpx"),
+            ("source_format", STR, "fit, gpx or tcx"),
             ("sport", STR, "FIT profile sport name, lower case (running, cycling, ...)"),
             ("sub_sport", STR, "FIT profile sub-sport name (generic, trail, treadmill, ...)"),
             ("device_manufacturer", STR, "manufacturer (FIT profile name or GPX creator)"),
@@ -140,7 +140,7 @@ FILES = pa.schema(
         [
             ("file_sha256", STR, "sha256 of the file's bytes"),
             ("source_path", STR, "path as given on ingest"),
-            ("source_format", STR, "fit, gpx or unknown"),
+            ("source_format", STR, "fit, gpx, tcx or unknown"),
             ("size_bytes", pa.int64(), "file size"),
             ("status", STR, "ingested, warning, skipped or error"),
             ("file_type", STR, "FIT file type (activity, settings, ...) or gpx"),

@@ -11,23 +11,26 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from runlake import Config, RunlakeError, load_config
 
 if TYPE_CHECKING:
-    from runlake import FileOutcome, IngestSummary
+    from runlake import Analysis, FileOutcome, IngestSummary, StatementResult
 
 # Each command imports the stages it uses: `runlake --help` is quick, and a flow command
 # starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
 
 __all__ = ["main"]
+
+_Format = Literal["table", "csv", "json"]
 
 
 class _Progress:
@@ -88,25 +91,155 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
     return 0 if summary.outcomes else 1
 
 
-def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake import format_table, run_query
+_ANALYSIS_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
+
+def _what_to_run(args: argparse.Namespace) -> Analysis:
+    """The SQL to run: a shipped analysis by name, a file, or the QUERY text."""
+    from runlake import Analysis, list_analyses, load_analysis
+
+    if args.file and args.query:
+        raise RunlakeError("give a QUERY, an analysis NAME or --file FILE, not both")
     if args.file:
-        query = Path(args.file).read_text(encoding="utf-8")
-    elif args.query:
-        query = args.query
-    else:
-        raise RunlakeError("give a QUERY or --file FILE")
-    table = run_query(args.lake or cfg.lake, query)
-    sys.stdout.write(format_table(table, args.format))
-    if not format_table(table, args.format).endswith("\n"):
-        sys.stdout.write("\n")
+        return load_analysis(Path(args.file))
+    if not args.query:
+        raise RunlakeError("give a QUERY, an analysis NAME (runlake sql --list) or --file FILE")
+    word = args.query.strip()
+    if _ANALYSIS_NAME.fullmatch(word) and word in {a.name for a in list_analyses()}:
+        return load_analysis(word)
+    return Analysis.of_sql(args.query)
+
+
+def _given_params(pairs: list[tuple[str, str]] | None) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for key, value in pairs or []:
+        if key in given:
+            raise RunlakeError(f"--param {key} is given twice")
+        given[key] = value
+    return given
+
+
+def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake import QueryError, run_statements
+
+    if args.list:
+        if args.query or args.file or args.param:
+            raise RunlakeError("--list takes no QUERY, --file or --param")
+        sys.stdout.write(_format_analyses(args.format))
+        return 0
+    analysis = _what_to_run(args)
+    values = analysis.bind(_given_params(args.param), {"athlete": cfg.athlete})
+    try:
+        results = run_statements(args.lake or cfg.lake, analysis.sql, params=values)
+    except QueryError as exc:
+        word = analysis.sql.strip()
+        if _ANALYSIS_NAME.fullmatch(word) and "Parser Error" in str(exc):
+            raise RunlakeError(
+                f"no analysis named {word!r} (runlake sql --list shows them), nor a SQL statement"
+            ) from exc
+        raise
+    sys.stdout.write(_format_results(results, args.format))
+    return 0
+
+
+def _format_results(results: Sequence[StatementResult], fmt: _Format) -> str:
+    """One result as before; several: each under its statement (table format only)."""
+    from runlake import format_table
+
+    shown = [(r.sql, t) for r in results if (t := r.table) is not None]
+    if not shown:
+        return ""
+    if len(shown) == 1:
+        return format_table(shown[0][1], fmt) + "\n"
+    if fmt != "table":
+        raise RunlakeError(
+            f"--format {fmt} prints one result, and the query has {len(shown)} statements "
+            "that return rows: run them one at a time, or use --format table"
+        )
+    blocks = [f"-- {sql}\n" + format_table(table, "table") for sql, table in shown]
+    return "\n\n".join(blocks) + "\n"
+
+
+def _format_analyses(fmt: _Format) -> str:
+    from runlake import list_analyses
+
+    analyses = list_analyses()
+    if fmt == "json":
+        rows = [
+            {
+                "name": a.name,
+                "question": a.purpose,
+                "params": [
+                    {"name": p.name, "type": p.type, "default": p.default, "about": p.description}
+                    for p in a.params
+                ],
+            }
+            for a in analyses
+        ]
+        return json.dumps(rows, indent=2) + "\n"
+    if fmt == "csv":
+        lines = ["name,question,params"]
+        for a in analyses:
+            params = " ".join(p.name for p in a.params)
+            lines.append(",".join(_csv_field(v) for v in (a.name, a.purpose, params)))
+        return "\n".join(lines) + "\n"
+    width = max(len(a.name) for a in analyses)
+    out = []
+    for a in analyses:
+        out.append(f"{a.name:<{width}}  {a.purpose}")
+        if a.params:
+            out.append(
+                textwrap.fill(
+                    "params: " + ", ".join(p.describe() for p in a.params),
+                    width=width + 2 + 60,
+                    initial_indent=" " * (width + 2),
+                    subsequent_indent=" " * (width + 10),
+                )
+            )
+    out.append("")
+    out.append("Run one: runlake sql NAME [--param KEY=VALUE]...  (default 'configured': the")
+    out.append("configuration's ingest.athlete or RUNLAKE_ATHLETE; 'null': no limit)")
+    return "\n".join(out) + "\n"
+
+
+def _csv_field(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
+
+
+def _cmd_export(args: argparse.Namespace, cfg: Config) -> int:
+    from runlake import export_view
+
+    out = Path(args.out)
+    suffixes: dict[str, Literal["parquet", "csv"]] = {".parquet": "parquet", ".csv": "csv"}
+    fmt = args.format or suffixes.get(out.suffix.lower())
+    if fmt is None:
+        raise RunlakeError(f"--out {out}: give --format parquet or csv (or a .parquet/.csv name)")
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    rows = export_view(
+        args.lake or cfg.lake,
+        args.view,
+        out,
+        fmt=fmt,
+        athlete=args.athlete,
+        since=args.since,
+        until=args.until,
+        where=args.where,
+        columns=columns,
+    )
+    sys.stdout.write(f"wrote {rows} row{'' if rows == 1 else 's'} of {args.view} to {out}\n")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
-    from runlake import count_flags, format_table, run_query, validate_athlete, write_season
+    from runlake import (
+        count_flags,
+        format_table,
+        load_analysis,
+        run_query,
+        validate_athlete,
+        write_season,
+    )
 
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     inbox = folder / "inbox"
@@ -134,9 +267,9 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     )
     sys.stdout.write(f"\nThe lake at {lake}:\n")
     sys.stdout.write(format_table(overview, "table") + "\n")
-    analysis = cfg_sql_path("weekly_distance.sql")
-    sys.stdout.write(f"\nExample analyst query ({analysis.name}):\n")
-    table = run_query(lake, analysis.read_text(encoding="utf-8"))
+    analysis = load_analysis("weekly_distance")
+    sys.stdout.write(f"\nExample analysis, {analysis.name}: {analysis.purpose}\n")
+    table = run_query(lake, analysis.sql, params=analysis.bind({}, {"athlete": athlete}))
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
     me = commands.invoked_as()
@@ -253,6 +386,16 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _report_day(text: str | None, option: str) -> date | None:
+    """A report's --from or --to: YYYY-MM-DD, one line naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise RunlakeError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
     from runlake import (
@@ -264,14 +407,20 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     )
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
-    weeks = DEFAULT_WEEKS if args.weeks is None else args.weeks
-    out = Path(args.out) if args.out else Path(default_report_name(athlete, args.run, weeks))
+    start = _report_day(args.from_day, "--from")
+    end = _report_day(args.to_day, "--to")
+    if args.run is not None and (start is not None or end is not None):
+        raise RunlakeError("--from and --to go with the weeks report, not with --run")
+    weeks = DEFAULT_WEEKS if args.weeks is None and start is None and end is None else args.weeks
+    name = default_report_name(athlete, args.run, weeks, start, end)
     path = write_report(
         args.lake or cfg.lake,
-        out,
+        Path(args.out) if args.out else Path(name),
         athlete=athlete,
         run_id=args.run,
-        weeks=weeks,
+        weeks=None if args.run is not None else weeks,
+        start=start,
+        end=end,
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
     )
     sys.stdout.write(f"wrote {path}\n")
@@ -344,12 +493,6 @@ def _cmd_deployments(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def cfg_sql_path(name: str) -> Path:
-    from runlake import sql_dir
-
-    return Path(str(sql_dir() / "analyses" / name))
-
-
 _FLOW_NOTE = (
     "A Prefect flow: it uses PREFECT_API_URL when set, else a temporary local Prefect "
     "server that ends with the command. Ctrl-C or SIGTERM stops it cleanly (exit 130 or "
@@ -381,11 +524,60 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     ing.add_argument("--lake", help="lake folder (default: config lake.path or $RUNLAKE_LAKE)")
     ing.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
 
-    sql = sub.add_parser("sql", help="run SQL against the lake's views (read-only)")
-    sql.add_argument("query", nargs="?", metavar="QUERY")
-    sql.add_argument("--file", help="read the query from a file, e.g. sql/analyses/X.sql")
+    sql = sub.add_parser(
+        "sql",
+        help="run SQL or a shipped analysis against the lake's views (read-only)",
+        description="Run SQL (QUERY or --file FILE) or a shipped analysis by NAME "
+        "(--list shows them) on the lake's views, read-only. Every statement's result is "
+        "printed (--format table); the table rounds numbers by the unit in the column name, "
+        "csv and json keep every digit.",
+    )
+    sql.add_argument("query", nargs="?", metavar="QUERY|NAME")
+    sql.add_argument("--file", help="read the query from a file")
+    sql.add_argument("--list", action="store_true", help="list the shipped analyses")
+    sql.add_argument(
+        "--param",
+        action="append",
+        type=_param_pair,
+        metavar="KEY=VALUE",
+        help="a parameter of the analysis ($KEY in the SQL); repeatable",
+    )
     sql.add_argument("--lake")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exp = sub.add_parser(
+        "export",
+        help="write a view, filtered, to a Parquet or CSV file for other tools",
+        description="Write the rows of a view (runs, records, weekly_training...) to a file: "
+        "Parquet (zstd) or CSV (a header, every digit, timestamps ISO 8601 in UTC, lists as "
+        "JSON). Without filters, every athlete's rows.",
+    )
+    exp.add_argument("view", metavar="VIEW")
+    exp.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    exp.add_argument(
+        "--format", choices=["parquet", "csv"], help="default: from the --out name's suffix"
+    )
+    exp.add_argument("--lake")
+    exp.add_argument("--athlete", help="only this athlete's rows (default: every athlete's)")
+    exp.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="from this UTC day (YYYY-MM-DD), on the view's date, week_start, start_time, "
+        "timestamp or at column",
+    )
+    exp.add_argument("--until", type=date.fromisoformat, metavar="DATE", help="to this UTC day")
+    exp.add_argument("--where", metavar="EXPR", help="a SQL condition on the view's columns")
+    exp.add_argument("--columns", metavar="A,B,...", help="only these columns, in this order")
+
+
+def _param_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or _ANALYSIS_NAME.fullmatch(key.strip()) is None:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (KEY a parameter name), got {text!r}")
+    return key.strip(), value
 
 
 def _add_flows(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -470,18 +662,28 @@ def _add_flags_and_report(sub: argparse._SubParsersAction[argparse.ArgumentParse
     rep.add_argument("--athlete")
     what = rep.add_mutually_exclusive_group()
     what.add_argument("--run", metavar="ID", help="a run's activity_id (see the runs view)")
-    what.add_argument("--weeks", type=int, metavar="N", help="the last N weeks (default 12)")
+    what.add_argument(
+        "--weeks",
+        type=int,
+        metavar="N",
+        help="the last N weeks (default 12), or N weeks from --from or up to --to",
+    )
+    rep.add_argument(
+        "--from", dest="from_day", metavar="DATE", help="weeks report: from this day's week"
+    )
+    rep.add_argument("--to", dest="to_day", metavar="DATE", help="weeks report: to this day's week")
     rep.add_argument("--out", metavar="FILE", help="HTML file (default: report-<athlete>-...)")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="runlake",
-        description="Watch files (FIT, GPX) into a Parquet lake that you query with DuckDB.",
+        description="Watch files (FIT, GPX, TCX) into a Parquet lake that you query with DuckDB.",
     )
     p.add_argument("--config", help="a TOML file overriding config/runlake.toml")
     sub = p.add_subparsers(dest="command", required=True)
     _add_ingest_and_sql(sub)
+    _add_export(sub)
     _add_flows(sub)
     _add_deployments(sub)
     _add_flags_and_report(sub)
@@ -509,6 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {
             "ingest": _cmd_ingest,
             "sql": _cmd_sql,
+            "export": _cmd_export,
             "demo": _cmd_demo,
             "sync": _cmd_sync,
             "backfill": _cmd_backfill,

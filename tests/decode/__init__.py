@@ -1,1 +1,1 @@
-"""Tests of the decoders (FIT, GPX) against their references, and fuzzing."""
+"""Tests of the decoders (FIT, GPX, TCX) against their references, and fuzzing."""

@@ -33,8 +33,8 @@ fitparse = pytest.importorskip("fitparse")
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 # Fixtures checked with fitparse only (not yet against our decoder), with the reason.
 FITPARSE_ONLY = {
-    make_fixtures.REDESCRIBED: "a developer field described twice: our decoder applies the "
-    "last field_description to the whole file (being fixed on another branch)",
+    make_fixtures.REDESCRIBED: "a brick: two sessions and a developer field described twice "
+    "(test_redescribed_developer_field_as_runlake_reads_it compares it with fitparse)",
 }
 FIXTURES = sorted(p for p in FIXTURE_DIR.glob("*.fit") if p.name not in FITPARSE_ONLY)
 FILES = sorted(FIT_DIR.iterdir()) if corpus_available() else []
@@ -387,3 +387,21 @@ def test_redescribed_developer_field_as_fitparse_reads_it() -> None:
     assert len(set(wbal.tolist())) > 10  # a value that changes, not a constant
     sports = [m.get_value("sport") for m in messages if m.name == "session"]
     assert sports == ["cycling", "running"]
+
+
+def test_redescribed_developer_field_as_runlake_reads_it() -> None:
+    """runlake decodes each record with the description in force when its definition was
+    read: the bike's records carry wprime_bal, the run's Power, as fitparse reads them."""
+    bike = simulate(make_fixtures.BRICK_BIKE)
+    run = simulate(make_fixtures.BRICK_RUN)
+    wbal, power = make_fixtures.brick_developer_values(bike, run)
+    fit = decode_fit((FIXTURE_DIR / make_fixtures.REDESCRIBED).read_bytes(), on_error="raise")
+    rec = fit.messages["record"]
+    assert rec.num_rows == bike.n_records + run.n_records
+    w = rec.column("dev:wprime_bal").to_pylist()
+    p = rec.column("dev:Power").to_pylist()
+    assert w[: bike.n_records] == wbal.tolist()
+    assert w[bike.n_records :] == [None] * run.n_records
+    assert p[: bike.n_records] == [None] * bike.n_records
+    assert p[bike.n_records :] == power.tolist()
+    assert {d.name for d in fit.developer_fields.values()} >= {"wprime_bal", "Power"}

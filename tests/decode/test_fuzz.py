@@ -1,4 +1,4 @@
-"""Fuzzing: broken FIT and GPX files of every kind end as a status with a message.
+"""Fuzzing: broken FIT, GPX and TCX files of every kind end as a status with a message.
 
 The quick campaigns here use the machinery of ``python -m fuzz`` (``fuzz/``): cases are
 derived from a fixed seed (a failure prints its case id; ``python -m fuzz --replay <id>
@@ -28,6 +28,7 @@ from fuzz._cases import case as make_case
 from fuzz._fit import fix_crcs, walk
 from fuzz._gpx import GPX_ATTACKS
 from fuzz._runner import FuzzReport, Worker, run_cases
+from fuzz._tcx import TCX_ATTACKS
 
 from runlake.decode import decode_fit
 from runlake.ingest._ingest import prepare_file
@@ -37,6 +38,7 @@ from runlake.synth import RunSpec, encode_run, simulate
 SEED = 20260607
 N_FIT = 800
 N_GPX = 200
+N_TCX = 200
 
 # signature (see fuzz._runner.signature) -> what is wrong; each gets a strict xfail test.
 KNOWN_DECODER_BUGS: dict[str, str] = {}
@@ -81,6 +83,14 @@ def test_quick_gpx_campaign(tmp_path: Path) -> None:
         assert report.statuses[status] > 0, report.statuses
 
 
+def test_quick_tcx_campaign(tmp_path: Path) -> None:
+    report = _campaign("tcx", N_TCX, tmp_path)
+    assert not _unknown(report), report.describe_failures()
+    assert report.cases == N_TCX
+    for status in ("new", "warning", "error"):
+        assert report.statuses[status] > 0, report.statuses
+
+
 def test_case_ids_reproduce_their_bytes() -> None:
     seeds = load_seeds(None)
     a = make_case(seeds, f"fit:{SEED}:17")
@@ -98,7 +108,8 @@ ATTACK_OUTCOMES = {
     "xxe_http": ("error", "unsafe XML"),
     "xxe_parameter": ("error", "unsafe XML"),
     "external_dtd": ("error", "unsafe XML"),
-    "deep_nesting": ("new", ""),
+    # libxml2's depth limit (256) stays on: a watch file never nests that deep
+    "deep_nesting": ("error", "malformed XML at line 2:842: Excessive depth in document: 256"),
     "huge_attribute": ("new", ""),
     "many_attributes": ("new", ""),
     "huge_text": ("new", ""),
@@ -129,6 +140,52 @@ def test_xml_attacks_are_refused_in_bounded_time_and_memory(worker: Worker, atta
     assert res["seconds"] < 20
     assert res["peak_mb"] < 400
     assert "root:" not in res["message"]
+
+
+TCX_ATTACK_OUTCOMES = {
+    **{
+        name: outcome
+        for name, outcome in ATTACK_OUTCOMES.items()
+        if name in TCX_ATTACKS and outcome[0] == "error" and name != "deep_nesting"
+    },
+    "deep_nesting": ("error", "Excessive depth in document: 256"),
+    "huge_attribute": ("skipped", "no activity in the TCX file"),
+    "many_attributes": ("skipped", "no activity in the TCX file"),
+    "huge_text": ("skipped", "no activity in the TCX file"),
+    "xinclude": ("skipped", "no activity in the TCX file"),
+    # XML of another kind named .tcx: the TCX decoder names its root
+    "kml_root": ("error", "not a TCX document: root element is <kml>"),
+    "course_only": ("skipped", "no activity in the TCX file, not an activity: 1 courses"),
+    "many_laps": ("warning", "sample times jump 5 backwards"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(TCX_ATTACKS))
+def test_tcx_attacks_are_refused_in_bounded_time_and_memory(worker: Worker, attack: str) -> None:
+    data = TCX_ATTACKS[attack]()
+    res = worker.run(Case(f"attack:{attack}", "tcx", "case.tcx", data, (attack,)), extra=True)
+    status, text = TCX_ATTACK_OUTCOMES[attack]
+    assert res["failure"] is None, res["detail"]
+    assert (res["status"], text in res["message"]) == (status, True), res
+    assert res["seconds"] < 20
+    assert res["peak_mb"] < 400
+
+
+@pytest.mark.parametrize("kind", ["gpx", "tcx"])
+def test_external_dtd_is_never_opened(tmp_path: Path, kind: str) -> None:
+    # libxml2 opens a DOCTYPE's external subset even with load_dtd=False: runlake refuses
+    # the DOCTYPE, also in UTF-16 where the bytes hide it, and opens nothing
+    secret = tmp_path / "secret.dtd"
+    secret.write_text('<!ENTITY leak "TOPSECRET-42">')
+    root = "gpx" if kind == "gpx" else "TrainingCenterDatabase"
+    doc = f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE {root} SYSTEM "{secret.as_uri()}">'
+    (tmp_path / f"x.{kind}").write_bytes((doc + f"<{root}>&leak;</{root}>").encode("utf-16"))
+    before = secret.stat().st_atime_ns
+    outcome, _ = prepare_file(Lake(tmp_path / "lake"), tmp_path / f"x.{kind}", "anna")
+    assert outcome.status == "error"
+    assert "unsafe XML: document type declaration (DTD) is not allowed" in outcome.message
+    assert "TOPSECRET" not in outcome.message
+    assert secret.stat().st_atime_ns == before
 
 
 def test_xxe_never_reads_the_file(tmp_path: Path) -> None:

@@ -1,28 +1,62 @@
-"""Cross-check: our GPX decoder against gpxpy.parse and the XML itself, on tests/fixtures.
+"""Cross-check: our GPX decoder against gpxpy.parse, point by point, on every GPX file we have.
 
-The fixtures (written by tests/fixtures/make_fixtures.py, so present in every clone) are
-read by gpxpy's public ``gpxpy.parse``: every track point, in file order across tracks and
-segments, must come out of ``decode_gpx`` with the same UTC time, latitude, longitude,
-elevation and segment number.  The extension values (heart rate, cadence, temperature) are
-checked against the stdlib's XML parser, which shares no code with either.
+gpxpy is the reference: every GPX file of tests/fixtures (present in every clone) and of the
+real corpus (../shared/data/gpx, skipped when absent) is read by gpxpy's public
+``gpxpy.parse``, on the standard library's XML parser (expat: no code shared with runlake's
+libxml2 parse; gpxpy would pick lxml when it is installed). Every track point with a time,
+in file order across tracks and segments, must come out of ``decode_gpx`` with the same UTC
+time (to the millisecond, floored), latitude, longitude, elevation and segment number, and
+the same sensor values read from gpxpy's extension elements (heart rate, cadence, power,
+temperature: the first non-blank value of each in the point's ``<extensions>``). A file
+gpxpy rejects is rejected by runlake too; the creator and the first track's name and type
+match. The fixtures' shapes (points, segments, pauses, missing heart rates) are checked
+against what make_fixtures.py wrote. Where the two differ on purpose, the difference is listed here:
+
+- an impossible position (|lat| > 90, |lon| > 180, not finite) is null in runlake (reported);
+- an elevation that is not finite (``nan``, ``inf``) is null in runlake (reported);
+- the first track's ``<type>`` is read in GPX 1.0 files too (gpxpy reads it in 1.1 only).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from runlake._errors import GpxError, NotAnActivity
 from runlake.decode import decode_gpx
 
 gpxpy = pytest.importorskip("gpxpy")
+gpxpy_parser = pytest.importorskip("gpxpy.parser")
 
-FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures"
-FIXTURES = sorted(FIXTURE_DIR.glob("*.gpx"))
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_DIR = REPO / "tests" / "fixtures"
+GPX_DIR = REPO.parent / "shared" / "data" / "gpx"
+FILES = sorted(FIXTURE_DIR.glob("*.gpx")) + (
+    sorted(GPX_DIR.glob("*.gpx")) if GPX_DIR.is_dir() else []
+)
 UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_NAIVE = dt.datetime(1970, 1, 1)
+MS = dt.timedelta(milliseconds=1)
+EXT = {
+    "hr": "heart_rate_bpm",
+    "heartrate": "heart_rate_bpm",
+    "cad": "cadence_raw",
+    "cadence": "cadence_raw",
+    "power": "power_w",
+    "powerinwatts": "power_w",
+    "atemp": "temperature_c",
+    "temp": "temperature_c",
+    "temperature": "temperature_c",
+}
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 
 
 @dataclass(frozen=True)
@@ -61,70 +95,125 @@ FIXTURE_SHAPES: dict[str, Shape] = {
     ),
 }
 
-_EXT = {"hr": "heart_rate_bpm", "cad": "cadence_raw", "atemp": "temperature_c"}
+
+@pytest.fixture(autouse=True)
+def _gpxpy_on_expat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpxpy on the standard library's parser, whether lxml is installed or not."""
+    monkeypatch.setattr(gpxpy_parser, "mod_etree", ET)
+    assert gpxpy_parser.library() == "STDLIB"
 
 
-def _reference(data: bytes) -> list[tuple[int, dt.datetime, float, float, float | None]]:
-    """(segment, UTC time, lat, lon, elevation) of every track point, as gpxpy reads them."""
-    gpx = gpxpy.parse(data.decode("utf-8"))
-    out = []
-    segment = -1
-    for track in gpx.tracks:
-        for seg in track.segments:
-            segment += 1
-            for p in seg.points:
-                assert p.time is not None
-                assert p.time.utcoffset() is not None
-                out.append((segment, p.time.astimezone(UTC), p.latitude, p.longitude, p.elevation))
-    return out
+def _text(data: bytes) -> str:
+    """The document as text for gpxpy (which takes str): BOM, else declared encoding."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8")
+    m = _DECLARED.match(data[:512])
+    return data.decode(m.group(1).decode() if m else "utf-8")
+
+
+def _ms(time: dt.datetime) -> int:
+    if time.utcoffset() is None:
+        return (time - EPOCH_NAIVE) // MS
+    return (time - EPOCH) // MS
 
 
 def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def _xml_extensions(data: bytes) -> list[dict[str, float]]:
-    """Per ``<trkpt>``: the TrackPointExtension values by column, read with the stdlib."""
-    rows = []
-    for el in ET.fromstring(data).iter():
-        if _local(el.tag) != "trkpt":
-            continue
-        row: dict[str, float] = {}
-        for child in el.iter():
-            column = _EXT.get(_local(child.tag))
-            if column is not None and child.text:
-                row[column] = float(child.text)
-        rows.append(row)
+def _sensors(extensions: list[ET.Element]) -> dict[str, float | None]:
+    """First non-blank value of each sensor in a point's extension elements (gpxpy's)."""
+    out: dict[str, float | None] = {}
+    for root in extensions:
+        for el in root.iter():
+            column = EXT.get(_local(el.tag).lower())
+            if column is None or column in out or not (el.text or "").strip():
+                continue
+            try:
+                value: float | None = float(el.text or "")
+            except ValueError:
+                value = None
+            out[column] = value if value is not None and math.isfinite(value) else None
+    return out
+
+
+def _valid(lat: float, lon: float) -> bool:
+    return math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180
+
+
+def _reference(gpx: object) -> list[dict[str, object]]:
+    """Every timed track point as gpxpy reads it, as runlake's columns would hold it."""
+    rows: list[dict[str, object]] = []
+    segment = -1
+    for track in gpx.tracks:  # type: ignore[attr-defined]
+        for seg in track.segments:
+            segment += 1
+            for p in seg.points:
+                try:
+                    ms = None if p.time is None else _ms(p.time)
+                except (ValueError, OverflowError):  # an offset of a day or more
+                    ms = None
+                if ms is None:
+                    continue
+                ok = _valid(p.latitude, p.longitude)
+                ele = p.elevation if p.elevation is None or math.isfinite(p.elevation) else None
+                rows.append(
+                    {
+                        "ms": ms,
+                        "latitude_deg": p.latitude if ok else None,
+                        "longitude_deg": p.longitude if ok else None,
+                        "altitude_m": ele,
+                        "segment": segment,
+                        **dict.fromkeys(EXT.values()),
+                        **_sensors(p.extensions),
+                    }
+                )
     return rows
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=[f"fixtures/{p.name}" for p in FIXTURES])
-def test_points_match_gpxpy(path: Path) -> None:
-    data = path.read_bytes()
-    track = decode_gpx(data, source=path.name, on_error="raise")
-    assert track.problems == []
-    ref = _reference(data)
-    points = track.points.to_pylist()
-    assert len(points) == len(ref) > 0
-    for i, (mine, (segment, time, lat, lon, ele)) in enumerate(zip(points, ref, strict=True)):
-        # milliseconds kept: equal for the fixtures' whole-second times
-        assert mine["timestamp"] == time, f"[{i}] time"
-        assert mine["latitude_deg"] == lat, f"[{i}] latitude"
-        assert mine["longitude_deg"] == lon, f"[{i}] longitude"
-        assert mine["altitude_m"] == ele, f"[{i}] elevation"
-        assert mine["segment"] == segment, f"[{i}] segment"
+def _clean(value: str | None) -> str | None:
+    return (value or "").strip() or None
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=[f"fixtures/{p.name}" for p in FIXTURES])
-def test_extensions_match_xml(path: Path) -> None:
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_every_point_matches_gpxpy(path: Path) -> None:
     data = path.read_bytes()
-    points = decode_gpx(data, source=path.name).points.to_pylist()
-    expected = _xml_extensions(data)
-    assert len(points) == len(expected) > 0
-    for i, (mine, theirs) in enumerate(zip(points, expected, strict=True)):
-        for column in _EXT.values():
-            assert mine[column] == theirs.get(column), f"[{i}].{column}"
-        assert mine["power_w"] is None
+    try:
+        gpx = gpxpy.parse(_text(data))
+    except gpxpy.gpx.GPXException:
+        with pytest.raises(GpxError):
+            decode_gpx(data, source=path.name)
+        return
+    ref = _reference(gpx)
+    if not ref:
+        with pytest.raises(NotAnActivity):
+            decode_gpx(data, source=path.name)
+        return
+    track = decode_gpx(data, source=path.name)
+    first = gpx.tracks[0] if gpx.tracks else None
+    assert track.creator == _clean(gpx.creator)
+    assert track.name == (_clean(first.name) if first else None)
+    kind = first.type if first else None
+    if gpx.version == "1.0" and first is not None:
+        trk = next(e for e in ET.fromstring(data) if _local(e.tag) == "trk")
+        kind = next((e.text for e in trk if _local(e.tag) == "type"), None)
+    assert track.activity_type == (_clean(kind).lower() if _clean(kind) else None)
+    points = track.points.to_pydict()
+    ms = [None if t is None else _ms(t) for t in points.pop("timestamp")]
+    assert len(ms) == len(ref)
+    for column, values in [("ms", ms), *points.items()]:
+        expected = [r[column] for r in ref]
+        assert values == expected, f"{path.name}: {column} differs"
+
+
+def test_the_corpus_is_checked_when_present() -> None:
+    if not GPX_DIR.is_dir():
+        pytest.skip(f"{GPX_DIR} absent")
+    assert len(FILES) >= len(list(GPX_DIR.glob("*.gpx"))) > 40
+
+
+FIXTURES = sorted(FIXTURE_DIR.glob("*.gpx"))
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[f"fixtures/{p.name}" for p in FIXTURES])

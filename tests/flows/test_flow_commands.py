@@ -346,7 +346,7 @@ def test_demo_runs_the_nightly_sync_on_its_own_lake(warm_prefect: None, tmp_path
     assert n_files > 10
     assert f"wrote {n_files} FIT files of a 3-week season to {folder / 'inbox'}" in out
     assert f"demo sync: {n_files} files: {n_files} new" in out
-    assert "Example analyst query (weekly_distance.sql)" in out
+    assert "Example analysis, weekly_distance: How far and how long did I run" in out
     assert "2026-01-05" in out
     assert "Flow run" in cmd.text("err")  # it ran as a Prefect flow
     # the command it suggests can be typed as it is (runlake is not on PATH here)

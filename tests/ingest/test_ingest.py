@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import runlake.decode
 from runlake import LakeError, decode_fit, ingest_paths, run_query
 from runlake.ingest._ingest import ingest_file
 from runlake.lake._store import Lake
@@ -361,15 +360,15 @@ def test_whole_corpus_every_file_handled(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     summary = ingest_paths([DATA], lake_root=lake, athlete="corpus")
     assert summary.outcomes, "no corpus files found"
-    # TCX files are found (and .fit.gz in exports/); until a TCX decoder is in, they are
-    # rejected as "not GPX", which this count leaves out.
-    tcx_pending = "decode_tcx" not in runlake.decode.__all__
-    errors = [
-        o
-        for o in summary.outcomes
-        if o.status == "error" and not (tcx_pending and ".tcx" in o.source_path.lower())
+    errors = [o for o in summary.outcomes if o.status == "error"]
+    fit_errors = [o for o in errors if "/fit/" in o.source_path]
+    assert len(fit_errors) <= 3, fit_errors
+    # the TCX files broken on purpose (see tests/decode/test_tcx_crosscheck.py), no other
+    assert sorted(Path(o.source_path).name for o in errors if "/tcx/" in o.source_path) == [
+        "aricooperdavis__Huawei-TCX-Converter__Development Tools__Invalid_TCX.tcx",
+        "corriporai__runpandas__runpandas__tests__io__data__tcx__malformed.tcx",
     ]
-    assert len(errors) <= 3, errors
+    assert len(errors) == len(fit_errors) + 2, errors
     assert any(o.source_path.endswith("activities/12866632127.fit.gz") for o in summary.outcomes)
     assert all(o.message for o in summary.outcomes if o.status != "new" and o.status != "present")
     # every FIT activity file with running sessions in the inventory gave a running activity
@@ -410,3 +409,47 @@ def test_time_jumps_are_kept_and_reported(tmp_path: Path) -> None:
     assert outcome.status == "warning"
     assert "TimeAnomaly: sample times jump 1 backwards (largest 59 s)" in outcome.message
     assert outcome.n_records == samples.n_records
+
+
+_TCX = (
+    '<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/'
+    'TrainingCenterDatabase/v2"><Activities><Activity Sport="{sport}"><Id>{t}:00Z</Id>'
+    '<Lap StartTime="{t}:00Z"><TotalTimeSeconds>2</TotalTimeSeconds><Track>'
+    "<Trackpoint><Time>{t}:00Z</Time><HeartRateBpm><Value>120</Value></HeartRateBpm>"
+    "</Trackpoint><Trackpoint><Time>{t}:02Z</Time></Trackpoint></Track></Lap></Activity>"
+    "</Activities></TrainingCenterDatabase>"
+)
+
+
+def test_tcx_files_are_found_and_told_from_gpx_by_content(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "run.TCX").write_text(_TCX.format(sport="Running", t="2024-05-01T06:00"))
+    # a TCX document under a .gpx name is read as TCX (by its root element)
+    (inbox / "sub" / "ride.gpx").write_text(_TCX.format(sport="Biking", t="2024-05-02T06:00"))
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "easy-tpx-v1.gpx", inbox / "a.gpx")
+    (inbox / "notes.txt").write_text("not a watch file")
+    lake = tmp_path / "lake"
+    summary = ingest_paths([inbox], lake_root=lake, athlete="anna")
+    assert sorted((Path(o.source_path).name, o.status) for o in summary.outcomes) == [
+        ("a.gpx", "new"),
+        ("ride.gpx", "new"),
+        ("run.TCX", "new"),
+    ]
+    rows = run_query(
+        lake,
+        "select source_format, sport, n_records, avg_hr_bpm, duration_s from activities "
+        "order by start_time",
+    ).to_pylist()
+    assert [(r["source_format"], r["sport"], r["n_records"]) for r in rows] == [
+        ("tcx", "running", 2),
+        ("tcx", "cycling", 2),
+        ("gpx", "running", 181),  # 2026
+    ]
+    assert [(r["avg_hr_bpm"], r["duration_s"]) for r in rows[:2]] == [(120.0, 2.0), (120.0, 2.0)]
+    files = run_query(lake, "select source_format, file_type from files order by 1").to_pylist()
+    assert [(f["source_format"], f["file_type"]) for f in files] == [
+        ("gpx", "gpx"),
+        ("tcx", "tcx"),
+        ("tcx", "tcx"),
+    ]

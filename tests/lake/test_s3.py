@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pytest
 
 from runlake import ingest_paths, run_query
@@ -119,6 +120,21 @@ def test_a_killed_s3_batch_is_invisible_and_redone(
     # ...but no view reads it, and the files count as not ingested
     n_after = run_query(s3_lake, "select count(*) n from records").column("n")[0].as_py()
     assert n_after == n_before
+    # the read path for tools reading the objects themselves: the committed files only
+    committed = Lake(s3_lake).committed_files("records")
+    assert len(committed) == 1
+    assert committed[0].startswith(f"{s3_lake}/records/athlete=anna/year=2026/part-")
+    s3 = open_fs(s3_lake)._arrow_fs
+    dataset = ds.dataset(
+        [u.removeprefix("s3://") for u in committed],
+        filesystem=s3,
+        format="parquet",
+        partitioning="hive",
+        partition_base_dir=f"{s3_lake.removeprefix('s3://')}/records",
+    )
+    direct = dataset.to_table(columns=["activity_id", "athlete"])
+    assert direct.num_rows == n_before
+    assert set(direct.column("athlete").to_pylist()) == {"anna"}
     assert len(new_files([season], lake=Lake(s3_lake), athlete="anna")) == len(files) - 3
     # the next writer removes the orphan and redoes the files: the lake of an uninterrupted run
     prepare_writer(Lake(s3_lake))

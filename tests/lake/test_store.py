@@ -296,15 +296,33 @@ def test_commit_batch_writes_the_layout(tmp_path: Path) -> None:
     assert err.column("byte_offset").to_pylist() == [1234]
 
 
-def test_commit_writes_the_manifest_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    order: list[str] = []
-    real = _lakefs.write_parquet_atomic
+def test_commit_stages_the_parts_writes_the_manifest_then_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[tuple[object, ...]] = []
+    real_write = _lakefs.write_parquet_atomic
+    real_stage = _lakefs.LocalFS.stage_parquet
+    real_publish = _lakefs.LocalFS.publish
 
-    def spy(table: pa.Table, path: Path, *, sync: bool = True) -> None:
-        order.append(path.relative_to(tmp_path).parts[0])
-        real(table, path, sync=sync)
+    def visible() -> list[str]:
+        return sorted(p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("part-*.parquet"))
 
-    monkeypatch.setattr(_lakefs, "write_parquet_atomic", spy)
+    def write(table: pa.Table, path: Path, *, sync: bool = True) -> None:
+        # the commit: no part is under its name yet, so a reader of the folders sees none
+        events.append(("manifest", path.relative_to(tmp_path).parts[0], visible()))
+        real_write(table, path, sync=sync)
+
+    def stage(self: _lakefs.LocalFS, table: pa.Table, rel: str) -> str:
+        events.append(("stage", rel.split("/", maxsplit=1)[0]))
+        return real_stage(self, table, rel)
+
+    def publish(self: _lakefs.LocalFS, rels: list[str]) -> None:
+        events.append(("publish", [r.split("/")[0] for r in rels], visible()))
+        real_publish(self, rels)
+
+    monkeypatch.setattr(_lakefs, "write_parquet_atomic", write)
+    monkeypatch.setattr(_lakefs.LocalFS, "stage_parquet", stage)
+    monkeypatch.setattr(_lakefs.LocalFS, "publish", publish)
     h = sha("order")
     Lake(tmp_path).commit_batch(
         "anna",
@@ -316,7 +334,14 @@ def test_commit_writes_the_manifest_last(tmp_path: Path, monkeypatch: pytest.Mon
             )
         ],
     )
-    assert order == ["activities", "laps", "records", "ingest_errors", "files"]
+    tables = ["activities", "ingest_errors", "laps", "records"]
+    assert events == [
+        *(("stage", t) for t in tables),
+        ("manifest", "files", []),
+        ("publish", tables, ["files"]),
+    ]
+    assert visible() == ["activities", "files", "ingest_errors", "laps", "records"]
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_committing_a_committed_file_again_is_refused(tmp_path: Path) -> None:

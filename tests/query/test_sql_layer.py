@@ -16,10 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 import pytest
 
-from runlake import ingest_paths, run_query
+from runlake import ingest_paths, load_analysis, run_query
 from runlake.cli import main
 from runlake.flags import history_flags, load_thresholds
 from runlake.synth import season_plan, write_season
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 SQL = REPO / "sql"
 START = dt.date(2026, 6, 1)
 NEW_VIEWS = ("daily_load", "weekly_training", "run_summary")
-ANALYSES = sorted(p.name for p in (SQL / "analyses").glob("*.sql"))
+ANALYSES = sorted(p.stem for p in (SQL / "analyses").glob("*.sql"))
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +51,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def rows(lake: Path, sql: str, params: list[object] | None = None) -> list[dict[str, object]]:
     return run_query(lake, sql, params=params).to_pylist()
+
+
+def analysis(lake: Path, name: str, **given: str) -> list[dict[str, object]]:
+    """The rows of a shipped analysis, for athlete ``me`` unless ``athlete`` is given."""
+    a = load_analysis(name)
+    return run_query(lake, a.sql, params=a.bind(given, {"athlete": "me"})).to_pylist()
 
 
 def monday(day: dt.date) -> dt.date:
@@ -386,18 +391,17 @@ def test_run_summary_is_one_row_per_run_with_its_flags(lake: Path) -> None:
 
 @pytest.mark.parametrize("name", ANALYSES)
 def test_every_analysis_runs_and_answers_on_the_season(lake: Path, name: str) -> None:
-    text = (SQL / "analyses" / name).read_text(encoding="utf-8")
-    assert text.startswith("-- Question:")
+    text = (SQL / "analyses" / f"{name}.sql").read_text(encoding="utf-8")
+    assert re.match(r"-- Question: [A-Z][^\n]{10,85}\?\n", text)  # one line: its purpose
     assert re.search(r"^-- Columns:", text, flags=re.MULTILINE)
-    t = run_query(lake, text)
-    assert t.num_rows > 0
-    assert "athlete" in t.column_names
-    assert t.filter(pc.equal(t.column("athlete"), "me")).num_rows > 0
+    for athlete in ("me", "gap"):
+        got = analysis(lake, name, athlete=athlete)
+        assert got
+        assert {r["athlete"] for r in got} == {athlete}
 
 
 def test_weeks_that_broke_the_10_percent_rule_and_what_followed(lake: Path) -> None:
-    got = rows(lake, (SQL / "analyses" / "weeks_that_broke_the_10_percent_rule.sql").read_text())
-    got = [r for r in got if r["athlete"] == "me"]
+    got = analysis(lake, "weeks_that_broke_the_10_percent_rule")
     assert [r["week_start"] for r in got] == [START + dt.timedelta(weeks=1)]
     (r,) = got
     nxt = rows(
@@ -413,9 +417,7 @@ def test_weeks_that_broke_the_10_percent_rule_and_what_followed(lake: Path) -> N
 
 
 def test_vertical_oscillation_thirds_follow_the_steady_metric(lake: Path) -> None:
-    got = rows(
-        lake, (SQL / "analyses" / "vertical_oscillation_last_third_of_long_runs.sql").read_text()
-    )
+    got = analysis(lake, "vertical_oscillation_last_third_of_long_runs")
     long_runs = rows(
         lake, "select count(*) as n from runs where athlete = 'me' and duration_s >= 3600"
     )[0]["n"]
@@ -430,7 +432,9 @@ def test_vertical_oscillation_thirds_follow_the_steady_metric(lake: Path) -> Non
 def test_ground_contact_by_pace_band_over_time_compares_bands_with_themselves(
     lake: Path,
 ) -> None:
-    got = rows(lake, (SQL / "analyses" / "ground_contact_by_pace_band_over_time.sql").read_text())
+    got = analysis(lake, "ground_contact_by_pace_band_over_time") + analysis(
+        lake, "ground_contact_by_pace_band_over_time", athlete="gap"
+    )
     firsts: dict[tuple[object, object], object] = {}
     for r in got:
         assert f(r["samples"]) >= 300
@@ -443,8 +447,7 @@ def test_ground_contact_by_pace_band_over_time_compares_bands_with_themselves(
 
 
 def test_cardiac_drift_by_run_length_counts_every_steady_run(lake: Path) -> None:
-    got = rows(lake, (SQL / "analyses" / "cardiac_drift_by_run_length.sql").read_text())
-    mine = [r for r in got if r["athlete"] == "me"]
+    mine = analysis(lake, "cardiac_drift_by_run_length")
     n = rows(
         lake,
         "select count(*) as n from run_metrics where athlete = 'me' and steady_run "
@@ -456,15 +459,25 @@ def test_cardiac_drift_by_run_length_counts_every_steady_run(lake: Path) -> None
     assert not any(math.isnan(f(r["avg_decoupling_pct"])) for r in mine)
 
 
-def test_runlake_sql_file_runs_an_analysis(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_runlake_sql_runs_an_analysis_by_name_or_file(
+    lake: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNLAKE_ATHLETE", raising=False)  # the configured athlete: me
     path = SQL / "analyses" / "weeks_that_broke_the_10_percent_rule.sql"
     assert main(["sql", "--lake", str(lake), "--format", "csv", "--file", str(path)]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("athlete,week_start,distance_km,prior_max_km,limit_km")
-    weeks = sorted(line.split(",")[:2] for line in out[1:])
+    mine = capsys.readouterr().out.splitlines()
+    assert mine[0].startswith("athlete,week_start,distance_km,prior_max_km,limit_km")
+    assert [line.split(",")[:2] for line in mine[1:]] == [["me", "2026-06-08"]]
+    name = "weeks_that_broke_the_10_percent_rule"
+    args = ["sql", name, "--lake", str(lake), "--format", "csv", "--param", "athlete=gap"]
+    assert main(args) == 0
+    gap = capsys.readouterr().out.splitlines()
     # gap's jump is followed by its week off (the -100 % of the next week): a rest week
-    assert weeks == [["gap", "2026-06-08"], ["me", "2026-06-08"]]
-    assert any(line.startswith("gap,") and ",-100.0,false,true," in line for line in out)
+    assert [line.split(",")[:2] for line in gap[1:]] == [["gap", "2026-06-08"]]
+    assert ",-100.0,false,true," in gap[1]
+    # a date range that leaves the jump week out
+    assert main([*args, "--param", "since=2026-06-15"]) == 0
+    assert capsys.readouterr().out.splitlines() == gap[:1]
 
 
 def test_weekly_training_follows_the_users_thresholds(

@@ -56,6 +56,15 @@ from runlake._errors import (
     Problem,
     ProblemKind,
 )
+from runlake.decode._fithr import (
+    EVENT_TIMESTAMP,
+    EVENT_TIMESTAMP_12,
+    FILTERED_BPM,
+    HR_ARRAY_FIELDS,
+    HR_MESG_NUM,
+    HrFields,
+    hr_columns,
+)
 from runlake.decode._fitprofile import (
     BASE_TYPES,
     BaseType,
@@ -168,6 +177,8 @@ class _Def:
     chunks: list[np.ndarray] = field(default_factory=list)  # header byte positions (int64)
     cts: list[np.ndarray | None] = field(default_factory=list)  # compressed ts per chunk
     pending: list[int] = field(default_factory=list)  # positions of the segment being walked
+    # developer field descriptions in force when the definition was read (see _Walker)
+    dev: dict[tuple[int, int], _DevDesc] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -196,8 +207,14 @@ class _Walker:
         self.wanted = wanted
         self.problems: list[Problem] = []
         self.all_defs: list[_Def] = []
+        # Developer field descriptions: those in force, the first of each field (for a
+        # definition read before its field was described), every distinct one in file order.
         self.dev_desc: dict[tuple[int, int], _DevDesc] = {}
+        self.first_desc: dict[tuple[int, int], _DevDesc] = {}
+        self.descriptions: list[tuple[tuple[int, int], _DevDesc]] = []
+        self.unread: list[tuple[_Layout, np.ndarray]] = []  # descriptions walked, not read
         self.def_cache: dict[bytes, _Def] = {}
+        self.warned: set[int] = set()  # layouts whose warnings were recorded
         # The fast walk's tables: header byte -> what to do with a message; local -> _Def
         self.adds: list[Callable[[int], None]] = []
         self.defs: list[_Def | None] = []
@@ -296,24 +313,27 @@ class _Walker:
     def walk_messages(self, pos: int, end: int) -> int | None:
         """Walk messages in [pos, end). Return None when complete, else where it stopped."""
         touched: dict[_Def, int] = {}  # definitions used in this segment -> chunks before it
+        described, cached = dict(self.dev_desc), dict(self.def_cache)
         stopped = self.walk_fast(pos, end, touched)
         if stopped == _RESTART:
             for d, n_chunks in touched.items():
                 d.pending.clear()
                 del d.chunks[n_chunks:]
                 del d.cts[n_chunks:]
+            self.unread.clear()
+            if self.dev_desc != described:  # walked again from the segment's start
+                self.dev_desc, self.def_cache = described, cached
             return self.walk_runs(pos, end)
-        for d, n_chunks in touched.items():
+        self.read_unread()
+        for d in touched:
             if d.pending:
                 d.chunks.append(np.array(d.pending, dtype=np.int64))
                 d.cts.append(None)
                 d.pending.clear()
-            if d.layout.global_num == _FIELD_DESCRIPTION:
-                for chunk in d.chunks[n_chunks:]:
-                    self.read_field_descriptions(d.layout, chunk)
         return stopped
 
-    def walk_fast(self, pos: int, end: int, touched: dict[_Def, int]) -> int | None:
+    # The measured hot loop (one pass per message): kept whole, a call per message costs.
+    def walk_fast(self, pos: int, end: int, touched: dict[_Def, int]) -> int | None:  # noqa: PLR0912, PLR0915
         """The message loop: one lookup and one append per data message.
 
         A header that repeats (a run of records), or a pair of headers that alternates
@@ -324,6 +344,7 @@ class _Walker:
         """
         buf = self.buf
         cache = self.def_cache
+        unread = self.unread
         sizes = [0] * 256  # data header byte -> message size with its header (0: undefined)
         adds: list[Callable[[int], None]] = [_discard] * 256  # header byte -> where it goes
         defs: list[_Def | None] = [None] * 16
@@ -360,6 +381,8 @@ class _Walker:
             elif h & 0x80:
                 return _RESTART
             elif h & 0x40:  # a definition: devices repeat them, so look it up first
+                if unread:  # it may use developer fields described since the last one
+                    self.read_unread()
                 stop = pos + 6
                 if stop <= end:
                     stop += 3 * buf[pos + 5]
@@ -424,6 +447,8 @@ class _Walker:
             first = pos + off
             d.chunks.append(np.arange(first, first + count * length, length, dtype=np.int64))
             d.cts.append(None)
+            if d.layout.global_num == _FIELD_DESCRIPTION:
+                self.unread.append((d.layout, d.chunks[-1]))
         return pos + count * length
 
     def repeats(self, start: int, stride: int, limit: int, want: int) -> int:
@@ -578,16 +603,69 @@ class _Walker:
                     _PLANS.clear()
                     _TINY_PLANS.clear()
                 _LAYOUTS[key] = layout
-            for message in layout.warnings:
-                self.problems.append(Problem(ProblemKind.FIT_DEFINITION, message, pos))
-            wanted = self.wanted is None or layout.name in self.wanted
-            d = _Def(layout, wanted, layout.size + 1)
-            if wanted or layout.global_num == _FIELD_DESCRIPTION:
-                d.add = d.pending.append
-            self.def_cache[key] = d
-            if wanted:
-                self.all_defs.append(d)
+            if layout.uid not in self.warned:  # once per file
+                self.warned.add(layout.uid)
+                for message in layout.warnings:
+                    self.problems.append(Problem(ProblemKind.FIT_DEFINITION, message, pos))
+            d = self.def_cache[key] = self.new_def(layout)
         return d, stop
+
+    def new_def(self, layout: _Layout) -> _Def:
+        """A definition as this file uses it: where its messages go (nowhere when they are
+        not decoded), and the developer field descriptions in force now."""
+        wanted = self.wanted is None or layout.name in self.wanted
+        d = _Def(layout, wanted, layout.size + 1)
+        if layout.global_num == _FIELD_DESCRIPTION:
+            d.add = functools.partial(self.note_description, d)
+        elif wanted:
+            d.add = d.pending.append
+        for dev_index, num, _offset, _size in layout.dev_fields:
+            desc = self.dev_desc.get((dev_index, num))
+            if desc is not None:
+                d.dev[(dev_index, num)] = desc
+        if wanted:
+            self.all_defs.append(d)
+        return d
+
+    # -- developer field descriptions --------------------------------------------------------
+    # A definition's developer fields are decoded with the descriptions in force when it was
+    # read (as fitparse and fitdecode do): a field described again later (a device that
+    # reuses a field number for another value) applies to the definitions read after that.
+    # The fast walk notes description messages and reads them before the next definition;
+    # a description that changes a field's drops the cached definitions that use the field,
+    # so that the same definition read again is bound to the new description.
+
+    def note_description(self, d: _Def, pos: int) -> None:
+        """A field_description message met by the fast walk (read before the next
+        definition)."""
+        d.pending.append(pos)
+        self.unread.append((d.layout, np.array([pos], dtype=np.int64)))
+
+    def read_unread(self) -> None:
+        """Read the description messages noted since the last read, a burst at a time."""
+        unread = self.unread
+        i = 0
+        while i < len(unread):
+            layout = unread[i][0]
+            j = i + 1
+            while j < len(unread) and unread[j][0] is layout:
+                j += 1
+            positions = [p for _lay, p in unread[i:j]]
+            self.read_field_descriptions(
+                layout, positions[0] if len(positions) == 1 else np.concatenate(positions)
+            )
+            i = j
+        unread.clear()
+
+    def forget_definitions(self, keys: Collection[tuple[int, int]]) -> None:
+        """Drop the cached definitions that use developer fields ``keys``."""
+        stale = [
+            k
+            for k, d in self.def_cache.items()
+            if any((idx, num) in keys for idx, num, _o, _s in d.layout.dev_fields)
+        ]
+        for k in stale:
+            del self.def_cache[k]
 
     def read_field_descriptions(self, layout: _Layout, positions: np.ndarray) -> None:
         """Read developer field descriptions (later definitions' columns depend on them)."""
@@ -610,13 +688,28 @@ class _Walker:
             if not isinstance(bt, int):
                 bt = 13
             scale, offset = vals.get(6), vals.get(7)
-            self.dev_desc[(dev_index, number)] = _DevDesc(
-                name=str(vals.get(3) or f"developer_{dev_index}_{number}"),
-                base=BASE_TYPES.get(bt & 0x1F, BASE_TYPES[13]),
-                scale=float(scale) if isinstance(scale, int | float) and scale else None,
-                offset=float(offset) if isinstance(offset, int | float) and offset else None,
-                units=str(vals[8]) if vals.get(8) else None,
+            self.describe(
+                (dev_index, number),
+                _DevDesc(
+                    name=str(vals.get(3) or f"developer_{dev_index}_{number}"),
+                    base=BASE_TYPES.get(bt & 0x1F, BASE_TYPES[13]),
+                    scale=float(scale) if isinstance(scale, int | float) and scale else None,
+                    offset=float(offset) if isinstance(offset, int | float) and offset else None,
+                    units=str(vals[8]) if vals.get(8) else None,
+                ),
             )
+
+    def describe(self, key: tuple[int, int], desc: _DevDesc) -> None:
+        """A description of developer field ``key`` (developer data index, field number)."""
+        old = self.dev_desc.get(key)
+        if old == desc:
+            return
+        if old is not None:
+            self.forget_definitions({key})
+        self.dev_desc[key] = desc
+        self.first_desc.setdefault(key, desc)
+        if (key, desc) not in self.descriptions:
+            self.descriptions.append((key, desc))
 
 
 def _parse_layout(buf: bytes, pos: int, has_dev: bool) -> _Layout:
@@ -721,6 +814,17 @@ def _field_values(rows: np.ndarray, f: _Field, little: bool) -> np.ndarray:
     if not dt.isnative:
         v = v.astype(dt.newbyteorder("="))
     return v[:, 0] if f.count == 1 else v
+
+
+def _raw_matrix(rows: np.ndarray, layout: _Layout, num: int, fmt: str) -> np.ndarray | None:
+    """Field ``num``'s raw values as an (n, count) matrix, if the layout has it with the
+    base type format ``fmt`` (None otherwise)."""
+    for f in layout.fields:
+        if f.num == num:
+            if f.base.fmt != fmt:
+                return None
+            return _field_values(rows, f, layout.little).reshape(len(rows), f.count)
+    return None
 
 
 def _text(b: bytes) -> str | None:
@@ -990,16 +1094,19 @@ class _Expansion:
     source: str  # the field's column
 
 
+_Uses = dict[str, list[tuple[_Field, FieldSpec | None] | None]]  # column -> per definition
+
+
 @dataclass(slots=True)
 class _Plan:
     names: list[str]  # field columns, in output order
     blocks: list[_Block]
     # columns decoded per definition and merged: name -> per definition (field, spec)
-    single: dict[str, list[tuple[_Field, FieldSpec | None] | None]]
+    single: _Uses
     # component target -> the last component of each definition that fills it
     expansions: dict[str, list[_Expansion]]
     enum_targets: dict[str, FieldSpec | None]  # component target -> its spec
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]]  # column -> per definition
+    uses: _Uses  # column -> per definition
     same_as: dict[str, str]  # target -> a block column it always equals (see _identity)
 
 
@@ -1053,74 +1160,105 @@ def _plan(layouts: list[_Layout]) -> _Plan:
     return plan
 
 
+@dataclass(slots=True)
+class _Columns:
+    """The field columns of a set of definitions, before they are grouped into blocks."""
+
+    names: list[str] = field(default_factory=list)  # in output order
+    info: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # kind, base, count
+    uses: _Uses = field(default_factory=dict)
+    mixed: set[str] = field(default_factory=set)  # columns whose definitions disagree
+    expansions: dict[str, list[_Expansion]] = field(default_factory=dict)
+    enum_targets: dict[str, FieldSpec | None] = field(default_factory=dict)
+
+
 def _make_plan(layouts: list[_Layout]) -> _Plan:
-    n_defs = len(layouts)
-    names: list[str] = []
-    info: dict[str, tuple[str, int, int]] = {}  # kind, base, count
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]] = {}
-    mixed: set[str] = set()
-    expansions: dict[str, list[_Expansion]] = {}
-    enum_targets: dict[str, FieldSpec | None] = {}
+    columns = _Columns()
     for i, lay in enumerate(layouts):
-        seen: set[str] = set()
-        last: dict[str, _Expansion] = {}
-        for f in lay.fields:
-            spec = field_spec(lay.global_num, f.num)
-            name = spec.name if spec else f"field_{f.num}"
-            if name in seen:
-                continue
-            kind = _kind(f, spec)
-            if kind is None:
-                continue
-            seen.add(name)
-            if spec is not None:
-                for comp in spec.components:
-                    last[comp.target] = _Expansion(i, f, spec, comp, name)
-                    tspec = field_spec(lay.global_num, field_number(lay.global_num, comp.target))
-                    enum_targets[comp.target] = tspec
-            if name not in info:
-                info[name] = (kind, f.base.number, f.count)
-                uses[name] = [None] * n_defs
-                names.append(name)
-            elif info[name] != (kind, f.base.number, f.count):
-                mixed.add(name)
-            uses[name][i] = (f, spec)
-        for target, e in last.items():
-            expansions.setdefault(target, []).append(e)
-    blocks: dict[tuple[str, int, int, bool], _Block] = {}
-    single: dict[str, list[tuple[_Field, FieldSpec | None] | None]] = {}
-    for name in names:
-        kind = info[name][0]
-        if kind not in _BLOCK_KINDS or name in mixed:
-            single[name] = uses[name]
+        _add_columns(columns, i, lay, len(layouts))
+    blocks, single = _group_blocks(columns)
+    for blk in blocks:
+        _finish_block(blk, layouts, columns.uses)
+    same_as = _same_as(columns, {name for blk in blocks for name in blk.names})
+    return _Plan(
+        columns.names,
+        blocks,
+        single,
+        columns.expansions,
+        columns.enum_targets,
+        columns.uses,
+        same_as,
+    )
+
+
+def _add_columns(columns: _Columns, i: int, lay: _Layout, n_defs: int) -> None:
+    """Note the columns of definition ``i`` (the first field of a name wins) and the last
+    component of it that fills each target."""
+    seen: set[str] = set()
+    last: dict[str, _Expansion] = {}
+    own = HR_ARRAY_FIELDS if lay.global_num == HR_MESG_NUM else ()  # see _Message.hr_arrays
+    for f in lay.fields:
+        if f.num in own:
             continue
-        f, spec = next(u for u in uses[name] if u is not None)
+        spec = field_spec(lay.global_num, f.num)
+        name = spec.name if spec else f"field_{f.num}"
+        if name in seen:
+            continue
+        kind = _kind(f, spec)
+        if kind is None:
+            continue
+        seen.add(name)
+        if spec is not None:
+            for comp in spec.components:
+                last[comp.target] = _Expansion(i, f, spec, comp, name)
+                tspec = field_spec(lay.global_num, field_number(lay.global_num, comp.target))
+                columns.enum_targets[comp.target] = tspec
+        if name not in columns.info:
+            columns.info[name] = (kind, f.base.number, f.count)
+            columns.uses[name] = [None] * n_defs
+            columns.names.append(name)
+        elif columns.info[name] != (kind, f.base.number, f.count):
+            columns.mixed.add(name)
+        columns.uses[name][i] = (f, spec)
+    for target, e in last.items():
+        columns.expansions.setdefault(target, []).append(e)
+
+
+def _group_blocks(columns: _Columns) -> tuple[list[_Block], _Uses]:
+    """Columns of one kind and base type (and size, scaling) go into one block; the others
+    (strings, wide enums, mixed types) are decoded one by one."""
+    blocks: dict[tuple[str, int, int, bool], _Block] = {}
+    single: _Uses = {}
+    for name in columns.names:
+        kind = columns.info[name][0]
+        if kind not in _BLOCK_KINDS or name in columns.mixed:
+            single[name] = columns.uses[name]
+            continue
+        f, spec = next(u for u in columns.uses[name] if u is not None)
         scaled = spec is not None and (spec.scale is not None or spec.offset is not None)
         key = (kind, f.base.number, f.count, scaled)
         blk = blocks.setdefault(key, _Block(kind, f.base, f.count, scaled))
         blk.names.append(name)
-    for blk in blocks.values():
-        _finish_block(blk, layouts, uses)
-    in_blocks = {name for blk in blocks.values() for name in blk.names}
+    return list(blocks.values()), single
+
+
+def _same_as(columns: _Columns, in_blocks: set[str]) -> dict[str, str]:
+    """Component targets that always equal one block column (see ``_identity``)."""
     same_as = {}
-    for target, es in expansions.items():
+    for target, es in columns.expansions.items():
         sources = {e.source for e in es}
         if (
             len(sources) == 1
-            and target not in info
+            and target not in columns.info
             and all(_identity(e) for e in es)
             and es[0].source in in_blocks
-            and len(es) == sum(1 for u in uses[es[0].source] if u is not None)
+            and len(es) == sum(1 for u in columns.uses[es[0].source] if u is not None)
         ):
             same_as[target] = es[0].source
-    return _Plan(names, list(blocks.values()), single, expansions, enum_targets, uses, same_as)
+    return same_as
 
 
-def _finish_block(
-    blk: _Block,
-    layouts: list[_Layout],
-    uses: dict[str, list[tuple[_Field, FieldSpec | None] | None]],
-) -> None:
+def _finish_block(blk: _Block, layouts: list[_Layout], uses: _Uses) -> None:
     width = blk.base.size * blk.count
     for i in range(len(layouts)):
         rows: list[int] = []
@@ -1154,6 +1292,40 @@ def _finish_block(
 
 
 # -- message decoding ---------------------------------------------------------------------
+
+
+def _block_invalid(blk: _Block, raw: np.ndarray, absent: np.ndarray | None) -> np.ndarray:
+    """Where a block's raw values are invalid (or, but in arrays, absent)."""
+    bad: np.ndarray
+    if blk.floats:
+        bad = np.isnan(raw)
+    elif blk.invalid is None:
+        bad = np.zeros(raw.shape, dtype=bool)
+    else:
+        bad = raw == blk.invalid
+    if absent is not None and blk.kind != "arr":
+        bad |= absent
+    return bad
+
+
+def _block_array(blk: _Block, raw: np.ndarray, flat_bad: np.ndarray) -> pa.Array:
+    """A "raw", "scaled", "enum" or "arr" block's values as one Arrow array (column after
+    column; the values of an array field one after another)."""
+    if blk.kind == "raw" or (blk.kind == "arr" and not blk.scaled):
+        return _arrow_c(raw.reshape(-1), flat_bad, blk.arrow_type)
+    if blk.kind == "enum":
+        assert blk.lut is not None
+        assert blk.lut_base is not None
+        idx = raw.astype(np.int32)
+        idx += blk.lut_base
+        return blk.lut.take(_arrow_c(idx.reshape(-1), flat_bad, _I32))
+    assert blk.scale is not None  # scaled, or a scaled "arr"
+    assert blk.offset is not None
+    values = raw.astype(np.float64)
+    values /= blk.scale
+    if blk.offset.any():
+        values -= blk.offset
+    return _arrow_c(values.reshape(-1), flat_bad, _F64)
 
 
 def _take_fields(rows: np.ndarray, entry: _BlockUse, dt: np.dtype, out: np.ndarray) -> None:
@@ -1210,7 +1382,7 @@ class _Message:
 
     def tiny(self) -> _TinyPlan | None:
         """How to decode this message in Python, if it is small (one definition, few rows)."""
-        if len(self.defs) > 1 or self.n > _TINY:
+        if len(self.defs) > 1 or self.n > _TINY or self.layouts[0].global_num == HR_MESG_NUM:
             return None
         return _tiny_plan(self.layouts[0])
 
@@ -1220,7 +1392,7 @@ class _Message:
         for name, uses in self.plan.single.items():
             self.decode_single(name, uses)
 
-    def table(self, dev_desc: dict[tuple[int, int], _DevDesc]) -> pa.Table:
+    def table(self, first_desc: dict[tuple[int, int], _DevDesc]) -> pa.Table:
         """The message's table, once its field columns are decoded."""
         plan = self.plan
         cols = self.cols
@@ -1234,8 +1406,10 @@ class _Message:
             self.out_names = [name for name in plan.names if name in cols]
         if plan.expansions:
             self.components()
+        if self.layouts[0].global_num == HR_MESG_NUM:
+            self.hr_arrays()
         if any(lay.dev_fields for lay in self.layouts):
-            self.dev_columns(dev_desc)
+            self.dev_columns(first_desc)
         if any(ts is not None for d in self.defs for ts in d.cts):
             self.compressed_timestamps()
         if not self.out_names:
@@ -1292,72 +1466,64 @@ class _Message:
         return out, absent
 
     def decode_block(self, blk: _Block) -> None:
-        cols = self.cols
+        """All of a block's columns at once: one test for the invalid values, one
+        conversion, one Arrow array, sliced into the columns."""
         raw, absent = self.block_values(blk)
-        k, n = raw.shape[:2]
-        invalid = blk.invalid
-        if blk.floats:
-            bad = np.isnan(raw)
-        elif invalid is None:
-            bad = np.zeros(raw.shape, dtype=bool)
+        bad = _block_invalid(blk, raw, absent)
+        if blk.kind in ("dt", "ldt"):
+            arr = self.block_times(blk, raw, bad)
         else:
-            bad = raw == invalid
-        if absent is not None and blk.kind != "arr":
-            bad |= absent
-        flat_bad = bad.reshape(-1)
-        system: dict[int, pa.Array] = {}
-        if blk.kind == "raw" or (blk.kind == "arr" and not blk.scaled):
-            arr = _arrow_c(raw.reshape(-1), flat_bad, blk.arrow_type)
-        elif blk.kind in ("scaled", "arr"):
-            assert blk.scale is not None
-            assert blk.offset is not None
-            values = raw.astype(np.float64)
-            values /= blk.scale
-            if blk.offset.any():
-                values -= blk.offset
-            arr = _arrow_c(values.reshape(-1), flat_bad, _F64)
-        elif blk.kind == "enum":
-            assert blk.lut is not None
-            assert blk.lut_base is not None
-            idx = raw.astype(np.int32)
-            idx += blk.lut_base
-            arr = blk.lut.take(_arrow_c(idx.reshape(-1), flat_bad, _I32))
-        else:  # dt, ldt
-            early = raw < _MIN_ABS_TIME
-            if blk.kind == "dt" and early.any():
-                relative = early & ~bad
-                for r in np.flatnonzero(relative.any(axis=1)).tolist():
-                    system[r] = _arrow(_seconds(raw[r]), ~relative[r])
-            stamps = _seconds(raw)
-            late = stamps > _MAX_ABS_TIME
-            stamps[late] = 0
-            stamps += FIT_EPOCH_S
-            early |= bad | late
-            kind = _TS_TYPE if blk.kind == "dt" else _LOCAL_TYPE
-            arr = _arrow_c(stamps.reshape(-1), early.reshape(-1), kind)
+            arr = _block_array(blk, raw, bad.reshape(-1))
         if blk.kind == "arr":
-            # A byte array is one value: null when every byte is 0xFF; an absent field is null.
-            row_null = np.all(raw == 0xFF, axis=2) if blk.base.number == 13 else absent
-            if row_null is not None and absent is not None and blk.base.number == 13:
-                row_null |= absent
-            size = n * blk.count
-            for r, name in enumerate(blk.names):
-                mask = None
-                if row_null is not None and row_null[r].any():
-                    mask = pa.array(row_null[r])
-                cols[name] = pa.FixedSizeListArray.from_arrays(
-                    arr.slice(r * size, size), blk.count, mask=mask
-                )
+            self.block_lists(blk, raw, absent, arr)
             return
-        if system:
-            self.system = True
-            for r, col in system.items():
-                cols[blk.names[r] + SYSTEM_TIME_SUFFIX] = col
-        if k == 1:
+        cols = self.cols
+        n = raw.shape[1]
+        if len(blk.names) == 1:
             cols[blk.names[0]] = arr
             return
         for r, name in enumerate(blk.names):
             cols[name] = arr.slice(r * n, n)
+
+    def block_times(self, blk: _Block, raw: np.ndarray, bad: np.ndarray) -> pa.Array:
+        """A "dt" or "ldt" block as timestamps; relative date_time values (seconds since
+        the device powered on) go to each column's system-time column instead."""
+        early = raw < _MIN_ABS_TIME
+        if blk.kind == "dt" and early.any():
+            relative = early & ~bad
+            rows = np.flatnonzero(relative.any(axis=1)).tolist()
+            for r in rows:
+                self.cols[blk.names[r] + SYSTEM_TIME_SUFFIX] = _arrow(
+                    _seconds(raw[r]), ~relative[r]
+                )
+            if rows:
+                self.system = True
+        stamps = _seconds(raw)
+        late = stamps > _MAX_ABS_TIME
+        stamps[late] = 0
+        stamps += FIT_EPOCH_S
+        early |= bad | late
+        kind = _TS_TYPE if blk.kind == "dt" else _LOCAL_TYPE
+        return _arrow_c(stamps.reshape(-1), early.reshape(-1), kind)
+
+    def block_lists(
+        self, blk: _Block, raw: np.ndarray, absent: np.ndarray | None, arr: pa.Array
+    ) -> None:
+        """An "arr" block's columns: one fixed-size list per field, sliced from ``arr``.
+
+        A byte array is one value: null when every byte is 0xFF; an absent field is null.
+        """
+        row_null = np.all(raw == 0xFF, axis=2) if blk.base.number == 13 else absent
+        if row_null is not None and absent is not None and blk.base.number == 13:
+            row_null |= absent
+        size = raw.shape[1] * blk.count
+        for r, name in enumerate(blk.names):
+            mask = None
+            if row_null is not None and row_null[r].any():
+                mask = pa.array(row_null[r])
+            self.cols[name] = pa.FixedSizeListArray.from_arrays(
+                arr.slice(r * size, size), blk.count, mask=mask
+            )
 
     def decode_single(self, name: str, uses: list[tuple[_Field, FieldSpec | None] | None]) -> None:
         """A column decoded per definition (strings, wide enums, mixed types), merged."""
@@ -1381,54 +1547,62 @@ class _Message:
         A definition's target column is its field where valid, else the component's value
         (an enum target: the field if the definition has one, else the component).
         """
-        plan, cols, lengths, order = self.plan, self.cols, self.lengths, self.order
-        single = len(self.layouts) == 1
-        fields = dict(cols)  # components expand the fields' values, not other expansions
-        for target, es in plan.expansions.items():
-            existing = cols.get(target)
-            tspec = plan.enum_targets.get(target)
-            is_enum = tspec is not None and _is_enum(tspec)
-            if existing is not None:
-                if not single:
-                    cols[target] = self.expand_per_def(target, es)
-                    continue
-                if is_enum:
-                    continue
-                if existing.null_count == 0:
-                    # Nothing to fill in: the field as a float64 (what filling would give).
-                    if pa.types.is_integer(existing.type):
-                        cols[target] = existing.cast(pa.float64())
-                    continue
-            source = plan.same_as.get(target)
-            if source is not None:
-                col = fields[source]
-                cols[target] = col if col.type == pa.float64() else col.cast(pa.float64())
-                self.out_names.append(target)
-                continue
-            if single:
-                values, bad = _expand(es[0], self.rows[0], self.layouts[0].little)
-            else:
-                values = np.zeros(self.n)
-                bad = np.ones(self.n, dtype=bool)
-                starts = np.cumsum([0, *lengths])
-                for e in es:
-                    i = e.def_index
-                    v, b = _expand(e, self.rows[i], self.layouts[i].little)
-                    values[starts[i] : starts[i + 1]] = v
-                    bad[starts[i] : starts[i + 1]] = b
-                if order is not None:
-                    values, bad = values[order], bad[order]
+        fields = dict(self.cols)  # components expand the fields' values, not other expansions
+        for target, es in self.plan.expansions.items():
+            self.expand_target(target, es, fields)
+
+    def expand_target(self, target: str, es: list[_Expansion], fields: dict[str, pa.Array]) -> None:
+        """One component target's column."""
+        cols = self.cols
+        existing = cols.get(target)
+        tspec = self.plan.enum_targets.get(target)
+        is_enum = tspec is not None and _is_enum(tspec)
+        if existing is not None:
+            if len(self.layouts) > 1:
+                cols[target] = self.expand_per_def(target, es)
+                return
             if is_enum:
-                assert tspec is not None
-                names = enum_names(tspec.type_name, values.astype(np.int64))
-                cols[target] = pa.array(names, type=pa.string(), mask=bad)
-                self.out_names.append(target)
-            elif existing is not None:
-                if pa.types.is_floating(existing.type) or pa.types.is_integer(existing.type):
-                    cols[target] = _fill(existing, values, bad)
-            else:
-                cols[target] = _arrow(values, bad)
-                self.out_names.append(target)
+                return
+            if existing.null_count == 0:
+                # Nothing to fill in: the field as a float64 (what filling would give).
+                if pa.types.is_integer(existing.type):
+                    cols[target] = existing.cast(pa.float64())
+                return
+        source = self.plan.same_as.get(target)
+        if source is not None:
+            col = fields[source]
+            cols[target] = col if col.type == pa.float64() else col.cast(pa.float64())
+            self.out_names.append(target)
+            return
+        values, bad = self.component_values(es)
+        if is_enum:
+            assert tspec is not None
+            names = enum_names(tspec.type_name, values.astype(np.int64))
+            cols[target] = pa.array(names, type=pa.string(), mask=bad)
+            self.out_names.append(target)
+        elif existing is not None:
+            if pa.types.is_floating(existing.type) or pa.types.is_integer(existing.type):
+                cols[target] = _fill(existing, values, bad)
+        else:
+            cols[target] = _arrow(values, bad)
+            self.out_names.append(target)
+
+    def component_values(self, es: list[_Expansion]) -> tuple[np.ndarray, np.ndarray]:
+        """A target's component values for every row in file order, and where they are
+        invalid (the rows of a definition without the component are invalid)."""
+        if len(self.layouts) == 1:
+            return _expand(es[0], self.rows[0], self.layouts[0].little)
+        values = np.zeros(self.n)
+        bad = np.ones(self.n, dtype=bool)
+        starts = np.cumsum([0, *self.lengths])
+        for e in es:
+            i = e.def_index
+            v, b = _expand(e, self.rows[i], self.layouts[i].little)
+            values[starts[i] : starts[i + 1]] = v
+            bad[starts[i] : starts[i + 1]] = b
+        if self.order is not None:
+            values, bad = values[self.order], bad[self.order]
+        return values, bad
 
     def expand_per_def(self, target: str, es: list[_Expansion]) -> pa.Array:
         """A target that is also a field, in a message of several definitions: each
@@ -1459,12 +1633,33 @@ class _Message:
             parts.append(part)
         return self.merge(parts)
 
+    def hr_arrays(self) -> None:
+        """The hr message's event times and heart rates, one list per message (``_fithr``);
+        the plan leaves these fields to it (the generic columns hold one value per field
+        and one component per target)."""
+        parts = [
+            HrFields(
+                len(rows),
+                _raw_matrix(rows, lay, EVENT_TIMESTAMP, "u4"),
+                _raw_matrix(rows, lay, EVENT_TIMESTAMP_12, "u1"),
+                _raw_matrix(rows, lay, FILTERED_BPM, "u1"),
+            )
+            for lay, rows in zip(self.layouts, self.rows, strict=True)
+        ]
+        for name, arr in hr_columns(parts, self.order).items():
+            if name not in self.cols:
+                self.out_names.append(name)
+            self.cols[name] = arr
+
     # -- developer fields, compressed timestamps ------------------------------------------
-    def dev_columns(self, dev_desc: dict[tuple[int, int], _DevDesc]) -> None:
+    def dev_columns(self, first_desc: dict[tuple[int, int], _DevDesc]) -> None:
+        """Developer field columns, each definition's with the descriptions in force when
+        it was read (a field described only after it: its first description)."""
         parts: dict[str, list[pa.Array | None]] = {}
         for i, lay in enumerate(self.layouts):
+            bound = self.defs[i].dev
             for dev_index, num, offset, fsize in lay.dev_fields:
-                desc = dev_desc.get((dev_index, num))
+                desc = bound.get((dev_index, num)) or first_desc.get((dev_index, num))
                 if desc is None:
                     continue
                 arr = _dev_column(self.rows[i], desc, offset, fsize, lay.little)
@@ -1764,9 +1959,9 @@ def decode_fit(
         else:
             batch.add(msg, tiny)
     batch.build()
-    tables = {name: msg.table(walker.dev_desc) for name, msg in decoded.items()}
+    tables = {name: msg.table(walker.first_desc) for name, msg in decoded.items()}
     dev = {
         f"dev:{desc.name}": DevField(desc.name, desc.units, idx, num)
-        for (idx, num), desc in walker.dev_desc.items()
+        for (idx, num), desc in walker.descriptions
     }
     return FitFile(tables, dev, tuple(walker.problems), n_segments, len(data))

@@ -100,7 +100,7 @@ def message_number(name: str) -> int:
     raise KeyError(name)
 
 
-def _num(x: object) -> float | None:
+def _nonzero_float(x: object) -> float | None:
     if x is None or x == 0:
         return None
     if isinstance(x, int | float):
@@ -125,8 +125,8 @@ def field_spec(global_num: int, field_num: int) -> FieldSpec | None:
                 target_num=int(c.def_num),
                 bits=int(c.bits),
                 bit_offset=int(c.bit_offset if c.bit_offset is not None else bit_offset),
-                scale=_num(c.scale),
-                offset=_num(c.offset),
+                scale=_nonzero_float(c.scale),
+                offset=_nonzero_float(c.offset),
                 accumulate=bool(c.accumulate),
             )
         )
@@ -136,8 +136,8 @@ def field_spec(global_num: int, field_num: int) -> FieldSpec | None:
     return FieldSpec(
         name=str(f.name),
         type_name=str(ftype.name),
-        scale=_num(f.scale),
-        offset=_num(f.offset),
+        scale=_nonzero_float(f.scale),
+        offset=_nonzero_float(f.offset),
         units=str(f.units) if f.units else None,
         components=tuple(comps),
         enum=bool(values),

@@ -1,8 +1,15 @@
 """GPX decoder: a GPX document (bytes) -> its track points as an Arrow table.
 
-The bytes are first parsed once with defusedxml, which refuses document type declarations,
-entity declarations and external references (XML bombs, XXE) and tells us the line and
-column of any syntax error; only then does gpxpy build its model from the same text.
+The bytes are parsed once, by the safe XML layer (:mod:`runlake.decode._xml`: lxml with no
+DTD, no entities, no network; errors with their line), and the track points are read
+straight from the tree into columns: one pass over the points collects their text values,
+then numbers and times are converted in bulk (times with Arrow's RE2 and numpy). gpxpy is
+the reference: tests/decode/test_gpx_crosscheck.py compares every point of every corpus
+file with ``gpxpy.parse``. What is read is what gpxpy reads (``trk/trkseg/trkpt`` with
+``lat``, ``lon``, ``ele`` and ``time``); elements are matched by local name whatever their
+namespace (gpxpy drops the default namespace). A file whose ``lat``, ``lon`` or ``ele`` is
+not a number is rejected, as gpxpy does; values runlake does not read (``hdop``,
+waypoints...) are not checked.
 
 Sensor values come from the track point extensions, matched by element local name whatever
 the namespace prefix: Garmin TrackPointExtension v1/v2 (``hr``, ``cad``, ``atemp``),
@@ -14,25 +21,28 @@ for Garmin running); the normalize stage turns it into steps per minute.
 
 from __future__ import annotations
 
-import codecs
-import datetime as dt
-import math
-import re
-import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from xml.parsers.expat import ErrorString
 
-import defusedxml.ElementTree as DET
-import gpxpy.gpx
-import gpxpy.parser
+import numpy as np
 import pyarrow as pa
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from runlake._errors import GpxError, NotAnActivity, OnError, Problem, ProblemKind
+from runlake._errors import GpxError, NotAnActivity, OnError, Problem
+from runlake.decode._xml import (
+    MAX_XML_BYTES,
+    TIME_INVALID,
+    TIME_NAIVE,
+    Element,
+    LocalNames,
+    Recorder,
+    parse_floats,
+    parse_times,
+    parse_xml,
+)
 
 __all__ = ["GPX_POINTS_SCHEMA", "MAX_GPX_BYTES", "GpxTrack", "decode_gpx"]
 
-MAX_GPX_BYTES = 200 * 1024 * 1024
+MAX_GPX_BYTES = MAX_XML_BYTES
 """Default bound on the size of a GPX document (200 MB)."""
 
 GPX_POINTS_SCHEMA = pa.schema(
@@ -50,32 +60,19 @@ GPX_POINTS_SCHEMA = pa.schema(
 )
 """Columns of :attr:`GpxTrack.points`, in order."""
 
-# Extension element local names (lower case) -> the column they fill.
-_EXT_COLUMNS: dict[str, str] = {
-    "hr": "heart_rate_bpm",  # Garmin TPX v1/v2, cluetrust gpxdata
-    "heartrate": "heart_rate_bpm",
-    "cad": "cadence_raw",  # Garmin TPX v1/v2
-    "cadence": "cadence_raw",  # cluetrust gpxdata
-    "power": "power_w",  # Strava export
-    "powerinwatts": "power_w",  # Garmin PowerExtension v1
-    "atemp": "temperature_c",  # Garmin TPX v1/v2
-    "temp": "temperature_c",  # cluetrust gpxdata
-    "temperature": "temperature_c",  # Garmin GpxExtensions v3
+# Extension element local names (lower case) -> the column they fill (its index).
+_EXT_COLUMNS: dict[str, int] = {
+    "hr": 0,  # Garmin TPX v1/v2, cluetrust gpxdata
+    "heartrate": 0,
+    "cad": 1,  # Garmin TPX v1/v2
+    "cadence": 1,  # cluetrust gpxdata
+    "power": 2,  # Strava export
+    "powerinwatts": 2,  # Garmin PowerExtension v1
+    "atemp": 3,  # Garmin TPX v1/v2
+    "temp": 3,  # cluetrust gpxdata
+    "temperature": 3,  # Garmin GpxExtensions v3
 }
 _EXT_ORDER = ("heart_rate_bpm", "cadence_raw", "power_w", "temperature_c")
-
-_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_EPOCH_NAIVE = dt.datetime(1970, 1, 1)  # naive on purpose: for naive times, taken as UTC
-_MS = dt.timedelta(milliseconds=1)
-
-_XML_DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same bytes
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +92,19 @@ class GpxTrack:
     """Non-fatal issues found while decoding (``on_error="warn"``)."""
 
 
-class _Recorder:
-    """Records a Problem, or raises GpxError when ``on_error="raise"``."""
+@dataclass(slots=True)
+class _Texts:
+    """The text values of every track point, in file order (None: absent)."""
 
-    __slots__ = ("on_error", "problems", "source")
-
-    def __init__(self, source: str, on_error: OnError) -> None:
-        self.source = source
-        self.on_error = on_error
-        self.problems: list[Problem] = []
-
-    def __call__(self, message: str) -> None:
-        if self.on_error == "raise":
-            raise GpxError(message, source=self.source)
-        self.problems.append(Problem(ProblemKind.GPX, message))
+    elements: tuple[Element, ...]
+    lat: list[str | None]
+    lon: list[str | None]
+    ele: list[str | None]
+    time: list[str | None]
+    segment: list[int]
+    ext: tuple[list[str | None], ...]
+    ext_names: dict[int, str]
+    """An element name each extension column was read from (for messages)."""
 
 
 def decode_gpx(
@@ -121,215 +117,200 @@ def decode_gpx(
     """Decode a GPX document into its track points.
 
     Raises :class:`GpxError` for an empty, oversized, malformed, unsafe (DTD, entities) or
-    non-GPX document, and :class:`NotAnActivity` when there is no timestamped track point
-    (a route, a course, waypoints only).  Points without a time are dropped, naive times
-    are taken as UTC and backward time steps are kept in file order: each is recorded as a
-    :class:`Problem` (once per file) or, with ``on_error="raise"``, raised as GpxError.
+    non-GPX document, or one with a ``lat``, ``lon`` or ``ele`` that is not a number, and
+    :class:`NotAnActivity` when there is no timestamped track point (a route, a course,
+    waypoints only). Points without a time are dropped, naive times are taken as UTC and
+    backward time steps are kept in file order: each is recorded as a :class:`Problem`
+    (once per file) or, with ``on_error="raise"``, raised as GpxError.
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")
-    if len(data) > max_bytes:
-        raise GpxError(
-            f"file is {len(data)} bytes, more than the limit of {max_bytes} bytes",
-            source=source,
-        )
-    if not data.strip():
-        raise GpxError("empty file", source=source)
-
-    _check_xml(data, source)
-    text = _decode_text(data, source)
-    try:
-        gpx = gpxpy.parser.GPXParser(text).parse()
-    except gpxpy.gpx.GPXException as exc:
-        raise GpxError(f"invalid GPX: {exc}", source=source) from exc
-
-    record = _Recorder(source, on_error)
-    points = _collect_points(gpx, source, record)
-
-    first = gpx.tracks[0] if gpx.tracks else None
+    root = parse_xml(
+        data, source=source, error=GpxError, what="GPX", roots=("gpx",), max_bytes=max_bytes
+    )
+    names = LocalNames()
+    texts = _collect(root, names)
+    record = Recorder(source, on_error, GpxError)
+    points = _columns(texts, source, record, lambda: _no_activity_reason(root, names))
+    first = next((c for c in root if names(c.tag) == "trk"), None)
     return GpxTrack(
-        creator=_clean(gpx.creator),
-        name=_clean(first.name) if first is not None else None,
-        activity_type=_lower(_clean(first.type)) if first is not None else None,
+        creator=_clean(root.get("creator")),
+        name=_clean(_child_text(first, names, "name")),
+        activity_type=_lower(_clean(_child_text(first, names, "type"))),
         points=points,
         problems=record.problems,
     )
 
 
-def _check_xml(data: bytes, source: str) -> None:
-    """Parse once with defusedxml: refuse DTDs/entities, report syntax errors, check root."""
-    try:
-        root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DTDForbidden as exc:
+def _collect(root: Element, names: LocalNames) -> _Texts:
+    """The text values of the points of ``gpx/trk/trkseg/trkpt``, in file order: each
+    point's attributes, its first ``ele`` and ``time``, and the first non-blank value of
+    each sensor in its first ``<extensions>``."""
+    rows: list[tuple[object, ...]] = []
+    codes: dict[str, int] = {}
+    segment = -1
+    for trk in root.iterchildren("{*}trk"):
+        for seg in trk.iterchildren("{*}trkseg"):
+            segment += 1
+            for pt in seg.iterchildren("{*}trkpt"):
+                ele = time = extensions = None
+                for child in pt:
+                    local = names[child.tag]
+                    if local == "time":
+                        time = child.text if time is None else time
+                    elif local == "ele":
+                        ele = child.text if ele is None else ele
+                    elif local == "extensions" and extensions is None:
+                        extensions = child
+                sensors = _NO_SENSORS if extensions is None else _sensors(extensions, codes)
+                rows.append((pt, pt.get("lat"), pt.get("lon"), ele, time, segment, *sensors))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 10
+    return _Texts(
+        elements=columns[0],
+        lat=list(columns[1]),
+        lon=list(columns[2]),
+        ele=list(columns[3]),
+        time=list(columns[4]),
+        segment=list(columns[5]),
+        ext=tuple(list(c) for c in columns[6:]),
+        ext_names={k: tag.rpartition("}")[2] for tag, k in codes.items() if k >= 0},
+    )
+
+
+_NO_SENSORS: tuple[None, ...] = (None, None, None, None)
+
+
+def _sensors(extensions: Element, codes: dict[str, int]) -> list[str | None]:
+    """The first non-blank text of each sensor under an ``<extensions>`` element.
+
+    ``codes``: the document's tags seen so far -> their sensor column (-1: none). An
+    unfiltered walk with one dict look-up per element: lxml's ``iter()`` with several
+    ``{*}`` tag patterns is five times slower."""
+    out: list[str | None] = [None, None, None, None]
+    for element in extensions.iter():
+        tag = element.tag
+        k = codes.get(tag)
+        if k is None:
+            k = codes[tag] = _EXT_COLUMNS.get(tag.rpartition("}")[2].lower(), -1)
+        if k < 0 or out[k] is not None:
+            continue
+        text = element.text
+        if text is not None and text.strip():
+            out[k] = text
+    return out
+
+
+def _numbers(
+    texts: list[str | None], what: str, elements: tuple[Element, ...], source: str
+) -> np.ndarray:
+    """The values of a mandatory number (lat, lon) or ele: a text that is not a number
+    rejects the file, as gpxpy does."""
+    values, bad = parse_floats(texts)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise GpxError(
-            f"unsafe XML: document type declaration (DTD <!DOCTYPE {exc.name}>) is not allowed",
+            f"invalid GPX at line {elements[i].sourceline}: track point {what} "
+            f"{texts[i]!r} is not a number",
             source=source,
-        ) from exc
-    except EntitiesForbidden as exc:
-        raise GpxError(
-            f"unsafe XML: entity declaration ({exc.name!r}) is not allowed", source=source
-        ) from exc
-    except ExternalReferenceForbidden as exc:
-        raise GpxError(
-            f"unsafe XML: external reference ({exc.sysid!r}) is not allowed", source=source
-        ) from exc
-    except LookupError as exc:  # the XML declaration names an encoding Python does not know
-        raise GpxError(f"unknown encoding: {exc}", source=source) from exc
-    except ET.ParseError as exc:
-        line, column = exc.position  # expat columns count from 0; editors count from 1
-        raise GpxError(
-            f"malformed XML at line {line}:{column + 1}: {ErrorString(exc.code)}",
-            source=source,
-        ) from exc
-    tag = root.tag if isinstance(root.tag, str) else ""
-    local = tag.rpartition("}")[2]
-    if local != "gpx":
-        raise GpxError(f"not a GPX document: root element is <{local}>", source=source)
+        )
+    return values
 
 
-def _decode_text(data: bytes, source: str) -> str:
-    """The document as text, decoded from its BOM or declared encoding (default UTF-8)."""
-    encoding = "utf-8"
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            data = data[len(bom) :]
-            encoding = name
-            break
-    else:
-        m = _XML_DECL_ENCODING.match(data[:512])
-        if m is not None:
-            encoding = m.group(1).decode("ascii")
-    try:
-        return data.decode(encoding)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise GpxError(f"cannot decode text as {encoding}: {exc}", source=source) from exc
-
-
-def _collect_points(gpx: gpxpy.gpx.GPX, source: str, record: _Recorder) -> pa.Table:
-    ts: list[int] = []
-    lat: list[float | None] = []
-    lon: list[float | None] = []
-    alt: list[float | None] = []
-    seg: list[int] = []
-    ext: dict[str, list[float | None]] = {name: [] for name in _EXT_ORDER}
-    bad_ext: dict[str, int] = {}
-
-    n_trkpt = 0
-    n_untimed = 0
-    n_naive = 0
-    n_backwards = 0
-    n_bad_position = 0
-    n_bad_elevation = 0
-    previous: int | None = None
-    segment_index = -1
-    for track in gpx.tracks:
-        for segment in track.segments:
-            segment_index += 1
-            for point in segment.points:
-                n_trkpt += 1
-                time = point.time
-                try:
-                    # gpxpy keeps an impossible offset such as +99:99 until it is asked
-                    offset = None if time is None else time.utcoffset()
-                    if time is None:
-                        ms = None
-                    elif offset is None:
-                        ms = (time - _EPOCH_NAIVE) // _MS
-                    else:
-                        ms = (time - _EPOCH_UTC) // _MS
-                except (ValueError, OverflowError):
-                    ms = None
-                if ms is None:
-                    n_untimed += 1
-                    continue
-                if offset is None:
-                    n_naive += 1
-                if previous is not None and ms < previous:
-                    n_backwards += 1
-                previous = ms
-                ts.append(ms)
-                la: float | None = point.latitude
-                lo: float | None = point.longitude
-                el: float | None = point.elevation
-                if not (_within(la, 90.0) and _within(lo, 180.0)):
-                    n_bad_position += int(la is not None or lo is not None)
-                    la = lo = None
-                if el is not None and not math.isfinite(el):
-                    n_bad_elevation += 1
-                    el = None
-                lat.append(la)
-                lon.append(lo)
-                alt.append(el)
-                seg.append(segment_index)
-                values = _extension_values(point.extensions, bad_ext)
-                for name in _EXT_ORDER:
-                    ext[name].append(values.get(name))
-
-    if not ts:
-        raise NotAnActivity(_no_activity_reason(gpx, n_trkpt), source=source)
-    if n_untimed:
-        record(f"dropped {n_untimed} of {n_trkpt} track points without a (valid) time")
+def _columns(
+    texts: _Texts, source: str, record: Recorder, no_activity: Callable[[], str]
+) -> pa.Table:
+    """The timed points as a GPX_POINTS_SCHEMA table; the problems recorded."""
+    n = len(texts.lat)
+    for what, column in (("lat", texts.lat), ("lon", texts.lon)):
+        if None in column:
+            i = column.index(None)
+            raise GpxError(
+                f"invalid GPX at line {texts.elements[i].sourceline}: track point without '{what}'",
+                source=source,
+            )
+    lat = _numbers(texts.lat, "lat", texts.elements, source)
+    lon = _numbers(texts.lon, "lon", texts.elements, source)
+    ele = _numbers(texts.ele, "ele", texts.elements, source)
+    ms, state = parse_times(texts.time)
+    timed = state != TIME_INVALID
+    n_timed = int(timed.sum())
+    if n_timed == 0:
+        raise NotAnActivity(no_activity(), source=source)
+    bad_ele = (np.isinf(ele) | _nan_texts(texts.ele, ele))[timed]
+    lat, lon, ele, ms = lat[timed], lon[timed], ele[timed], ms[timed]
+    if n_timed < n:
+        record(f"dropped {n - n_timed} of {n} track points without a (valid) time")
+    n_naive = int((state == TIME_NAIVE).sum())
     if n_naive:
         record(f"no time zone, assumed UTC ({n_naive} track points)")
-    if n_bad_position:
-        record(f"{n_bad_position} track points with an impossible position (left out)")
-    if n_bad_elevation:
-        record(f"{n_bad_elevation} track points with an elevation that is not a number")
+    bad_position = ~(
+        np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    )
+    if bad_position.any():
+        record(f"{int(bad_position.sum())} track points with an impossible position (left out)")
+        lat, lon = np.where(bad_position, np.nan, lat), np.where(bad_position, np.nan, lon)
+    if bad_ele.any():
+        record(f"{int(bad_ele.sum())} track points with an elevation that is not a number")
+        ele = np.where(bad_ele, np.nan, ele)
+    n_backwards = int((np.diff(ms) < 0).sum())
     if n_backwards:
         record(f"time goes backwards {n_backwards} times (file order kept)")
-    for name, count in bad_ext.items():
-        record(f"{count} unreadable <{name}> extension values ignored")
-
-    f64 = pa.float64()
+    sensors = [_sensor(texts, k, timed, record) for k in range(len(_EXT_ORDER))]
+    segment = np.asarray(texts.segment, dtype=np.int32)[timed]
     return pa.Table.from_arrays(
         [
-            pa.array(ts, type=pa.int64()).cast(GPX_POINTS_SCHEMA.field("timestamp").type),
-            pa.array(lat, type=f64),
-            pa.array(lon, type=f64),
-            pa.array(alt, type=f64),
-            *(pa.array(ext[name], type=f64) for name in _EXT_ORDER),
-            pa.array(seg, type=pa.int32()),
+            pa.array(ms, type=pa.int64()).cast(GPX_POINTS_SCHEMA.field("timestamp").type),
+            *(_f64(v) for v in (lat, lon, ele, *sensors)),
+            pa.array(segment, type=pa.int32()),
         ],
         schema=GPX_POINTS_SCHEMA,
     )
 
 
-def _extension_values(extensions: list[ET.Element], bad: dict[str, int]) -> dict[str, float]:
-    """Sensor values of one track point; the first occurrence of each wins."""
-    values: dict[str, float] = {}
-    for root in extensions:
-        for element in root.iter():
-            tag = element.tag
-            if not isinstance(tag, str):  # comments, processing instructions
-                continue
-            local = tag.rpartition("}")[2]
-            column = _EXT_COLUMNS.get(local.lower())
-            if column is None or column in values:
-                continue
-            text = element.text
-            if text is None or not text.strip():
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                bad[local] = bad.get(local, 0) + 1
-                continue
-            values[column] = value
+def _sensor(texts: _Texts, k: int, timed: np.ndarray, record: Recorder) -> np.ndarray:
+    """Extension column ``k`` of the timed points; unreadable values are null (reported)."""
+    values, bad = parse_floats(texts.ext[k])
+    bad = (bad | np.isinf(values) | _nan_texts(texts.ext[k], values))[timed]
+    values = values[timed]
+    if bad.any():
+        name = texts.ext_names.get(k, _EXT_ORDER[k])
+        record(f"{int(bad.sum())} unreadable <{name}> extension values ignored")
+        values = np.where(bad, np.nan, values)
     return values
 
 
-def _within(value: float | None, limit: float) -> bool:
-    return value is not None and math.isfinite(value) and -limit <= value <= limit
+def _nan_texts(texts: list[str | None], values: np.ndarray) -> np.ndarray:
+    """Where a text (not a missing value) reads as NaN."""
+    nan: np.ndarray = np.isnan(values)
+    if int(nan.sum()) <= texts.count(None):  # every NaN is a missing value (or a bad text)
+        return np.zeros(len(texts), dtype=bool)
+    present = np.array([t is not None for t in texts], dtype=bool)
+    return np.asarray(nan & present, dtype=bool)
 
 
-def _no_activity_reason(gpx: gpxpy.gpx.GPX, n_trkpt: int) -> str:
-    n_rtept = sum(len(route.points) for route in gpx.routes)
+def _f64(values: np.ndarray) -> pa.Array:
+    """float64 numpy as Arrow, NaN as null."""
+    return pa.array(values, type=pa.float64(), from_pandas=True)
+
+
+def _child_text(parent: Element | None, names: LocalNames, local: str) -> str | None:
+    if parent is None:
+        return None
+    for child in parent:
+        if names(child.tag) == local:
+            return str(child.text) if child.text is not None else None
+    return None
+
+
+def _no_activity_reason(root: Element, names: LocalNames) -> str:
+    n_trkpt = sum(1 for el in root.iter("{*}trkpt"))
+    routes = [c for c in root if names(c.tag) == "rte"]
+    n_rtept = sum(1 for r in routes for p in r if names(p.tag) == "rtept")
+    n_wpt = sum(1 for c in root if names(c.tag) == "wpt")
     parts = [
         f"{n_trkpt} track points" + (" (none with a time)" if n_trkpt else ""),
-        f"{len(gpx.routes)} routes ({n_rtept} points)",
-        f"{len(gpx.waypoints)} waypoints",
+        f"{len(routes)} routes ({n_rtept} points)",
+        f"{n_wpt} waypoints",
     ]
     return "no timestamped track points, not an activity: " + ", ".join(parts)
 

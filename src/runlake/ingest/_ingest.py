@@ -30,14 +30,20 @@ from runlake._errors import (
     decode_error_class,
 )
 from runlake._schemas import FILES, INGEST_ERRORS
-from runlake.decode import decode_fit, decode_gpx, fit_file_type
+from runlake.decode import decode_fit, decode_gpx, decode_tcx, fit_file_type, root_name
 from runlake.flags import Thresholds, load_thresholds
 from runlake.ingest._archives import DEFAULT_MAX_FILE_BYTES, ArchiveReader, InputFile
 from runlake.ingest._derive import Measured, refresh_derived, stale_flags
 from runlake.ingest._inputs import ArchiveTally, Found, find_inputs, tally_outcomes
 from runlake.ingest._scan import Scan, new_files, scan_inputs
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
-from runlake.normalize import Normalized, SourceInfo, normalize_fit, normalize_gpx
+from runlake.normalize import (
+    Normalized,
+    SourceInfo,
+    normalize_fit,
+    normalize_gpx,
+    normalize_tcx,
+)
 from runlake.query import build_catalog
 
 __all__ = [
@@ -64,8 +70,10 @@ Status = Literal["new", "present", "skipped", "warning", "error"]
 
 # The FIT messages an activity needs; the rest of a file is walked but not decoded.
 ACTIVITY_MESSAGES = frozenset(
-    {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity"}
+    {"file_id", "session", "lap", "record", "event", "device_info", "sport", "activity", "hr"}
 )
+# XML root element -> format (TCX and GPX are told apart by content, not by name).
+_XML_ROOTS = {"gpx": "gpx", "TrainingCenterDatabase": "tcx"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +188,18 @@ def _manifest(
 
 
 def _sniff(data: bytes, path: Path) -> str:
+    """fit, gpx, tcx or unknown: by content (FIT signature, XML root element), else suffix."""
     if len(data) >= 12 and data[8:12] == b".FIT":
         return "fit"
-    if path.suffix.lower() == ".gpx":
-        return "gpx"
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        return "gpx"
-    return "fit" if path.suffix.lower() == ".fit" else "unknown"
+    suffix = path.suffix.lower()
+    root = root_name(data)
+    if root in _XML_ROOTS:
+        return _XML_ROOTS[root]
+    if suffix in (".gpx", ".tcx"):
+        return suffix[1:]  # the decoder says what is wrong with it
+    if root is not None:
+        return "gpx"  # XML of another kind: the GPX decoder names its root element
+    return "fit" if suffix == ".fit" else "unknown"
 
 
 INTERNAL_ERROR = "InternalError"
@@ -208,8 +220,10 @@ def _decode_normalize(
     """Run decode and normalize; return the tables, the decode problems and the file type."""
     if fmt == "gpx":
         track = decode_gpx(data, source=info.source_path, on_error="warn")
-        norm = normalize_gpx(track, info)
-        return norm, [], "gpx"
+        return normalize_gpx(track, info), [], "gpx"
+    if fmt == "tcx":
+        tcx = decode_tcx(data, source=info.source_path, on_error="warn")
+        return normalize_tcx(tcx, info), [], "tcx"
     ftype = fit_file_type(data)  # from file_id alone: a monitoring file is not decoded
     if ftype is not None and ftype != "activity":
         raise NotAnActivity(f"FIT file type '{ftype}' holds no activity", source=info.source_path)
@@ -345,7 +359,7 @@ def _prepare(
             raise DecodeError("empty file (0 bytes)", source=src, offset=0)
         if fmt == "unknown":
             raise DecodeError(
-                "not a FIT or GPX file (no '.FIT' signature, not XML)", source=src, offset=0
+                "not a FIT, GPX or TCX file (no '.FIT' signature, not XML)", source=src, offset=0
             )
         norm, problems, ftype = _decode_normalize(data, fmt, info)
     except NotAnActivity as e:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runlake.lake._fs import (
     LOCK_NAME,
+    STAGED_SUFFIX,
     LakeFS,
     LakeLocation,
     LocalFS,
@@ -17,21 +18,25 @@ from runlake.lake._fs import (
     write_parquet_atomic,
 )
 from runlake.lake._store import (
+    BATCHED_TABLES,
     DATA_TABLES,
     PARTITIONED_BY_YEAR,
     FileCommit,
     Lake,
     conform,
     list_athletes,
+    list_committed,
     new_batch_id,
     validate_athlete,
     writer_lock,
 )
 
 __all__ = [
+    "BATCHED_TABLES",
     "DATA_TABLES",
     "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
+    "STAGED_SUFFIX",
     "FileCommit",
     "Lake",
     "LakeFS",
@@ -41,6 +46,7 @@ __all__ = [
     "conform",
     "is_url",
     "list_athletes",
+    "list_committed",
     "new_batch_id",
     "open_fs",
     "validate_athlete",

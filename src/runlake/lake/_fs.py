@@ -1,15 +1,22 @@
 """Where a lake lives: a local folder, or a prefix on S3-compatible object storage.
 
 The store stage does all of its file work through a :class:`LakeFS`, so the commit
-protocol (parts first, the batch's manifest last) is the same on both:
+protocol (a batch's parts staged, its manifest written: the commit, the parts published)
+is the same on both:
 
 - :class:`LocalFS` writes each file under a temporary dot-name and renames it into place
-  (POSIX ``rename`` is atomic), fsyncs, and serialises writers with ``flock``.
+  (POSIX ``rename`` is atomic), fsyncs, and serialises writers with ``flock``. A batch's
+  parts are *staged* under ``.<name>.staged.tmp`` (a name no reader of the folders reads:
+  not DuckDB's ``*.parquet`` glob, not pyarrow, not polars' ``**/*.parquet``) and
+  *published* (renamed to their names) only after the batch's manifest is written.
 - :class:`ObjectFS` (``s3://bucket/prefix``, through s3fs) needs no temporary names: an
-  object appears whole when its upload completes, or not at all. Writers are serialised by
-  a lease object ``.writer.lock`` created with a conditional put (``If-None-Match: *``),
-  renewed by a heartbeat and taken over only when it has expired, with ``If-Match`` on the
-  ETag that was seen expired (so two waiting writers cannot both take it over).
+  object appears whole when its upload completes, or not at all; there is no rename, so a
+  part is uploaded under its name when it is staged (visible to a reader listing the
+  prefixes before the manifest; runlake's views list only committed parts). Writers are
+  serialised by a lease object ``.writer.lock`` created with a conditional put
+  (``If-None-Match: *``), renewed by a heartbeat and taken over only when it has expired,
+  with ``If-Match`` on the ETag that was seen expired (so two waiting writers cannot both
+  take it over).
 
 Relative paths (``"records/athlete=a/year=2024/part-x.parquet"``) name files inside the
 lake; :meth:`LakeFS.uri` turns one into what DuckDB and messages show. Credentials and the
@@ -41,6 +48,7 @@ from runlake._errors import ConfigError, LakeBusy, LakeError
 
 __all__ = [
     "LOCK_NAME",
+    "STAGED_SUFFIX",
     "LakeFS",
     "LakeLocation",
     "LocalFS",
@@ -57,6 +65,23 @@ LOCK_NAME = ".writer.lock"
 """The writer lock in the lake (a dot-name: no glob of the views reads it)."""
 
 _TEMP_SUFFIXES = (".tmp", ".tmp.wal")
+STAGED_SUFFIX = ".staged.tmp"
+"""A staged part of a local lake is ``.<part name>.staged.tmp`` beside its final name."""
+
+
+def staged_rel(rel: str) -> str:
+    """The staged name of the part ``rel`` (a dot-name in the same folder)."""
+    folder, _, name = rel.rpartition("/")
+    return f"{folder}/.{name}{STAGED_SUFFIX}" if folder else f".{name}{STAGED_SUFFIX}"
+
+
+def unstaged_rel(rel: str) -> str:
+    """The final name of the staged part ``rel``."""
+    folder, _, name = rel.rpartition("/")
+    final = name.removeprefix(".").removesuffix(STAGED_SUFFIX)
+    return f"{folder}/{final}" if folder else final
+
+
 _URL_RE = re.compile(r"([a-z][a-z0-9+.\-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 _PARQUET_COMPRESSION = "zstd"
 # A small dictionary page: columns with many distinct values (times, positions, distances)
@@ -128,6 +153,19 @@ class LakeFS:
 
     def sync(self, rels: list[str]) -> None:
         """Make files written with ``sync=False`` durable (a no-op on object storage)."""
+
+    stages = False
+    """Whether staged parts have names of their own (a local lake) or are written under
+    their final names (object storage)."""
+
+    def stage_parquet(self, table: pa.Table, rel: str) -> str:
+        """Write the part ``rel`` of a batch not committed yet, where no reader of the
+        folders reads it; returns the name written (fsync it with :meth:`sync`)."""
+        self.write_parquet(table, rel, sync=False)
+        return rel
+
+    def publish(self, rels: list[str]) -> None:
+        """Give staged parts their names (``rels``: the final names), durably."""
 
     def delete(self, rel: str) -> None:
         """Remove ``rel``; a missing file is fine."""
@@ -282,6 +320,36 @@ class LocalFS(LakeFS):
     def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
         write_parquet_atomic(table, self._root / rel, sync=sync)
 
+    stages = True
+
+    def stage_parquet(self, table: pa.Table, rel: str) -> str:
+        staged = staged_rel(rel)
+        path = self._root / staged
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_TRUNC: a staged part left by a killed writer of the same batch name is redone
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pq.write_table(
+                    table,
+                    fh,
+                    compression=_PARQUET_COMPRESSION,
+                    dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
+                )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return staged
+
+    def publish(self, rels: list[str]) -> None:
+        folders: set[Path] = set()
+        for rel in rels:
+            target = self._root / rel
+            os.replace(self._root / staged_rel(rel), target)
+            folders.add(target.parent)
+        for folder in folders:
+            _fsync_dir(folder)
+
     def sync(self, rels: list[str]) -> None:
         folders: set[Path] = set()
         for rel in rels:
@@ -316,6 +384,8 @@ class LocalFS(LakeFS):
         for dirpath, _dirnames, filenames in os.walk(self._root):
             for fname in filenames:
                 if not fname.startswith(".") or not fname.endswith(_TEMP_SUFFIXES):
+                    continue
+                if fname.endswith(STAGED_SUFFIX):  # a batch's part: Lake.recover decides
                     continue
                 p = Path(dirpath) / fname
                 try:

@@ -11,8 +11,19 @@ Layout (files are committed in batches; each batch writes one part per table and
 The manifest lists the sha256 of every source file of the batch: it is the commit. The
 partition columns (``athlete``, ``year``) live only in the folder names. Every file is
 written to a dot-named temporary file ending in ``.tmp`` (DuckDB's ``*.parquet`` glob matches
-dot-files, so the temporary name must not end in ``.parquet``) and renamed over the target;
-a batch's parts are fsynced before its manifest is written.
+dot-files, so the temporary name must not end in ``.parquet``) and renamed over the target.
+
+A batch is committed in three steps (:meth:`Lake.commit_batch`): its parts are *staged*
+(in a local lake under ``.part-<batch>.parquet.staged.tmp``, which no reader of the folders
+reads) and fsynced; its manifest is written (the commit); its parts are *published*
+(renamed to ``part-<batch>.parquet``). So a reader of the Parquet folders (pyarrow, polars,
+a DuckDB glob) never sees a part of a batch that is not committed. Between the commit and
+the last rename (microseconds; or, when the writer dies there, until the next writer
+finishes the renames in :meth:`Lake.recover`) it may see a committed batch without all of
+its parts; runlake's own views (:func:`list_committed`) and :meth:`Lake.committed_files`
+leave such a batch out until it is whole. On object storage (no rename) parts are
+uploaded under their names, before the manifest: readers there use
+:meth:`Lake.committed_files` or the catalog.
 """
 
 from __future__ import annotations
@@ -35,14 +46,18 @@ from runlake._errors import ContractError, LakeError
 from runlake._schemas import TABLES
 from runlake.lake._fs import (
     LOCK_NAME,
+    STAGED_SUFFIX,
     LakeFS,
     LakeLocation,
     ObjectFS,
     open_fs,
+    staged_rel,
+    unstaged_rel,
     write_parquet_atomic,
 )
 
 __all__ = [
+    "BATCHED_TABLES",
     "DATA_TABLES",
     "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
@@ -51,6 +66,7 @@ __all__ = [
     "LakeLocation",
     "conform",
     "list_athletes",
+    "list_committed",
     "new_batch_id",
     "validate_athlete",
     "write_parquet_atomic",
@@ -73,6 +89,9 @@ PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
     )
 )
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
+
+BATCHED_TABLES: tuple[str, ...] = (*DATA_TABLES, "ingest_errors")
+"""Tables written in batches, whose parts count once the batch's manifest (``files``) exists."""
 
 _ATHLETE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)
 _SHA256_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
@@ -108,6 +127,47 @@ def _validate_sha256(sha256: str) -> str:
 
 def _batch_of(rel: str) -> str:
     return rel.rsplit("/", 1)[-1].removeprefix("part-").removesuffix(".parquet")
+
+
+def _batch_key(rel: str) -> tuple[str, str]:
+    """(``athlete=<a>``, batch) of a part or manifest: batch names are per athlete."""
+    athlete = next((d for d in rel.split("/") if d.startswith("athlete=")), "")
+    return athlete, _batch_of(rel)
+
+
+def _parts_pattern(table: str) -> str:
+    year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
+    return f"{table}/athlete=*/{year}part-*.parquet"
+
+
+def _staged_pattern(table: str) -> str:
+    year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
+    return f"{table}/athlete=*/{year}.part-*.parquet{STAGED_SUFFIX}"
+
+
+def list_committed(
+    location: LakeLocation | LakeFS,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The manifests of the whole committed batches, and each batched table's parts of them
+    (paths relative to the lake, sorted).
+
+    Listed in this order, each listing after the one before ended: manifests, staged parts,
+    parts. A batch listed with its manifest has all of its parts staged or published (they
+    are staged before the manifest); one with a part still staged is left out (its renames
+    are running, or a killed writer left them to the next writer); a part renamed between
+    the listings is seen by the later one. So every batch listed is whole.
+    """
+    fs = open_fs(location)
+    manifests = fs.glob("files/athlete=*/part-*.parquet")
+    unfinished: set[tuple[str, str]] = set()
+    if fs.stages:
+        for table in BATCHED_TABLES:
+            unfinished |= {_batch_key(unstaged_rel(r)) for r in fs.glob(_staged_pattern(table))}
+    whole = {_batch_key(m) for m in manifests} - unfinished
+    parts = {
+        t: [r for r in fs.glob(_parts_pattern(t)) if _batch_key(r) in whole] for t in BATCHED_TABLES
+    }
+    return [m for m in manifests if _batch_key(m) in whole], parts
 
 
 def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Table:
@@ -245,6 +305,24 @@ class Lake:
             _batch_of(r) for r in self._fs.glob(f"{self.folder('files', athlete)}/part-*.parquet")
         }
 
+    def committed_files(self, table: str) -> list[str]:
+        """The files of ``table`` a reader should read (absolute paths, or URLs on object
+        storage): the parts of whole committed batches, or every file of a derived table.
+
+        The exact read path for tools that read the Parquet files themselves (pyarrow,
+        polars, DuckDB's ``read_parquet``), on object storage above all, where parts are
+        visible before their batch's manifest (docs/lake.md).
+        """
+        if table not in TABLES:
+            raise LakeError(f"unknown table {table!r}; the lake's tables: {', '.join(TABLES)}")
+        if table == "files" or table in BATCHED_TABLES:
+            manifests, parts = list_committed(self._fs)
+            rels = manifests if table == "files" else parts[table]
+        else:
+            year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
+            rels = self._fs.glob(f"{table}/athlete=*/{year}*.parquet")
+        return [self._fs.uri(r) for r in rels]
+
     def ingested_hashes(self, athlete: str, *, refresh: bool = False) -> set[str]:
         """The sha256 of every file committed for ``athlete`` (read once, then kept)."""
         validate_athlete(athlete)
@@ -369,25 +447,30 @@ class Lake:
             if item.errors is not None and item.errors.num_rows:
                 errors.append(conform(item.errors, TABLES["ingest_errors"], name="errors"))
         name = f"part-{batch}.parquet"
-        written: list[str] = []
-        for (table, year), parts in sorted(data.items()):
-            rel = f"{self.folder(table, athlete, year)}/{name}"
-            self._fs.write_parquet(pa.concat_tables(parts), rel, sync=False)
-            written.append(rel)
+        parts = {f"{self.folder(t, athlete, y)}/{name}": ts for (t, y), ts in data.items()}
         if errors:
-            rel = f"{self.folder('ingest_errors', athlete)}/{name}"
-            self._fs.write_parquet(pa.concat_tables(errors), rel, sync=False)
-            written.append(rel)
-        # Everything of the batch is durable before its manifest makes it visible as done.
-        self._fs.sync(written)
-        self._fs.write_parquet(
-            pa.concat_tables(manifests), f"{self.folder('files', athlete)}/{name}"
+            parts[f"{self.folder('ingest_errors', athlete)}/{name}"] = errors
+        self._write_batch(
+            parts, pa.concat_tables(manifests), f"{self.folder('files', athlete)}/{name}"
         )
         known.update(seen)
         return batch
 
+    def _write_batch(
+        self, parts: Mapping[str, list[pa.Table]], manifest: pa.Table, rel: str
+    ) -> None:
+        """Stage the parts, make them durable, write the manifest (the commit), publish."""
+        staged = [
+            self._fs.stage_parquet(pa.concat_tables(ts), r) for r, ts in sorted(parts.items())
+        ]
+        self._fs.sync(staged)  # every part durable before the manifest makes the batch done
+        self._fs.write_parquet(manifest, rel)
+        self._fs.publish(sorted(parts))
+
     def recover(self) -> int:
-        """Remove parts whose batch never got its manifest (a killed writer's leftovers).
+        """Finish or undo what a killed writer left: the staged parts of a committed batch
+        are published (renamed into place); parts, staged or not, of a batch that never got
+        its manifest are removed.
 
         Only the holder of the writer lock may call this (another writer's batch in flight
         has no manifest yet either). Returns how many files were removed.
@@ -395,12 +478,17 @@ class Lake:
         removed = 0
         for athlete in self.athletes():
             committed = self.committed_batches(athlete)
-            for table in (*DATA_TABLES, "ingest_errors"):
+            for table in BATCHED_TABLES:
                 base = self.folder(table, athlete)
-                pattern = (
-                    "year=*/part-*.parquet" if table in PARTITIONED_BY_YEAR else "part-*.parquet"
-                )
-                for rel in self._fs.glob(f"{base}/{pattern}"):
+                year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
+                staged = self._fs.glob(f"{base}/{year}.part-*.parquet{STAGED_SUFFIX}")
+                finals = [unstaged_rel(r) for r in staged]
+                # a committed batch whose writer died before publishing all of its parts
+                self._fs.publish([r for r in finals if _batch_of(r) in committed])
+                for rel in [r for r in finals if _batch_of(r) not in committed]:
+                    self._fs.delete(staged_rel(rel))
+                    removed += 1
+                for rel in self._fs.glob(f"{base}/{year}part-*.parquet"):
                     if _batch_of(rel) not in committed:
                         self._fs.delete(rel)
                         removed += 1

@@ -110,7 +110,8 @@ May import: runlake._schemas. One module a job: ``_samples`` (records as time-we
 samples), ``_form`` (form averages, overstriding), ``_steady`` (the steady part, its thirds
 and halves, within-run changes, decoupling), ``_heart`` (histogram, zones, load, maximum),
 ``_laps`` (form per lap), ``_bands`` (form per pace bin), ``_run`` (one RUN_METRICS row),
-``_duplicates`` (which activities are copies of one session).
+``_duplicates`` (which activities are copies of one session), ``_fade`` (a run's form-fade
+thirds, adjusted and raw, for the report: :func:`form_fade_values`).
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ from runlake.metrics._duplicates import (
     find_duplicates,
     sport_family,
 )
+from runlake.metrics._fade import FADE_COLUMNS, FadeValue, form_fade_values
 from runlake.metrics._form import (
     OI_CADENCE_SPM_PER_MPS,
     OI_GCT_MS_PER_MPS,
@@ -134,6 +136,7 @@ from runlake.metrics._form import (
 from runlake.metrics._heart import (
     DURATION_LOAD_PER_MIN,
     HR_COVERAGE_MIN,
+    HR_MAX_PLAUSIBLE,
     estimate_hr_max,
     hr_histogram,
     rezone,
@@ -174,8 +177,10 @@ __all__ = [
     "DECOUPLING_MAX_GRADE_DIFF",
     "DECOUPLING_MIN_S",
     "DURATION_LOAD_PER_MIN",
+    "FADE_COLUMNS",
     "FORMAT_PREFERENCE",
     "HR_COVERAGE_MIN",
+    "HR_MAX_PLAUSIBLE",
     "HR_PLAUSIBLE_MAX_BPM",
     "METRICS_VERSION",
     "MIN_STEADY_S",
@@ -197,10 +202,12 @@ __all__ = [
     "UNKNOWN_SPORTS",
     "WALK_MAX_SPM",
     "WARMUP_S",
+    "FadeValue",
     "RunMetrics",
     "RunThirds",
     "estimate_hr_max",
     "find_duplicates",
+    "form_fade_values",
     "hr_histogram",
     "lap_metrics",
     "measure_run",

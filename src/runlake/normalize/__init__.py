@@ -1,7 +1,7 @@
 """Normalize stage: decoded messages in, the contract tables out (SI units, UTC, nulls for
 missing values; runlake/_schemas.py is the contract).
 
-One module a job: ``_fit`` and ``_gpx`` turn a format's decoded data into sessions and
+One module a job: ``_fit``, ``_gpx`` and ``_tcx`` turn a format's decoded data into sessions and
 record columns; ``_assemble`` builds the contract tables from them for every format;
 ``_summary`` gives the summary values (the device's, else computed from records);
 ``_sanitize`` checks the decoded FIT columns normalize reads, ``_clock`` anchors old
@@ -22,6 +22,7 @@ from runlake.normalize._assemble import (
 )
 from runlake.normalize._fit import MAX_SESSIONS, normalize_fit
 from runlake.normalize._gpx import gpx_sport, normalize_gpx
+from runlake.normalize._tcx import normalize_tcx, tcx_sport
 
 __all__ = [
     "FOOT_SPORTS",
@@ -32,5 +33,7 @@ __all__ = [
     "gpx_sport",
     "normalize_fit",
     "normalize_gpx",
+    "normalize_tcx",
+    "tcx_sport",
     "time_anomalies",
 ]

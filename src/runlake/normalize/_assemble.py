@@ -1,8 +1,9 @@
 """The contract tables of one file, assembled from its sessions and record columns.
 
-Shared by every format: normalize_fit and normalize_gpx turn their input into session rows
-and contract record columns, then :func:`assemble` builds ACTIVITIES, LAPS and RECORDS (one
-activity per session; summaries from the device where it wrote them, else from records).
+Shared by every format: normalize_fit, normalize_gpx and normalize_tcx turn their input into
+session rows and contract record columns, then :func:`assemble` builds ACTIVITIES, LAPS and
+RECORDS (one activity per session; summaries from the device where it wrote them, else from
+records).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from runlake.normalize._summary import (
 
 __all__ = [
     "FOOT_SPORTS",
+    "LAP_SESSION",
     "MAX_LAP_INDEX",
     "TIME_GAP_S",
     "Normalized",
@@ -43,6 +45,9 @@ FOOT_SPORTS = frozenset({"running", "walking", "hiking", "mountaineering", "snow
 TIME_GAP_S = 6 * 3600.0
 # lap_index is an int16.
 MAX_LAP_INDEX = 32767
+LAP_SESSION = "_session"
+"""A lap table column naming each lap's session (TCX: activities may overlap in time);
+without it a lap belongs to the session it starts in (FIT)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +209,11 @@ def _lap_rows(
             for r in lrows
         ]
     )
-    lwhich = assign_to_activities(s.starts, lstarts)
+    lwhich = (
+        np.asarray(laps[LAP_SESSION].to_numpy(), dtype=np.int64)
+        if LAP_SESSION in laps.column_names
+        else assign_to_activities(s.starts, lstarts)
+    )
     counters = [0] * len(s.rows)
     rows: list[dict[str, object]] = []
     for r, w in zip(lrows, lwhich.tolist(), strict=True):
@@ -242,7 +251,8 @@ def assemble(
 ) -> Normalized:
     """ACTIVITIES, LAPS and RECORDS of one file.
 
-    ``device``: (manufacturer, product); ``laps``: the file's lap messages (FIT) or None;
+    ``device``: (manufacturer, product); ``laps``: the file's lap messages (FIT, or TCX laps
+    under the FIT names, with a :data:`LAP_SESSION` column) or None;
     ``dev_names``: the names of its developer fields; ``problems``: the problems met so far
     (the list is extended).
     """

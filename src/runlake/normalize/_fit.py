@@ -24,6 +24,7 @@ from runlake.normalize._clock import anchor_system_times
 from runlake.normalize._columns import f64_column, timestamp_seconds
 from runlake.normalize._devfields import TO_MM, developer_field
 from runlake.normalize._geo import SEMICIRCLE_DEG
+from runlake.normalize._hrmerge import merge_heart_rates
 from runlake.normalize._sanitize import sanitize
 
 __all__ = ["MAX_SESSIONS", "normalize_fit"]
@@ -235,6 +236,7 @@ def normalize_fit(fit: FitFile, info: SourceInfo) -> Normalized:
     _check_activity(fit, info)
     fit, clock_problems = anchor_system_times(fit)
     problems += clock_problems
+    fit = merge_heart_rates(fit)
     srows = _session_rows(fit, info, problems)
     rec_ts = _record_times(fit)
     starts = _session_starts(fit, srows, rec_ts, info, problems)

@@ -2,7 +2,8 @@
 
 One module a job: ``_models`` (the SQL models), ``_catalog`` (the catalog file and its raw
 views), ``_connect`` (connections, the sandbox, running queries), ``_format`` (results as
-text).
+text), ``_analyses`` (the shipped analyses, their headers and parameters), ``_export``
+(a view into a Parquet or CSV file).
 
 May import: runlake.lake, runlake._errors, runlake._schemas.
 """
@@ -11,21 +12,38 @@ from __future__ import annotations
 
 from runlake._errors import QueryError
 from runlake.lake import LakeLocation
+from runlake.query._analyses import Analysis, AnalysisParam, list_analyses, load_analysis
 from runlake.query._catalog import CATALOG_NAME, COMMITTED_BY_MANIFEST, build_catalog, catalog_path
-from runlake.query._connect import check_query, connect, run_query
-from runlake.query._format import format_table
+from runlake.query._connect import (
+    StatementResult,
+    check_query,
+    connect,
+    run_query,
+    run_statements,
+)
+from runlake.query._export import TIME_COLUMNS, export_view
+from runlake.query._format import UNIT_DECIMALS, format_table
 from runlake.query._models import sql_dir
 
 __all__ = [
     "CATALOG_NAME",
     "COMMITTED_BY_MANIFEST",
+    "TIME_COLUMNS",
+    "UNIT_DECIMALS",
+    "Analysis",
+    "AnalysisParam",
     "LakeLocation",
     "QueryError",
+    "StatementResult",
     "build_catalog",
     "catalog_path",
     "check_query",
     "connect",
+    "export_view",
     "format_table",
+    "list_analyses",
+    "load_analysis",
     "run_query",
+    "run_statements",
     "sql_dir",
 ]

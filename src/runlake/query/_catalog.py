@@ -1,22 +1,25 @@
 """The catalog: a DuckDB file of views over the Parquet lake, rebuilt when stale.
 
-``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) read Parquet
-files through *relative* paths; every connection made by :func:`connect` sets
-``file_search_path`` to the lake folder, so the lake can be moved and queried from any
-working directory (measured on DuckDB 2.0: file lists, globs, hive partitioning and
-partition pruning all work through ``file_search_path``).  Opening ``catalog.duckdb`` by
-hand works from the lake folder itself, or after ``SET file_search_path = '<lake>'``.
+``<lake>/catalog.duckdb`` holds only views.  The raw views (``raw_<table>``) name the
+Parquet files by *absolute* path (or full URL on object storage), so the catalog opens in
+any DuckDB client from any working directory with nothing to set: the DuckDB CLI, Python's
+``duckdb.connect(path, read_only=True)``, a notebook, DBeaver.  (Relative paths, resolved
+through ``file_search_path``, were measured on DuckDB 2.0 too: they need that setting in
+every client, which plain clients do not have.)  ``_catalog_meta`` records the lake's
+location; when the lake is opened from another place (moved or copied) the location is
+part of the staleness check, so :func:`connect` rebuilds the catalog for its new place.
 
 The raw views of the batched tables (activities, laps, records, ingest_errors, files) list
-exactly the parts of the batches committed when the catalog was built (a batch is committed
-when its manifest exists): a killed writer's leftovers and a batch still being written are
-never read, and every query sees whole batches. The derived tables are read through globs.
+exactly the parts of the batches committed when the catalog was built
+(:func:`runlake.lake.list_committed`): a killed writer's leftovers and a batch still being
+written are never read, and every query sees whole batches. The derived tables are read
+through globs.
 
 The catalog is rebuilt into a new file which then replaces the old one (readers that have
 it open keep the old one).  :func:`connect` rebuilds it when it is missing or stale: the SQL
-models or schemas changed, a batch was committed, or a table gained its first file or lost
-its last one (a view over no files is a typed empty select).  ``_catalog_meta`` records what
-it was built from.
+models or schemas changed, the lake is somewhere else, a batch was committed, or a table
+gained its first file or lost its last one (a view over no files is a typed empty select).
+``_catalog_meta`` records what it was built from.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ import pyarrow as pa
 
 from runlake._errors import LakeError
 from runlake._schemas import TABLES
-from runlake.lake._fs import LakeFS, LakeLocation, ObjectFS, open_fs
-from runlake.lake._store import DATA_TABLES, PARTITIONED_BY_YEAR
+from runlake.lake._fs import LOCK_NAME, LakeFS, LakeLocation, ObjectFS, open_fs
+from runlake.lake._store import BATCHED_TABLES, PARTITIONED_BY_YEAR, list_committed
 from runlake.query._models import Model, load_models, model_order, sql_dir
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "attach_catalog",
     "build_catalog",
     "catalog_path",
+    "check_is_lake",
     "current_state",
     "lake_fs",
     "quote_str",
@@ -54,9 +58,9 @@ __all__ = [
 ]
 
 CATALOG_NAME = "catalog.duckdb"
-COMMITTED_BY_MANIFEST: frozenset[str] = frozenset((*DATA_TABLES, "ingest_errors"))
+COMMITTED_BY_MANIFEST: frozenset[str] = frozenset(BATCHED_TABLES)
 """Tables written in batches whose rows count only once the batch's manifest exists."""
-_CATALOG_FORMAT = 2
+_CATALOG_FORMAT = 3
 DB_ALIAS = "lake"
 
 
@@ -105,32 +109,23 @@ def table_glob(table: str) -> str:
 
 
 def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
-    """Every table's files (relative to the lake): the manifests first, the parts after.
-
-    The glob skips nothing DuckDB would read: both match dot-files; temp files end in .tmp.
+    """The files each raw view reads (relative to the lake): for ``files`` and the batched
+    tables, the manifests and parts of whole committed batches
+    (:func:`runlake.lake.list_committed`: a killed writer's leftovers and a batch in flight
+    are left out); for the derived tables every file their glob matches (the glob skips
+    nothing DuckDB would read: temporary files end in .tmp).
     """
-    order = ["files", *(t for t in TABLES if t != "files")]
-    return {t: tuple(fs.glob(table_glob(t))) for t in order}
-
-
-def _athlete_dir(rel: str) -> str:
-    return next((part for part in rel.split("/") if part.startswith("athlete=")), "")
+    manifests, parts = list_committed(fs)
+    out = {"files": tuple(manifests), **{t: tuple(rels) for t, rels in parts.items()}}
+    for table in TABLES:
+        if table not in out:
+            out[table] = tuple(fs.glob(table_glob(table)))
+    return out
 
 
 def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
-    """The parts of committed batches, per batched table (paths relative to the lake).
-
-    A batch's parts are all renamed into place before its manifest is written, and the
-    manifests were listed before the parts (:func:`_list_files`): so every batch listed is
-    complete, and parts of batches without a manifest (a killed writer's leftovers, a batch
-    in flight) are left out.
-    """
-    keys = {(_athlete_dir(m), m.rsplit("/", 1)[-1]) for m in state.manifests}
-    out: dict[str, list[str]] = {"files": list(state.manifests)}
-    for table in sorted(COMMITTED_BY_MANIFEST):
-        rels = state.files.get(table, ())
-        out[table] = sorted(r for r in rels if (_athlete_dir(r), r.rsplit("/", 1)[-1]) in keys)
-    return out
+    """The files of ``files`` and of the batched tables, as :func:`_list_files` found them."""
+    return {t: list(state.files.get(t, ())) for t in ("files", *sorted(COMMITTED_BY_MANIFEST))}
 
 
 def _raw_view_sql(
@@ -188,6 +183,35 @@ def lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
     return fs
 
 
+def check_is_lake(fs: LakeFS) -> None:
+    """Raise :class:`LakeError` unless a local folder is a lake (or can become one).
+
+    A lake folder holds the catalog, the writer lock, the state notes or a table folder;
+    an empty folder is a new lake. Anything else (a home folder, ``/tmp``) is refused
+    before anything is written into it. (A lake on object storage keeps its catalog in a
+    local cache: nothing is written into the bucket by reading.)
+    """
+    root = fs.local_root
+    if root is None:
+        return
+    markers = {CATALOG_NAME, LOCK_NAME, ".state", *TABLES}
+    try:
+        with os.scandir(root) as entries:
+            seen = False
+            for entry in entries:
+                if entry.name in markers:
+                    return
+                seen = True
+    except OSError as exc:
+        raise LakeError(f"cannot read the lake folder {str(root)!r}: {exc}") from exc
+    if seen:
+        raise LakeError(
+            f"{str(root)!r} is not a runlake lake: it has no {CATALOG_NAME} and none of the "
+            "lake's folders (activities/, files/, records/...); give the lake's folder "
+            "(or an empty folder for a new lake)"
+        )
+
+
 def catalog_path(location: LakeLocation | LakeFS) -> Path:
     """Where the catalog of a lake is: ``<lake>/catalog.duckdb`` for a local lake.
 
@@ -209,22 +233,19 @@ def catalog_path(location: LakeLocation | LakeFS) -> Path:
 
 
 def _view_name(fs: LakeFS) -> Callable[[str], str]:
-    """How views name files: relative to the lake folder (movable), or by full URL."""
-    if fs.local_root is not None:
-        return lambda rel: rel
+    """How views name files: by absolute path, or by full URL on object storage."""
     return fs.uri
 
 
 def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
     h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
-    if fs.local_root is None:  # a local lake's catalog names files relative to it
-        h.update(f"{fs.location}\n".encode())
+    h.update(f"{fs.location}\n".encode())  # the views name files by absolute path
     for name, schema in TABLES.items():
         h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
     files = _list_files(fs)
-    manifests = tuple(r for r in files["files"] if r.rsplit("/", 1)[-1].startswith("part-"))
+    manifests = files["files"]
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
     with_files = tuple(t for t in TABLES if files[t])
     return CatalogState(h.hexdigest(), with_files, committed, manifests, files)

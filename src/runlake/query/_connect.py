@@ -4,6 +4,8 @@ queries run on them."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -16,6 +18,7 @@ from runlake.query._catalog import (
     attach_catalog,
     build_catalog,
     catalog_path,
+    check_is_lake,
     current_state,
     lake_fs,
     read_state,
@@ -23,7 +26,7 @@ from runlake.query._catalog import (
 )
 from runlake.query._models import load_models, model_order, sql_dir, strip_comments
 
-__all__ = ["check_query", "connect", "run_query"]
+__all__ = ["StatementResult", "check_query", "connect", "run_query", "run_statements"]
 
 
 def connect(
@@ -31,16 +34,19 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection on the lake's catalog, with its views as the default schema.
 
-    Builds the catalog when it is missing or stale.  The connection is an in-memory DuckDB
-    with the catalog attached (read-only by default) as ``lake`` and selected by ``USE``,
-    ``TimeZone`` set to UTC, and the lake's files readable: ``file_search_path`` set to
-    the lake folder, or the object store registered (through fsspec).  Attaching
+    Builds the catalog when it is missing or stale; a folder that is not a lake
+    (:func:`~runlake.query._catalog.check_is_lake`) is refused first, untouched.  The
+    connection is an in-memory DuckDB with the catalog attached (read-only by default) as
+    ``lake`` and selected by ``USE``, ``TimeZone`` set to UTC, and the lake's files
+    readable: ``file_search_path`` set to the lake folder, or the object store registered
+    (through fsspec).  Attaching
     (rather than opening the file directly) bypasses DuckDB's per-process cache of open
     databases, so a rebuilt catalog is seen even while older connections are open.
     With ``read_only=False`` the catalog is attached read-write (exclusive lock; anything
     you create in it is lost at the next rebuild — prefer ``temp`` objects).
     """
     fs = lake_fs(lake_root)
+    check_is_lake(fs)
     catalog = catalog_path(fs)
     models = model_order(load_models(sql_dir()))
     con = duckdb.connect(":memory:")
@@ -134,9 +140,14 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 
 def run_query(
-    lake_root: LakeLocation | LakeFS, query: str, *, params: list[object] | None = None
+    lake_root: LakeLocation | LakeFS,
+    query: str,
+    *,
+    params: list[object] | Mapping[str, object] | None = None,
 ) -> pa.Table:
     """Run ``query`` (with ``?`` / ``$name`` ``params``) on a read-only, sandboxed connection.
+
+    Several statements: the last one's result (:func:`run_statements` gives each one's).
 
     Only queries run (:func:`check_query`); files outside the lake's tables cannot be read
     (:func:`connect`). Raises :class:`QueryError` with DuckDB's message when the SQL fails.
@@ -150,3 +161,63 @@ def run_query(
             return rel.to_arrow_table()
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StatementResult:
+    """One statement of a query and what it returned (None: a statement without rows, SET)."""
+
+    sql: str
+    """The statement, comments removed and white space collapsed."""
+    table: pa.Table | None
+
+
+def _statement_text(query: str) -> str:
+    return " ".join(strip_comments(query).split()).rstrip(";").rstrip()
+
+
+def _check_params(statements: list[duckdb.Statement], given: Mapping[str, object]) -> None:
+    used: set[str] = set()
+    for st in statements:
+        used |= set(st.named_parameters)
+    unused = sorted(set(given) - used)
+    if unused:
+        raise QueryError(f"the query has no parameter {', '.join('$' + n for n in unused)}")
+    missing = sorted(used - set(given))
+    if missing:
+        raise QueryError(f"no value given for the parameter {', '.join('$' + n for n in missing)}")
+
+
+def run_statements(
+    lake_root: LakeLocation | LakeFS,
+    query: str,
+    *,
+    params: Mapping[str, object] | None = None,
+) -> list[StatementResult]:
+    """Run every statement of ``query`` in order, on one read-only, sandboxed connection,
+    and return each one's result (SET and the like give None).
+
+    ``params``: the values of its ``$name`` parameters (each statement gets the ones it
+    uses). Raises :class:`QueryError` when there is no statement, a parameter is missing or
+    unused, or a statement fails (naming which, when there are several); nothing is
+    returned then.
+    """
+    given = dict(params or {})
+    with connect(lake_root) as con:
+        check_query(con, query)
+        statements = con.extract_statements(query)
+        if not statements:
+            raise QueryError("no SQL statement to run")
+        _check_params(statements, given)
+        out = []
+        for i, st in enumerate(statements, 1):
+            values = {k: given[k] for k in st.named_parameters}
+            try:
+                rel = con.sql(st, params=values or None)
+                rows = rel is not None and st.type != duckdb.StatementType.SET
+                table = rel.to_arrow_table() if rows and rel is not None else None
+            except duckdb.Error as exc:
+                where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
+                raise QueryError(where + str(exc)) from exc
+            out.append(StatementResult(_statement_text(st.query), table))
+    return out

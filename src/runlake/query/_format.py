@@ -1,4 +1,9 @@
-"""Query results as text: an aligned table, CSV or JSON (timestamps ISO 8601 in UTC)."""
+"""Query results as text: an aligned table, CSV or JSON (timestamps ISO 8601 in UTC).
+
+The table is for reading: a float column whose name ends in a unit (``distance_m``,
+``avg_hr_bpm``...) is shown with the decimals that unit deserves (:data:`UNIT_DECIMALS`);
+CSV and JSON keep every digit.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,14 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["format_table"]
+__all__ = ["UNIT_DECIMALS", "format_table", "unit_decimals"]
 
 
 _Fmt = Literal["table", "csv", "json"]
@@ -71,6 +76,51 @@ def _text_float(v: float) -> str:
     return "0" if s == "-0" else s
 
 
+UNIT_DECIMALS: dict[str, int] = {
+    "_s_per_km": 0,  # pace, seconds per km
+    "_kn_m": 1,  # leg spring stiffness, kN/m
+    "_km": 2,
+    "_m": 1,
+    "_mm": 0,
+    "_mps": 2,
+    "_h": 2,
+    "_min": 1,
+    "_s": 2,
+    "_ms": 0,
+    "_bpm": 0,
+    "_spm": 0,
+    "_rpm": 0,
+    "_pct": 1,
+    "_w": 0,
+    "_kcal": 0,
+    "_c": 1,
+    "_deg": 6,  # about 0.1 m
+    "_ratio": 2,
+    "_acwr": 2,
+    "_index": 2,
+}
+"""Decimals shown in the table format for a float column by the unit its name ends in
+(the longest suffix that matches); other float columns get up to 3 decimals."""
+
+_SUFFIXES = sorted(UNIT_DECIMALS, key=len, reverse=True)
+
+
+def unit_decimals(column: str) -> int | None:
+    """The decimals the table shows for a float column named ``column`` (None: no unit)."""
+    name = column.lower()
+    return next((UNIT_DECIMALS[s] for s in _SUFFIXES if name.endswith(s)), None)
+
+
+def _fixed_float(decimals: int) -> Callable[[float], str]:
+    def text(v: float) -> str:
+        if (word := _special_float(v)) is not None:
+            return word
+        s = f"{v:.{decimals}f}"
+        return s[1:] if s.startswith("-") and not s.strip("-0.") else s
+
+    return text
+
+
 def _csv_float(v: float) -> str:
     """Full precision (``repr`` gives back the same float)."""
     word = _special_float(v)
@@ -121,6 +171,11 @@ def _cell(v: object, style: _CellStyle) -> str:
     return text
 
 
+def _table_style(column: str) -> _CellStyle:
+    decimals = unit_decimals(column)
+    return _TABLE if decimals is None else replace(_TABLE, float_text=_fixed_float(decimals))
+
+
 def _text_cell(v: object) -> str:
     return _cell(v, _TABLE)
 
@@ -152,7 +207,8 @@ def _json_value(v: object) -> object:
 def format_table(table: pa.Table, fmt: _Fmt) -> str:
     """Render ``table`` as text (no trailing newline).
 
-    ``table``: aligned columns (numbers right-aligned, floats rounded to 3 decimals,
+    ``table``: aligned columns (numbers right-aligned, floats rounded by the unit of their
+    column's name, :data:`UNIT_DECIMALS`, else to 3 decimals,
     timestamps ISO 8601 in UTC with ``Z``, nulls as ``NULL``) and a row count.
     ``csv``: a header row, then full-precision values; nulls empty.
     ``json``: an array of objects, one per line; timestamps ISO 8601 with ``Z``; nulls,
@@ -177,7 +233,7 @@ def format_table(table: pa.Table, fmt: _Fmt) -> str:
             writer.writerow([_csv_cell(vals[i]) for _name, _t, vals in cols])
         return buf.getvalue().removesuffix("\n")
     if fmt == "table":
-        cells = [[_text_cell(v) for v in vals] for _name, _t, vals in cols]
+        cells = [[_cell(v, _table_style(name)) for v in vals] for name, _t, vals in cols]
         widths = [
             max([len(name), *(len(c) for c in col)])
             for (name, _t, _v), col in zip(cols, cells, strict=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from io import StringIO
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -20,8 +20,12 @@ __all__ = [
     "CUTBACK",
     "JUMP",
     "LIMIT",
+    "PHONE_IN",
     "RC",
     "SEVERITY_COLOURS",
+    "WIDE_IN",
+    "WIDTHS",
+    "Width",
     "axes",
     "chart_html",
     "date_axis",
@@ -37,6 +41,15 @@ BAR: Final = "#4a7fb5"
 CUTBACK: Final = "#8cc7a1"
 JUMP: Final = "#d63c30"
 LIMIT: Final = "#222222"
+
+Width = Literal["wide", "phone"]
+"""Each chart is drawn twice: for a screen (``wide``) and for a phone (``phone``, narrower
+so that its text stays readable at 420 px); the page's style sheet shows one of them."""
+WIDE_IN: Final = 10.5
+"""Width of a wide chart, inches at 96 dpi (the page's content is at most 1044 px)."""
+WIDTHS: Final[tuple[Width, ...]] = ("wide", "phone")
+PHONE_IN: Final = 4.3
+"""Width of a phone chart: scaled to a phone's 390-410 px, its text keeps its size."""
 
 RC: Final[dict[Any, Any]] = {
     "svg.fonttype": "none",  # real <text>: selectable, searchable, small
@@ -59,8 +72,12 @@ RC: Final[dict[Any, Any]] = {
 # --------------------------------------------------------------------------- SVG
 
 
-def svg_of(fig: Figure, slug: str, title: str) -> str:
-    """``fig`` as an inline <svg> element: ids made unique, a <title>, scaled to its box."""
+def svg_of(fig: Figure, slug: str, title: str, width: Width = "wide") -> str:
+    """``fig`` as an inline <svg> element: ids made unique, a <title>, scaled to its box.
+
+    The element keeps matplotlib's ``viewBox`` and gets ``width="100%"``: it scales to the
+    width of the page. ``width`` is the variant (its class: ``chart wide`` or ``chart phone``).
+    """
     buf = StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
@@ -72,14 +89,14 @@ def svg_of(fig: Figure, slug: str, title: str) -> str:
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
     # Several SVGs share one HTML document: every id (clip paths, markers) gets the chart's
     # prefix, and so does every reference to one.
-    prefix = f"c-{slug}"
+    prefix = f"c-{slug}" if width == "wide" else f"c-{slug}-{width}"
     text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
     text = re.sub(r'(\b(?:xlink:)?href)="#([^"]+)"', rf'\1="#{prefix}-\2"', text)
     text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", text)
     head_end = text.find(">")
     head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end], count=2)
     head += (
-        f' width="100%" class="chart" role="img" data-chart="{esc(slug)}"'
+        f' width="100%" class="chart {width}" role="img" data-chart="{esc(slug)}"'
         f' aria-labelledby="{prefix}-title"'
     )
     return f'{head}>\n<title id="{prefix}-title">{esc(title)}</title>{text[head_end + 1 :]}'
@@ -101,10 +118,12 @@ def note(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#888888")
 
 
-def chart_html(slug: str, title: str, svg: str, caption: str) -> str:
-    """A chart with its heading and its explanation (``caption`` is HTML)."""
+def chart_html(slug: str, title: str, svgs: Sequence[str], caption: str) -> str:
+    """A chart (its variants, see :data:`Width`) with its heading and its explanation
+    (``caption`` is HTML)."""
+    body = "\n".join(svgs)
     return (
-        f'<h2>{esc(title)}</h2>\n<figure id="{esc(slug)}">\n{svg}\n'
+        f'<h2>{esc(title)}</h2>\n<figure id="{esc(slug)}">\n{body}\n'
         f"<figcaption>{caption}</figcaption>\n</figure>"
     )
 
@@ -114,12 +133,16 @@ def days_since(d: dt.date, origin: dt.date) -> float:
     return float((d - origin).days)
 
 
-def date_axis(ax: Axes, first: dt.date, last: dt.date) -> None:
-    """x from ``first`` to ``last`` (positions from :func:`days_since`), ticks on Mondays."""
+def date_axis(ax: Axes, first: dt.date, last: dt.date, every: int = 1) -> None:
+    """x from ``first`` to ``last`` (positions from :func:`days_since`), ticks on Mondays,
+    labelled every ``every`` weeks."""
     ax.set_xlim(-0.8, days_since(last, first) + 0.8)
     mondays = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     mondays = [m for m in mondays if m.weekday() == 0]
-    ax.set_xticks([days_since(m, first) for m in mondays], [fmt_short_day(m) for m in mondays])
+    ax.set_xticks(
+        [days_since(m, first) for m in mondays],
+        [fmt_short_day(m) if i % every == 0 else "" for i, m in enumerate(mondays)],
+    )
 
 
 def legend_line(colour: str, label: str, **kw: object) -> Line2D:

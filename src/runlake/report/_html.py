@@ -7,9 +7,20 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from runlake.report._values import esc, fmt_day, fmt_value
+from runlake.report._values import esc, finite, fmt_day, fmt_hm, fmt_pace, fmt_value
 
-__all__ = ["CSP", "CSS", "FLAG_TITLES", "facts_html", "flag_items", "page_html"]
+__all__ = [
+    "CSP",
+    "CSS",
+    "FLAG_TITLES",
+    "facts_html",
+    "flag_items",
+    "flag_seen",
+    "flag_title",
+    "flags_html",
+    "is_note",
+    "page_html",
+]
 
 FLAG_TITLES: Final[Mapping[str, str]] = {
     "overstriding": "Overstriding",
@@ -18,6 +29,9 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
     "form_fade": "Form faded late in the run",
     "cardiac_drift": "Heart rate drifted up",
     "long_run_fuelling": "Long run: fuel on the way",
+    "form_off_baseline": "Form off your usual",
+    "long_run_spike": "Long run much longer than usual",
+    "hydration": "Hot run: drink on the way",
     "volume_jump": "Weekly volume jumped",
     "no_cutback": "No lighter week for a while",
     "consecutive_days": "No rest day",
@@ -25,7 +39,66 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
     "acwr_high": "Training load spike",
     "monotony_high": "Every day the same load",
 }
-"""Each flag code in plain words."""
+"""Each flag code in plain words (a code not listed is shown as its words: ``a_b`` "A b")."""
+
+_AT_LEAST: Final = {"low_easy_share"}
+"""Flags whose threshold is a minimum: "(at least 80 %)", not "(limit 80 %)"."""
+_SIGNED: Final = {"form_fade", "form_off_baseline", "long_run_spike", "volume_jump"}
+"""Flags whose value is a change in %: shown with its sign."""
+
+
+def flag_title(code: str) -> str:
+    return FLAG_TITLES.get(code) or code.replace("_", " ").capitalize()
+
+
+def _ratio(v: float, th: float) -> tuple[str, str]:
+    """A ratio and its limit with one decimal, two when one would make them look equal."""
+    d = 2 if f"{v:.1f}" == f"{th:.1f}" else 1
+    return f"{v:.{d}f}", f"{th:.{d}f}"
+
+
+def flag_seen(row: Mapping[str, object]) -> str:
+    """A flag's value against its threshold as a runner says it: ``ratio 4.0 (limit 1.5)``,
+    ``12.3 cm (limit 11.5 cm)``, ``+6.8 % (limit +5.0 %)``, ``62 % easy (at least 80 %)``.
+
+    The same words as ``runlake.flags.flag_headline`` of the flags branch (issue 15), which
+    this can defer to once merged; a unit it does not know reads ``value unit (limit ...)``.
+    """
+    v, th = finite(row.get("value")), finite(row.get("threshold"))
+    unit, code = str(row.get("unit") or ""), str(row.get("code") or "")
+    if v is None or th is None:
+        return ""
+    bound = "at least" if code in _AT_LEAST else "limit"
+    if unit == "ratio":
+        a, b = _ratio(v, th)
+        word = "monotony" if code == "monotony_high" else "ratio"
+        return f"{word} {a} ({bound} {b})"
+    if unit == "index":
+        return f"index {v:.2f} ({bound} {th:.2f})"
+    if unit in ("mm", "cm"):
+        k = 10.0 if unit == "mm" else 1.0
+        return f"{v / k:.1f} cm ({bound} {th / k:.1f} cm)"
+    if unit in ("s/km", "min/km"):
+        k = 1.0 if unit == "s/km" else 60.0
+        return f"{fmt_pace(v * k)} ({bound} {fmt_pace(th * k)})".replace("/km", "min/km")
+    if unit == "min":
+        return f"{fmt_hm(v * 60)} run (from {fmt_hm(th * 60)})"
+    if unit == "°C":
+        return f"{v:.0f} °C (hot from {th:.0f} °C)"
+    if code in _AT_LEAST and unit == "%":
+        return f"{v:.0f} % easy (at least {th:.0f} %)"
+    if unit in ("%", "% left"):
+        f = "+.1f" if code in _SIGNED else ".1f"
+        return f"{v:{f}} {unit} ({bound} {th:{f}} %)"
+    if unit in ("days", "weeks"):
+        return f"{v:.0f} {unit} ({bound} {th:.0f})"
+    tail = f" {unit}" if unit else ""
+    return f"{fmt_value(v)}{tail} ({bound} {fmt_value(th)}{tail})"
+
+
+def is_note(row: Mapping[str, object]) -> bool:
+    """An information note (fuelling, heat): shown apart, not counted among the warnings."""
+    return str(row.get("severity")) == "info"
 
 
 def flag_items(rows: Iterable[Mapping[str, object]]) -> str:
@@ -33,16 +106,26 @@ def flag_items(rows: Iterable[Mapping[str, object]]) -> str:
     for r in rows:
         code = str(r.get("code"))
         sev = str(r.get("severity"))
-        title = FLAG_TITLES.get(code, code)
-        unit = f" {r['unit']}" if r.get("unit") else ""
-        seen = f"{fmt_value(r.get('value'))}{unit} vs {fmt_value(r.get('threshold'))}{unit}"
+        seen = flag_seen(r)
         items.append(
             f'<li class="flag {esc(sev)}" data-code="{esc(code)}">'
-            f'<span class="sev">{esc(sev)}</span> <strong>{esc(title)}</strong> '
-            f'<span class="when">{esc(fmt_day(r.get("date")))} · {esc(code)}: {esc(seen)}</span>'
+            f'<span class="sev">{esc("note" if sev == "info" else sev)}</span> '
+            f'<strong>{esc(flag_title(code))}</strong> <span class="seen">{esc(seen)}</span>'
+            f'<span class="when">{esc(fmt_day(r.get("date")))} · <code>{esc(code)}</code></span>'
             f"<p>{esc(r.get('message'))}</p></li>"
         )
     return '<ul class="flags">\n' + "\n".join(items) + "\n</ul>" if items else ""
+
+
+def flags_html(rows: Sequence[Mapping[str, object]], heading: str, none: str) -> str:
+    """The warnings and alerts under ``heading`` (``none`` when there are none), then the
+    information notes under their own heading."""
+    warnings = [r for r in rows if not is_note(r)]
+    notes = [r for r in rows if is_note(r)]
+    out = [f"<h2>{esc(heading)}</h2>", flag_items(warnings) or f'<p class="ok">{esc(none)}</p>']
+    if notes:
+        out.append(f"<h3>Notes ({len(notes)}): advice, not warnings</h3>{flag_items(notes)}")
+    return "\n".join(out)
 
 
 def facts_html(facts: Sequence[tuple[str, str]]) -> str:
@@ -55,35 +138,55 @@ def facts_html(facts: Sequence[tuple[str, str]]) -> str:
 CSS = """
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif;
   color: #1d2733; background: #f3f4f6; margin: 0; }
-main { max-width: 1100px; margin: 0 auto; padding: 16px 28px 48px; background: #fff; }
+main { max-width: 1100px; margin: 0 auto; padding: 16px 28px 48px; background: #fff;
+  box-sizing: border-box; }
 h1 { font-size: 1.6em; margin: 0.4em 0 0.1em; }
 h2 { font-size: 1.2em; margin: 1.8em 0 0.4em; padding-bottom: 2px;
   border-bottom: 1px solid #e3e3e3; }
-.sub { color: #5a6570; margin: 0 0 1em; }
+h3 { font-size: 1.0em; margin: 1.4em 0 0.2em; color: #38424d; }
+.sub { color: #5a6570; margin: 0 0 1em; overflow-wrap: anywhere; }
 .facts { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0 20px; }
 .fact { background: #eef2f6; border-radius: 6px; padding: 6px 12px; min-width: 110px; }
 .fact span { display: block; font-size: 0.8em; color: #5a6570; }
 .fact b { font-size: 1.1em; }
 figure { margin: 8px 0 20px; }
-figure svg { display: block; height: auto; }
+figure svg { display: block; height: auto; max-width: 100%; }
+svg.chart.phone { display: none; }
 figcaption { font-size: 0.92em; color: #38424d; max-width: 62em; line-height: 1.45; }
 table { border-collapse: collapse; font-size: 0.86em; margin: 12px 0 24px; width: 100%; }
-caption { text-align: left; color: #38424d; padding-bottom: 6px; }
+caption, p.caption { text-align: left; color: #38424d; padding-bottom: 6px; line-height: 1.4; }
+p.caption { font-size: 0.86em; max-width: 62em; margin: 12px 0 0; }
 th, td { padding: 4px 7px; border-bottom: 1px solid #e6e6e6; text-align: right;
   white-space: nowrap; vertical-align: top; }
 th:first-child, td:first-child, th.text, td.text { text-align: left; }
+th.group { text-align: center; border-bottom: 2px solid #c9d3dc; }
 td.text { white-space: normal; min-width: 9em; }
-.scroll { overflow-x: auto; }
+td.judged { background: #f4f8fc; font-weight: bold; }
+td.judged.over { color: #b8322a; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table.thirds { width: auto; }
+table.thirds.compact { display: none; }
 ul.flags { list-style: none; padding: 0; }
 li.flag { border-left: 5px solid #5b8cc4; padding: 6px 12px; margin: 10px 0;
-  background: #f6f8fa; }
+  background: #f6f8fa; overflow-wrap: anywhere; }
 li.flag.warning { border-color: #e8912d; } li.flag.alert { border-color: #d63c30; }
 li.flag p { margin: 4px 0 0; line-height: 1.45; }
 .sev { text-transform: uppercase; font-size: 0.75em; color: #5a6570; }
-.when { color: #5a6570; font-size: 0.85em; margin-left: 6px; }
+.seen { font-weight: bold; color: #38424d; margin-left: 4px; }
+.when { display: block; color: #5a6570; font-size: 0.85em; }
 .ok { color: #2b7a46; }
 footer { color: #7a848e; font-size: 0.8em; margin-top: 32px; }
+@media (max-width: 640px) {
+  main { padding: 8px 10px 32px; }
+  h1 { font-size: 1.3em; }
+  .fact { min-width: 0; flex: 1 1 40%; padding: 5px 8px; }
+  svg.chart.wide { display: none; }
+  svg.chart.phone { display: block; }
+  .thirds-wide { display: none; }
+  table.thirds.compact { display: table; width: 100%; }
+  table { font-size: 0.8em; }
+  figcaption { font-size: 0.88em; }
+}
 """
 
 # Nothing may be fetched: every chart is inline SVG and the style sheet is in the page.

@@ -4,16 +4,20 @@ averages beside Garmin's zones, its flags.
 **Thirds.** The form-fade metrics compare the first and the last third of a run's *steady
 part* (after a 10-minute warm-up, without 60 s after each pause and without off-pace
 samples). The chart and the thirds table use the same thirds, from the run's records
-(:func:`runlake.metrics.steady_thirds`, the code the metrics use), and show the exact
-``*_change_pct`` values of ``run_metrics`` beside the raw means.
+(:func:`runlake.metrics.steady_thirds` and :func:`runlake.metrics.form_fade_values`, the
+code the metrics use): the table shows what the ``form_fade`` flag judges (cadence and
+contact time adjusted for pace, so its changes are exactly ``run_metrics``' ``*_change_pct``)
+beside the plain means of the same thirds.
+
+**Charts** (``_runcharts``): each is drawn for a screen and for a phone; the lines are broken
+at pauses and stops, smoothed within each stretch of running, with robust limits
+(``_series``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -21,21 +25,22 @@ import matplotlib as mpl
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from matplotlib.ticker import FuncFormatter
 
 from runlake._errors import ReportError
 from runlake.flags import Thresholds, load_thresholds
 from runlake.metrics import (
-    MOVING_MIN_MPS,
-    PAUSE_GAP_S,
+    OI_REF_SPEED_MPS,
     RESUME_SKIP_S,
     WARMUP_S,
+    FadeValue,
     RunThirds,
+    form_fade_values,
     steady_thirds,
 )
 from runlake.query import LakeLocation, run_query
-from runlake.report._charts import RC, axes, chart_html, figure, note, svg_of
-from runlake.report._html import facts_html, flag_items, page_html
+from runlake.report._charts import RC, WIDTHS, chart_html
+from runlake.report._html import facts_html, flags_html, is_note, page_html
+from runlake.report._runcharts import SMOOTH_S, Shading, run_chart, zones_chart
 from runlake.report._values import (
     F64,
     esc,
@@ -46,15 +51,10 @@ from runlake.report._values import (
     fmt_hm,
     fmt_number,
     fmt_pace,
-    moving_average,
 )
-from runlake.report._zones import ZONE_COLOURS, ZoneScale, garmin_zones
+from runlake.report._zones import ZoneScale, garmin_zones
 
-__all__ = ["MAX_POINTS", "SMOOTH_S", "render_run"]
-SMOOTH_S: Final = 30.0
-"""The run charts show a moving average over this many seconds (the raw samples are noisy)."""
-MAX_POINTS: Final = 1500
-"""Points per line at most in the run charts (the SVG stays small; the eye sees no more)."""
+__all__ = ["render_run"]
 
 
 _RUN_SQL = "select * from run_summary where athlete = ? and activity_id = ?"
@@ -73,23 +73,14 @@ order by activity_id nulls last, date, code
 """
 
 
-@dataclass(frozen=True, slots=True)
-class _Shading:
-    """Where the run chart shades the warm-up and the thirds (elapsed minutes)."""
-
-    warmup_end: float
-    first: tuple[float, float]
-    last: tuple[float, float]
-
-
-def _shading(t: F64, thirds: RunThirds) -> _Shading | None:
+def _shading(t: F64, thirds: RunThirds) -> Shading | None:
     """The spans of the thirds the form-fade change uses (None: not a steady run)."""
     if not thirds.steady_run or thirds.warmup_end_s is None:
         return None
     first, last = t[thirds.first], t[thirds.last]
     if np.isnan(first).all() or np.isnan(last).all():
         return None
-    return _Shading(
+    return Shading(
         thirds.warmup_end_s / 60.0,
         (float(np.nanmin(first)) / 60.0, float(np.nanmax(first)) / 60.0),
         (float(np.nanmin(last)) / 60.0, float(np.nanmax(last)) / 60.0),
@@ -104,194 +95,51 @@ def _third_mean(y: F64, mask: npt.NDArray[np.bool_], w: F64) -> float | None:
     return float((y[ok] * w[ok]).sum() / ws)
 
 
-def _with_breaks(t: F64, y: F64, step_s: float) -> tuple[F64, F64]:
-    """Minutes and values with a NaN in each pause, so the line is not drawn across it."""
-    gap = np.flatnonzero(np.diff(t) > PAUSE_GAP_S + step_s) + 1
-    return np.insert(t, gap, np.nan) / 60.0, np.insert(y, gap, np.nan)
+_FADE_ROWS: Final = {  # record column: label, display unit, factor, decimals
+    "cadence_spm": ("Cadence", "steps/min", 1.0, 0),
+    "stance_time_ms": ("Ground contact time", "ms", 1.0, 0),
+    "vertical_oscillation_mm": ("Vertical oscillation", "cm", 0.1, 1),
+}
 
 
-def _pace_label(v: float, _pos: object = None) -> str:
-    secs = round(v * 60)
-    return f"{secs // 60}:{secs % 60:02d}"
+def _pct(change: float | None) -> str:
+    return "–" if change is None else f"{change:+.1f} %"
 
 
-def _run_chart(
-    rec: pa.Table, shading: _Shading | None, scales: Mapping[str, ZoneScale]
-) -> tuple[str, list[str]]:
-    """The over-the-run chart (SVG) and the names of the panels drawn."""
-    t = floats(rec, "elapsed_s")
-    minutes = t / 60.0
-    dts = np.diff(t)
-    step = float(np.median(dts[dts > 0])) if (dts > 0).any() else 1.0
-    n = max(1, round(SMOOTH_S / step))
-    speed = moving_average(floats(rec, "speed_mps"), n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pace = np.where(speed >= MOVING_MIN_MPS, 1000.0 / speed / 60.0, np.nan)
-    panels: list[tuple[str, str, F64, str | None]] = [
-        ("Pace", "min/km", pace, None),
-        ("Heart rate", "beats/min", moving_average(floats(rec, "heart_rate_bpm"), n), None),
-        ("Cadence", "steps/min", moving_average(floats(rec, "cadence_spm"), n), "cadence_spm"),
-        (
-            "Ground contact time",
-            "ms",
-            moving_average(floats(rec, "stance_time_ms"), n),
-            "stance_time_ms",
-        ),
-        (
-            "Vertical oscillation",
-            "cm",
-            moving_average(floats(rec, "vertical_oscillation_mm"), n) / 10.0,
-            "vertical_oscillation_mm",
-        ),
-    ]
-    keep = [p for p in panels if p[0] in ("Pace", "Heart rate") or (~np.isnan(p[2])).any()]
-    decim = max(1, math.ceil(t.size / MAX_POINTS))
-    fig = figure(10.5, 1.6 * len(keep) + 0.9)
-    axs = axes(fig, len(keep), sharex=True)
-    for ax, (label, unit, y, zone_key) in zip(axs, keep, strict=True):
-        ax.set_ylabel(f"{label}\n({unit})")
-        if shading is not None:
-            ax.axvspan(0, shading.warmup_end, color="#9a9a9a", alpha=0.18, lw=0)
-            ax.axvspan(*shading.first, color="#3a86d4", alpha=0.13, lw=0)
-            ax.axvspan(*shading.last, color="#e8912d", alpha=0.16, lw=0)
-        if not (~np.isnan(y)).any():
-            note(ax, f"no {label.lower()} recorded")
-            ax.set_yticks([])
-            continue
-        lo, hi = (float(v) for v in np.nanpercentile(y, [1, 99]))
-        pad = max((hi - lo) * 0.15, 0.5 if label != "Pace" else 0.05)
-        lo, hi = lo - pad, hi + pad
-        ax.plot(*_with_breaks(t[::decim], y[::decim], decim * step), color="#1f3b57", lw=1.0)
-        ax.set_ylim(lo, hi)
-        if zone_key is not None and zone_key in scales:
-            # Garmin's colour zones as a strip along the right edge of the panel.
-            sc = scales[zone_key]
-            bounds = [-math.inf, *sc.edges, math.inf]
-            for i, colour in enumerate(sc.colours):
-                b0, b1 = max(bounds[i], lo), min(bounds[i + 1], hi)
-                if b1 > b0:
-                    ax.axhspan(
-                        b0,
-                        b1,
-                        xmin=1.004,
-                        xmax=1.018,
-                        color=ZONE_COLOURS[colour],
-                        lw=0,
-                        clip_on=False,
-                    )
-        if label == "Pace":
-            ax.invert_yaxis()
-            ax.yaxis.set_major_formatter(FuncFormatter(_pace_label))
-    if shading is not None:
-        top = axs[0]
-        for (x0, x1), text in (
-            ((0.0, shading.warmup_end), "warm-up"),
-            (shading.first, "first third"),
-            (shading.last, "last third"),
-        ):
-            top.text(
-                (x0 + x1) / 2,
-                1.03,
-                text,
-                transform=top.get_xaxis_transform(),
-                ha="center",
-                va="bottom",
-                fontsize=8.5,
-                color="#333333",
-            )
-    axs[-1].set_xlabel("time since the start (minutes)")
-    axs[0].set_xlim(min(float(np.nanmin(minutes)), 0.0), max(float(np.nanmax(minutes)), 1.0))
-    return svg_of(fig, "run-over-time", "Over the run"), [p[0] for p in keep]
+def _fade_limits(t: Thresholds) -> dict[str, float]:
+    return {
+        "cadence_spm": -t.form_fade_cadence_drop_pct,
+        "stance_time_ms": t.form_fade_stance_time_rise_pct,
+        "vertical_oscillation_mm": t.form_fade_vertical_oscillation_rise_pct,
+    }
 
 
-def _zones_chart(run: Mapping[str, object], scales: Sequence[ZoneScale]) -> str | None:
-    """The run's averages as markers on Garmin's colour bands; None without any value."""
-    rows: list[tuple[ZoneScale, float]] = []
-    for sc in scales:
-        v = finite(run.get(sc.column))
-        if v is not None:
-            rows.append((sc, v * sc.factor))
-    if not rows:
+def _fade_row(v: FadeValue, limit: float) -> str | None:
+    label, unit, factor, dec = _FADE_ROWS[v.column]
+    if v.raw_first is None and v.first is None:
         return None
-    fig = figure(10.5, 0.95 * len(rows) + 0.3)
-    axs = axes(fig, len(rows))
-    for ax, (sc, value) in zip(axs, rows, strict=True):
-        span = sc.edges[-1] - sc.edges[0]
-        lo = min(sc.edges[0] - 0.4 * span, value - 0.05 * span)
-        hi = max(sc.edges[-1] + 0.4 * span, value + 0.05 * span)
-        bounds = [lo, *sc.edges, hi]
-        for i, colour in enumerate(sc.colours):
-            ax.fill_between(
-                [bounds[i], bounds[i + 1]], 0, 1, color=ZONE_COLOURS[colour], alpha=0.85, lw=0
-            )
-            ax.text(
-                (bounds[i] + bounds[i + 1]) / 2,
-                0.5,
-                colour,
-                ha="center",
-                va="center",
-                fontsize=7.5,
-                color="white",
-            )
-        for e in sc.edges:
-            ax.text(
-                e,
-                -0.08,
-                f"{e:.{sc.decimals}f}",
-                ha="center",
-                va="top",
-                fontsize=7.5,
-                color="#444444",
-            )
-        ax.vlines(value, -0.02, 1.02, color="black", lw=2.2, zorder=4)
-        ax.plot([value], [1.22], marker="v", ms=9, color="black", zorder=5)
-        ax.annotate(
-            f"{value:.{sc.decimals}f} {sc.unit}: {sc.zone(value)}",
-            (value, 1.22),
-            xytext=(9, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-            zorder=6,
-        )
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(-0.45, 1.5)
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.grid(False)
-        for side in ("left", "bottom"):
-            ax.spines[side].set_visible(False)
-        ax.set_ylabel(f"{sc.label}\n({sc.unit})", rotation=0, ha="right", va="center")
-    return svg_of(fig, "run-zones", "Your averages beside Garmin's colour zones")
+
+    def num(x: float | None) -> str:
+        return fmt_number(None if x is None else x * factor, dec, unit)
+
+    over = v.change_pct is not None and (
+        v.change_pct < limit if limit < 0 else v.change_pct > limit
+    )
+    flag = ' class="judged over"' if over else ' class="judged"'
+    how = "at 5:33 min/km" if v.pace_adjusted else "as measured"
+    return (
+        f'<tr data-value="{esc(v.column)}"><td>{esc(label)} <small>({how})</small></td>'
+        f"<td>{esc(num(v.first))}</td><td>{esc(num(v.last))}</td>"
+        f"<td{flag}>{_pct(v.change_pct)}</td><td>{limit:+.0f} %</td>"
+        f"<td>{esc(num(v.raw_first))}</td><td>{esc(num(v.raw_last))}</td>"
+        f"<td>{_pct(v.raw_change_pct)}</td></tr>"
+    )
 
 
-def _thirds_table(
-    rec: pa.Table, thirds: RunThirds, run: Mapping[str, object], t: Thresholds
-) -> str:
-    if not thirds.steady_run:
-        return (
-            "<p>Not a steady run (too short after the warm-up, or intervals, stops and "
-            "changes of pace fill too much of it): form fade is not judged, so no thirds "
-            "are marked.</p>"
-        )
-    rows = [
-        ("Cadence", "cadence_spm", "steps/min", 1.0, 0, "cadence_change_pct"),
-        ("Ground contact time", "stance_time_ms", "ms", 1.0, 0, "stance_time_change_pct"),
-        (
-            "Vertical oscillation",
-            "vertical_oscillation_mm",
-            "cm",
-            0.1,
-            1,
-            "vertical_oscillation_change_pct",
-        ),
-        ("Heart rate", "heart_rate_bpm", "beats/min", 1.0, 0, None),
-        ("Pace", "speed_mps", "/km", 1.0, 0, None),
-    ]
-    body = []
-    for label, col, unit, factor, dec, exact in rows:
+def _context_rows(rec: pa.Table, thirds: RunThirds) -> list[str]:
+    """Heart rate and pace over the same thirds: not judged by form fade, shown raw."""
+    out = []
+    for label, col in (("Heart rate", "heart_rate_bpm"), ("Pace", "speed_mps")):
         y = floats(rec, col)
         a = _third_mean(y, thirds.first, thirds.weights)
         b = _third_mean(y, thirds.last, thirds.weights)
@@ -300,25 +148,135 @@ def _thirds_table(
         if col == "speed_mps":  # pace: seconds per km, so + = slower
             first, last, change = fmt_pace(1000 / a), fmt_pace(1000 / b), (a / b - 1) * 100
         else:
-            first, last = fmt_number(a * factor, dec, unit), fmt_number(b * factor, dec, unit)
+            first, last = fmt_number(a, 0, "beats/min"), fmt_number(b, 0, "beats/min")
             change = (b / a - 1) * 100
-        ex = finite(run.get(exact)) if exact else None
-        body.append(
-            f"<tr><td>{esc(label)}</td><td>{esc(first)}</td><td>{esc(last)}</td>"
-            f"<td>{change:+.1f} %</td><td>{'–' if ex is None else f'{ex:+.1f} %'}</td></tr>"
+        out.append(
+            f'<tr data-value="{esc(col)}"><td>{esc(label)}</td>'
+            '<td colspan="4" class="text"><small>not judged by form fade</small></td>'
+            f"<td>{esc(first)}</td><td>{esc(last)}</td><td>{change:+.1f} %</td></tr>"
         )
+    return out
+
+
+def _thirds_table(rec: pa.Table, thirds: RunThirds, t: Thresholds) -> str:
+    fade = form_fade_values(rec)
+    if fade is None or not thirds.steady_run:
+        return (
+            "<p>Not a steady run (too short after the warm-up, or intervals, stops and "
+            "changes of pace fill too much of it): form fade is not judged, so no thirds "
+            "are marked.</p>"
+        )
+    limits = _fade_limits(t)
+    body = [r for v in fade if (r := _fade_row(v, limits[v.column])) is not None]
+    body += _context_rows(rec, thirds)
     if not body:
         return ""
+    compact = "".join(
+        f'<tr data-value="{esc(v.column)}"><td>{esc(_FADE_ROWS[v.column][0])}</td>'
+        f'<td class="judged">{_pct(v.change_pct)} <small>(flag at {limits[v.column]:+.0f} %)'
+        f"</small></td><td>{_pct(v.raw_change_pct)}</td></tr>"
+        for v in fade
+        if v.raw_first is not None or v.first is not None
+    )
+    ref = fmt_pace(1000 / OI_REF_SPEED_MPS).replace("/km", "min/km")
     return (
-        '<table class="thirds"><caption>First third against last third of the steady part '
-        "of the run (shaded above; raw values), and the form-fade change the flags use: the "
-        "same thirds, cadence and contact time adjusted for pace (– where a third has too "
-        "little of the value to judge). A drop in cadence over "
-        f"{t.form_fade_cadence_drop_pct:g} %, a rise in contact time over "
-        f"{t.form_fade_stance_time_rise_pct:g} % or in oscillation over "
-        f"{t.form_fade_vertical_oscillation_rise_pct:g} % is flagged as form fade.</caption>"
-        "<thead><tr><th>value</th><th>first third</th><th>last third</th><th>change</th>"
-        "<th>form-fade change</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        '<p class="caption">The first and the last third of '
+        "the steady part of the run (shaded above). <b>As the flag judges</b>: the values "
+        "the form-fade flag compares, cadence and ground contact time brought to one pace "
+        f"({ref}, {OI_REF_SPEED_MPS:g} m/s), since both change with pace (slowing down "
+        "lengthens contact and lowers cadence without any change of form); oscillation as "
+        "measured. <b>As measured</b>: the plain averages of the same thirds. Form fade is "
+        f"flagged when, as judged, cadence drops by more than {t.form_fade_cadence_drop_pct:g}"
+        f" %, contact time rises by more than {t.form_fade_stance_time_rise_pct:g} % or "
+        f"oscillation by more than {t.form_fade_vertical_oscillation_rise_pct:g} % (– where "
+        "a third has too little of the value to judge).</p>"
+        '<div class="scroll thirds-wide"><table class="thirds"><thead>'
+        '<tr><th></th><th colspan="4" class="group">as the flag judges</th>'
+        '<th colspan="3" class="group">as measured</th></tr>'
+        "<tr><th>value</th><th>first third</th><th>last third</th><th>change</th>"
+        "<th>flag at</th><th>first third</th><th>last third</th><th>change</th></tr></thead>"
+        "<tbody>" + "".join(body) + "</tbody></table></div>"
+        # on a phone: the changes alone, last third against first
+        '<table class="thirds compact"><thead><tr><th>change</th><th>as the flag judges</th>'
+        "<th>as measured</th></tr></thead><tbody>" + compact + "</tbody></table>"
+    )
+
+
+def _facts(run: Mapping[str, object], flags: Sequence[Mapping[str, object]]) -> str:
+    dist = finite(run.get("distance_m"))
+    mine = [f for f in flags if f.get("activity_id") is not None]
+    warnings = sum(not is_note(f) for f in mine)
+    return facts_html(
+        [
+            ("Distance", fmt_number(None if dist is None else dist / 1000, 2, "km")),
+            ("Time", fmt_hm(run.get("duration_s"))),
+            ("Pace", fmt_pace(run.get("pace_s_per_km"))),
+            ("Heart rate", fmt_number(run.get("avg_hr_bpm"), 0, "beats/min")),
+            ("Load", fmt_number(run.get("load"), 0, "TRIMP")),
+            ("Easy running", fmt_number(run.get("easy_share_pct"), 0, "% of the time")),
+            ("Climb", fmt_number(run.get("total_ascent_m"), 0, "m")),
+            ("Warnings", str(warnings)),
+            ("Notes", str(len(mine) - warnings)),
+        ]
+    )
+
+
+def _over_time(rec: pa.Table, thirds: RunThirds, scales: Sequence[ZoneScale]) -> str:
+    shading = _shading(floats(rec, "elapsed_s"), thirds)
+    by_column = {sc.column: sc for sc in scales}
+    svgs: list[str] = []
+    panels: list[str] = []
+    for width in WIDTHS:
+        svg, panels = run_chart(rec, shading, by_column, width)
+        svgs.append(svg)
+    return chart_html(
+        "run-over-time",
+        "Over the run",
+        svgs,
+        f"{esc(', '.join(panels))} along the run ({SMOOTH_S:.0f}-second moving average "
+        "within each stretch of running). Gaps are pauses and stops: the line is not drawn "
+        "across them. Each axis spans the run's usual values (the 1st to the 99th percentile "
+        "of the running samples, with a margin): a walking break or a sensor spike beyond it "
+        "is drawn along the edge with a red marker, and heart rates no heart can beat are "
+        "left out. Pace: higher on the chart is faster. The labelled strip to the right of "
+        "cadence, contact time and oscillation shows Garmin's colour zones (below). Form "
+        "fade compares the <em>first third</em> (blue) with the <em>last third</em> "
+        "(orange) of the steady part of the run: after the warm-up (grey, the first "
+        f"{WARMUP_S / 60:.0f} minutes of moving time), without the first "
+        f"{RESUME_SKIP_S:.0f} s after each stop and without stretches off the run's usual "
+        "pace; each band spans its third from its first to its last steady sample.",
+    )
+
+
+def _zones(run: Mapping[str, object], scales: Sequence[ZoneScale]) -> str:
+    svgs = [zones_chart(run, scales, w) for w in WIDTHS]
+    if svgs[0] is None:
+        return (
+            "<h2>Garmin's colour zones</h2><p>No running dynamics on this run (no chest strap, "
+            "pod or watch measured them), so there is nothing to place on the zones.</p>"
+        )
+    pod = (
+        " The oscillation and ratio limits are those of a waist-worn pod (Garmin's chest "
+        "strap zones scaled to the pod's red limits)."
+        if run.get("dynamics_sensor") == "pod"
+        else ""
+    )
+    if run.get("stance_time_ms") is None and run.get("vertical_oscillation_mm") is None:
+        pod += (
+            " This run has no ground contact time or vertical oscillation: no chest "
+            "strap, pod or watch measured them."
+        )
+    return chart_html(
+        "run-zones",
+        "Your averages beside Garmin's colour zones",
+        [s for s in svgs if s is not None],
+        "The run's average (black line) on Garmin's colour bands, each with its limits: "
+        "purple is the best 5 % of Garmin users' values, blue the 70th-95th percentile, "
+        "green the middle (30th-69th), orange the 5th-29th percentile, red the worst 5 %. "
+        "For balance, green is even (50 % on each foot). The zones compare you with other "
+        f"runners; they are not personal targets.{pod} Source: Garmin owner's manuals, "
+        '"Color Gauges and Running Dynamics Data"; the red limits are those of the '
+        "flags (config/flags.toml).",
     )
 
 
@@ -338,88 +296,32 @@ def _render_run(
     ).to_pylist()
     sensor = run.get("dynamics_sensor")
     scales = garmin_zones(t, sensor if isinstance(sensor, str) else None)
-    thirds = steady_thirds(rec)
 
-    dist = finite(run.get("distance_m"))
-    parts = [
-        facts_html(
-            [
-                ("Distance", fmt_number(None if dist is None else dist / 1000, 2, "km")),
-                ("Time", fmt_hm(run.get("duration_s"))),
-                ("Pace", fmt_pace(run.get("pace_s_per_km"))),
-                ("Heart rate", fmt_number(run.get("avg_hr_bpm"), 0, "beats/min")),
-                ("Load", fmt_number(run.get("load"), 0, "TRIMP")),
-                ("Easy running", fmt_number(run.get("easy_share_pct"), 0, "% of the time")),
-                ("Climb", fmt_number(run.get("total_ascent_m"), 0, "m")),
-            ]
-        )
-    ]
+    parts = [_facts(run, flags)]
     if rec.num_rows:
-        shading = _shading(floats(rec, "elapsed_s"), thirds)
-        svg, panels = _run_chart(rec, shading, {sc.column: sc for sc in scales})
-        parts.append(
-            chart_html(
-                "run-over-time",
-                "Over the run",
-                svg,
-                f"{esc(', '.join(panels))} along the run ({SMOOTH_S:.0f}-second moving "
-                "average of the samples). Pace: higher on the chart is faster. The strip to "
-                "the right of cadence, contact time and oscillation shows Garmin's colour "
-                "zones (below). Form fade compares the <em>first third</em> (blue) with the "
-                "<em>last third</em> (orange) of the steady part of the run: after the "
-                f"warm-up (grey, the first {WARMUP_S / 60:.0f} minutes of moving time), "
-                f"without the first {RESUME_SKIP_S:.0f} s after each stop and without "
-                "stretches off the run's usual pace; each band spans its third from its "
-                "first to its last steady sample.",
-            )
-        )
-        parts.append(_thirds_table(rec, thirds, run, t))
+        thirds = steady_thirds(rec)
+        parts.append(_over_time(rec, thirds, scales))
+        parts.append(_thirds_table(rec, thirds, t))
     else:
         parts.append("<p>This run has no samples (records) to draw.</p>")
-
-    zones = _zones_chart(run, scales)
-    if zones is not None:
-        pod = (
-            " The oscillation and ratio limits are those of a waist-worn pod (Garmin's chest "
-            "strap zones scaled to the pod's red limits)."
-            if sensor == "pod"
-            else ""
-        )
-        if run.get("stance_time_ms") is None and run.get("vertical_oscillation_mm") is None:
-            pod += (
-                " This run has no ground contact time or vertical oscillation: no chest "
-                "strap, pod or watch measured them."
-            )
-        parts.append(
-            chart_html(
-                "run-zones",
-                "Your averages beside Garmin's colour zones",
-                zones,
-                "The run's average (black line) on Garmin's colour bands: purple is the best 5 "
-                "% of Garmin users' values, blue the 70th-95th percentile, green the middle "
-                "(30th-69th), orange the 5th-29th percentile, red the worst 5 %. For balance, "
-                "green is even (50 % on each foot). The zones compare you with other runners; "
-                f"they are not personal targets.{pod} Source: Garmin owner's manuals, "
-                '"Color Gauges and Running Dynamics Data"; the red limits are those of the '
-                "flags (config/flags.toml).",
-            )
-        )
-    else:
-        parts.append(
-            "<h2>Garmin's colour zones</h2><p>No running dynamics on this run (no chest strap, "
-            "pod or watch measured them), so there is nothing to place on the zones.</p>"
-        )
-
+    parts.append(_zones(run, scales))
     run_flags = [f for f in flags if f.get("activity_id") is not None]
     week_flags = [f for f in flags if f.get("activity_id") is None]
-    parts.append("<h2>What the flags say about this run</h2>")
     parts.append(
-        flag_items(run_flags)
-        or '<p class="ok">No flags on this run: nothing in it points to heavy legs.</p>'
+        flags_html(
+            run_flags,
+            "What the flags say about this run",
+            "No warnings on this run: nothing in it points to heavy legs.",
+        )
     )
     if week_flags:
-        parts.append(f"<h2>Flags of its week (from {esc(fmt_day(run['week_start']))})</h2>")
-        parts.append(flag_items(week_flags))
+        parts.append(
+            flags_html(
+                week_flags,
+                f"Flags of its week (from {fmt_day(run['week_start'])})",
+                "No warnings in its week.",
+            )
+        )
 
     name = Path(str(run.get("source_path") or activity_id)).name
     sub = (

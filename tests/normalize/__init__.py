@@ -1,0 +1,1 @@
+"""Tests of the normalize stage's format-specific decisions (TCX)."""
