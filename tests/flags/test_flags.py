@@ -461,6 +461,21 @@ def test_long_run_spike_needs_runs_and_a_history_over_the_30_days() -> None:
     assert spike_of([*base, {"day": 39 + 31, "km": 30.0, "id": "x"}], "x") == []
     # the lake's first month: the runs before it are unknown
     assert spike_of([*base, {"day": 20, "km": 30.0, "id": "x"}], "x") == []
+    # a stray start (300 m, 2 min) is no reference: the 30 days before hold no run then
+    stray = [*base, {"day": 60, "km": 0.3, "min": 2.0}, {"day": 70, "km": 12.0, "id": "x"}]
+    assert spike_of(stray, "x") == []
+    # ... nor among other runs: 10 km stays the longest
+    (f,) = spike_of(
+        [*base, {"day": 38, "km": 0.3, "min": 2.0}, {"day": 40, "km": 12.0, "id": "x"}], "x"
+    )
+    assert round(f.value, 6) == 20.0
+    # and a short run is no spike (5 min after a 3-min jog)
+    short = [
+        *base,
+        {"day": 60, "km": 0.5, "min": 3.0},
+        {"day": 62, "km": 1.2, "min": 5.0, "id": "x"},
+    ]
+    assert spike_of(short, "x") == []
     rules = run_rules_table(metrics_rows(base), judge_recent(metrics_rows(base), T, ["r0", "r13"]))
     first, last = rules.to_pylist()
     assert first["long_run_basis"] is None

@@ -6,8 +6,10 @@ From one athlete's runs (RUN_METRICS rows: ``activity_id``, ``start_time`` or ``
 
 * **the longest run of the days before** (``long_run_spike_days``, 30: the runs that started
   in the 30 days before this one started) and the change against it: on distance, or on
-  time when this run or one of those has no distance (``long_run_spike``). None when those
-  days hold no run (a return after a month off is a spike of nothing), and when the
+  time when this run or one of those has no distance (``long_run_spike``). Runs under
+  ``long_run_spike_min_s`` (10 min) or ``long_run_spike_min_km`` (1 km) count neither as
+  the reference nor as a spike (a warm-up, strides, a watch started by mistake). None when
+  those days hold no run (a return after a month off is a spike of nothing), and when the
   athlete's history does not reach back over them (the first month of a lake: the runs
   before it are not known, and their longest may have been longer);
 * **its usual form at the same pace** (a personal baseline): the pace band of
@@ -166,16 +168,30 @@ def _bands(runs: pa.Table, width: float) -> _Bands:
     return _Bands(keys[0].astype(np.int64), keys[1].astype(np.float64), seconds, values)
 
 
+def _long_enough(dist: F64, dur: F64, t: Thresholds) -> npt.NDArray[np.bool_]:
+    """Runs the long-run spike counts: at least ``long_run_spike_min_s`` and, when they
+    have a distance, ``long_run_spike_min_km`` (not a warm-up, strides or a stray start)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(
+            (dur >= t.long_run_spike_min_s) & ~(dist < t.long_run_spike_min_km * 1000.0),
+            dtype=np.bool_,
+        )
+
+
 def _longest_before(
     i: int, start: F64, dist: F64, dur: F64, t: Thresholds
 ) -> tuple[str | None, float | None, float | None, float | None]:
-    """(basis, longest distance, longest time, change %) against the days before run i."""
+    """(basis, longest distance, longest time, change %) against the days before run i.
+
+    ``dist`` and ``dur`` are NaN for the runs the rule does not count (:func:`_long_enough`).
+    """
     since = start[i] - t.long_run_spike_days * _DAY_MS
     lo = int(np.searchsorted(start, since, "left"))
     hi = int(np.searchsorted(start, start[i], "left"))
-    if hi <= lo or start[0] > since:  # no run in those days, or no history over them
-        return None, None, None, None
-    prior_d, prior_t = dist[lo:hi], dur[lo:hi]
+    counted = ~np.isnan(dur[lo:hi])
+    if not counted.any() or start[0] > since or np.isnan(dur[i]):
+        return None, None, None, None  # no run in those days, no history over them, or short
+    prior_d, prior_t = dist[lo:hi][counted], dur[lo:hi][counted]
     longest_m = float(np.nanmax(prior_d)) if (~np.isnan(prior_d)).any() else None
     longest_s = float(np.nanmax(prior_t)) if (~np.isnan(prior_t)).any() else None
     on_time = bool(np.isnan(dist[i]) or np.isnan(prior_d).any())
@@ -269,6 +285,8 @@ def judge_recent(runs: pa.Table, t: Thresholds, ids: Iterable[str]) -> dict[str,
     dist, dur = _floats(runs, "distance_m"), _floats(runs, "duration_s")
     dist = np.where(dist > 0, dist, np.nan)
     dur = np.where(dur > 0, dur, np.nan)
+    counts = _long_enough(dist, dur, t)
+    dist, dur = np.where(counts, dist, np.nan), np.where(counts, dur, np.nan)
     baselines = _Baselines(runs, start, t)
     out: dict[str, Recent] = {}
     for i, aid in enumerate(runs.column("activity_id").to_pylist()):

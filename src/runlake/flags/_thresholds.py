@@ -68,6 +68,8 @@ class Thresholds:
     long_run_spike_pct: float
     long_run_spike_alert_pct: float
     long_run_spike_days: int
+    long_run_spike_min_s: float
+    long_run_spike_min_km: float
     volume_jump_pct: float
     volume_jump_alert_pct: float
     volume_reference_weeks: int
@@ -114,7 +116,13 @@ _SECTIONS: Final[dict[str, tuple[str, ...]]] = {
         "carbohydrate_ultra_max_g_per_h",
     ),
     "hydration": ("hot_run_min_c", "hot_run_min_s", "hydration_long_run_min_s"),
-    "long_run": ("long_run_spike_pct", "long_run_spike_alert_pct", "long_run_spike_days"),
+    "long_run": (
+        "long_run_spike_pct",
+        "long_run_spike_alert_pct",
+        "long_run_spike_days",
+        "long_run_spike_min_s",
+        "long_run_spike_min_km",
+    ),
     "volume": (
         "volume_jump_pct",
         "volume_jump_alert_pct",
