@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -328,3 +328,41 @@ def test_a_lake_judged_by_an_older_runlake_is_mended(
     full = tmp_path / "full"
     ingest_paths([folder], lake_root=full, athlete="me")
     assert _flags(lake) == _flags(full)
+
+
+def test_an_older_run_backfilled_later_equals_a_full_recompute(
+    season: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """A run from 200 days before the season, ingested after it: the season's first month is
+    now judged for long-run spikes (the history reaches 30 days before it), far outside the
+    new run's own weeks; incremental equals a full recompute, run rules included."""
+    from runlake.synth import RunSpec, write_run  # noqa: PLC0415
+
+    folder, _files = season
+    early = tmp_path / "early"
+    first = season_plan(START, weeks=12)[0]
+    write_run(
+        early / "early.fit",
+        RunSpec(
+            start=first.start - timedelta(days=200),
+            kind="easy",
+            duration_s=1800,
+            base_speed_mps=2.9,
+            base_hr_bpm=145.0,
+            cadence_spm=172.0,
+            seed=11,
+        ),
+    )
+    lake = tmp_path / "lake"
+    ingest_paths([folder], lake_root=lake, athlete="me")
+    before = run_query(lake, "select count(*) n from flags where code = 'long_run_spike'")
+    done = ingest_paths([early], lake_root=lake, athlete="me").derived
+    window = [date.fromisoformat(d) for d in done["flag_window"]]
+    assert window[1] >= START + timedelta(days=30)  # the season's first month judged again
+    full = tmp_path / "full"
+    ingest_paths([folder, early], lake_root=full, athlete="me")
+    assert _flags(lake) == _flags(full)
+    q = "select * exclude (year) from run_rules order by activity_id"
+    assert run_query(lake, q).equals(run_query(full, q))
+    after = run_query(lake, "select count(*) n from flags where code = 'long_run_spike'")
+    assert after["n"][0].as_py() > before["n"][0].as_py()  # the first month's spikes, now

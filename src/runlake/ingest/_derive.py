@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -620,6 +620,13 @@ def _gone(old: pa.Table | None, acts: pa.Table) -> pa.Table | None:
     return gone if gone.num_rows else None
 
 
+def _first_day(table: pa.Table | None, column: str) -> date | None:
+    if table is None or table.num_rows == 0:
+        return None
+    first = pc.min(table[column]).as_py()
+    return first.date() if isinstance(first, datetime) else first
+
+
 def _window(
     t: Thresholds,
     acts: pa.Table,
@@ -627,12 +634,19 @@ def _window(
     dirty: tuple[date, date] | None,
     *,
     full: bool,
+    old: pa.Table | None,
 ) -> tuple[date, date] | None:
-    """The weeks to judge again: those the new, the recomputed and the gone runs affect."""
+    """The weeks to judge again: those the new, the recomputed and the gone runs affect; and
+    when the athlete's first run moved (an older run came, or the first one went), the weeks
+    between the two first runs and after them (``long_run_spike`` judges a run only when the
+    history reaches 30 days before it)."""
     window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
     if full and window is not None:
         all_dates = acts["start_time"].to_pylist()
         window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    firsts = {_first_day(old, "date"), _first_day(acts, "start_time")} - {None}
+    if window is not None and len(firsts) > 1:
+        window = _union(window, affected_weeks([d for d in firsts if d is not None], t))
     return window
 
 
@@ -677,7 +691,7 @@ def refresh_derived(
         lake, athlete, t, acts=acts, todo=todo, old=old, hr_max=hr_max, full=full, measured=measured
     )
     run_dates = new.runs["date"].to_pylist() + ([] if gone is None else gone["date"].to_pylist())
-    window = _window(t, acts, [d for d in run_dates if d is not None], dirty, full=rejudge)
+    window = _window(t, acts, [d for d in run_dates if d is not None], dirty, full=rejudge, old=old)
     _write_dirty(lake, athlete, window)  # a writer killed from here on: redo the window
     _store(lake, athlete, t, new=new, old=old, gone=gone, window=window, done=done)
     _write_note(
