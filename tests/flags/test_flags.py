@@ -575,6 +575,8 @@ def test_no_baseline_without_enough_runs_at_that_pace() -> None:
         ("consecutive_days", 9.0, 7.0, "days", "9 days (limit 7)"),
         ("low_easy_share", 62.3, 80.0, "%", "62 % easy (at least 80 %)"),
         ("acwr_high", 4.0, 1.5, "ratio", "ratio 4.0 (limit 1.5)"),
+        ("acwr_high", 1.52, 1.5, "ratio", "ratio 1.52 (limit 1.50)"),  # not "1.5 (limit 1.5)"
+        ("high_vertical_oscillation", 115.4, 115.0, "mm", "11.54 cm (limit 11.50 cm)"),
         ("monotony_high", 2.43, 2.0, "ratio", "monotony 2.4 (limit 2.0)"),
     ],
 )

@@ -138,17 +138,18 @@ def hours_minutes(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _number(x: float, unit: str, *, signed: bool = False) -> str:
+def _number(x: float, unit: str, *, signed: bool = False, more: int = 0) -> str:
     """A value in a runner's unit: mm as cm, minutes as hours and minutes, the rest with
-    as many decimals as its size needs."""
+    as many decimals as its size needs (``more``: one more, to tell it from its limit)."""
     if unit == "mm":
-        return f"{x / 10:.1f} cm"
+        return f"{x / 10:.{1 + more}f} cm"
     if unit == "min":
         return hours_minutes(x * 60.0)
     sign = "+" if signed else ""
     decimals = 0 if abs(x) >= 100 or unit in ("days", "weeks") else 1
     if unit == "index":
         decimals = 2
+    decimals += more if unit not in ("days", "weeks") else 0
     text = f"{x:{sign}.{decimals}f}"
     if unit in ("index", "ratio", "monotony"):
         return f"{unit} {text}"
@@ -160,13 +161,14 @@ def _number(x: float, unit: str, *, signed: bool = False) -> str:
 def limit(value: float, threshold: float, unit: str, *, signed: bool = False) -> str:
     """``value (limit threshold)`` in a runner's units: ``12.3 cm (limit 11.5 cm)``,
     ``ratio 4.0 (limit 1.5)``, ``+13.3 % (limit +10.0 %)``."""
-    seen = _number(value, unit, signed=signed)
+    more = int(_number(value, unit, signed=signed) == _number(threshold, unit, signed=signed))
+    seen = _number(value, unit, signed=signed, more=more)  # 1.52 over 1.5: "1.52 (limit 1.50)"
     if unit in ("index", "ratio", "monotony"):
-        bound = _number(threshold, unit, signed=signed).split(" ", 1)[1]
+        bound = _number(threshold, unit, signed=signed, more=more).split(" ", 1)[1]
     elif unit in ("days", "weeks"):
         bound = f"{threshold:.0f}"
     else:
-        bound = _number(threshold, unit, signed=signed)
+        bound = _number(threshold, unit, signed=signed, more=more)
     return f"{seen} (limit {bound})"
 
 
