@@ -400,28 +400,36 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
     from runlake import (
         DEFAULT_WEEKS,
+        Lake,
         default_report_name,
+        ensure_flags_current,
         load_thresholds,
         validate_athlete,
         write_report,
     )
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
+    thresholds = load_thresholds(overrides=cfg.flags_overrides)  # a bad file: exit 2
     start = _report_day(args.from_day, "--from")
     end = _report_day(args.to_day, "--to")
     if args.run is not None and (start is not None or end is not None):
         raise RunlakeError("--from and --to go with the weeks report, not with --run")
     weeks = DEFAULT_WEEKS if args.weeks is None and start is None and end is None else args.weeks
     name = default_report_name(athlete, args.run, weeks, start, end)
+    lake = Lake(args.lake or cfg.lake)
+    # the flags shown judged with the thresholds in force: again, or one line saying why not
+    note = ensure_flags_current(lake, athlete, thresholds, wait_s=_STALE_WAIT_S)
+    if note:
+        sys.stderr.write(f"runlake report: {note}\n")
     path = write_report(
-        args.lake or cfg.lake,
+        lake.location,
         Path(args.out) if args.out else Path(name),
         athlete=athlete,
         run_id=args.run,
         weeks=None if args.run is not None else weeks,
         start=start,
         end=end,
-        thresholds=load_thresholds(overrides=cfg.flags_overrides),
+        thresholds=thresholds,
     )
     sys.stdout.write(f"wrote {path}\n")
     return 0
