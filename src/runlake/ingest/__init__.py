@@ -14,6 +14,7 @@ from runlake.ingest._derive import (
     DERIVED_TABLES,
     Measured,
     refresh_derived,
+    stale_flags,
 )
 from runlake.ingest._ingest import (
     ACTIVITY_MESSAGES,
@@ -21,6 +22,7 @@ from runlake.ingest._ingest import (
     FileOutcome,
     IngestSummary,
     Scan,
+    ensure_flags_current,
     find_input_files,
     finish_batch,
     ingest_file,
@@ -55,6 +57,7 @@ __all__ = [
     "Scan",
     "WorkerPool",
     "active_pool",
+    "ensure_flags_current",
     "find_input_files",
     "finish_batch",
     "ingest_batch_here",
@@ -68,4 +71,5 @@ __all__ = [
     "prepare_writer",
     "refresh_derived",
     "scan_inputs",
+    "stale_flags",
 ]
