@@ -281,7 +281,7 @@ def test_backfill_on_a_local_dask_cluster(harness: str, tmp_path: Path) -> None:
             "n_workers": 2,
             "threads_per_worker": 1,
             "processes": False,
-            "dashboard_address": None,
+            "dashboard_address": ":0",  # any free port: another cluster may hold 8787
         },
     )
     result = backfill.with_options(task_runner=runner)(
