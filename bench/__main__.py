@@ -38,6 +38,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from runlake import DecodeError, decode_fit, ingest_paths, load_analysis, run_query
@@ -680,7 +681,9 @@ def backfill_figures(args: argparse.Namespace, rows: list[Row], paths: list[Path
 # -- GPX and TCX (issue 14) ------------------------------------------------------------------
 
 DATA = CORPUS.parent
-TARGET_GPX_RATIO = 5.0
+TARGET_GPX_RATIO = 5.0  # GPX against gpxpy.parse, TCX against the tests' reference reader
+TARGET_FIT_INGEST_RATIO = 60.0
+TARGET_STARTUP_S = 0.3
 TARGET_POINTS_VS_FIT = 2.0
 
 
@@ -763,6 +766,63 @@ def _decode_all(files: Files, decode: Callable[..., object]) -> int:
     return n
 
 
+def _one_run_folder() -> Path:
+    """A folder holding one generated 30-minute run (cached)."""
+    from runlake.synth import RunSpec, write_run  # noqa: PLC0415
+
+    folder = CACHE / "one-run"
+    if not any(folder.glob("*.fit")):
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = RunSpec(
+            start=datetime(2026, 3, 2, 7, 0, tzinfo=UTC),
+            kind="easy",
+            duration_s=1800,
+            base_speed_mps=3.0,
+            base_hr_bpm=140.0,
+            cadence_spm=170.0,
+            seed=1,
+        )
+        write_run(folder / spec.file_name, spec)
+    return folder
+
+
+def startup_figures(args: argparse.Namespace, rows: list[Row]) -> None:
+    """`runlake --help` and `runlake sql "select 1"` (on a lake of one run), start to exit,
+    5 runs each, alternately: the median wall time (target) and the CPU time."""
+    with tempfile.TemporaryDirectory(prefix="runlake-bench-") as tmp:
+        lake = Path(tmp) / "lake"
+        cmd = [_runlake_cmd(), "ingest", str(_one_run_folder()), "--lake", str(lake)]
+        subprocess.run([*cmd, "--athlete", ATHLETE], check=True, capture_output=True)
+        commands = {
+            "`runlake --help`": [_runlake_cmd(), "--help"],
+            '`runlake sql "select 1"` (a lake of one run)': [
+                _runlake_cmd(),
+                "sql",
+                "select 1",
+                "--lake",
+                str(lake),
+            ],
+        }
+        runs: dict[str, list[TreeRun]] = {k: [] for k in commands}
+        for _ in range(args.repeat + 1):
+            for what, command in commands.items():
+                runs[what].append(run_tree(command, dict(os.environ), poll_s=0.01))
+        print("\nstart-up (the first run of each untimed):")
+        for what, all_runs in runs.items():
+            got = all_runs[1:]
+            wall = statistics.median(r.wall_s for r in got)
+            cpu = statistics.median(r.cpu_s for r in got)
+            print(f"  {what}: {_walls(got)}; load before {got[0].load_before[0]:.1f}")
+            rows.append(
+                Row(
+                    f"start-up: {what}, start to exit",
+                    f"{secs(wall)} wall, {secs(cpu)} CPU (median of {len(got)})",
+                    target=f"< {secs(TARGET_STARTUP_S)} wall",
+                    verdict=check(wall < TARGET_STARTUP_S),
+                )
+            )
+
+
 def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
     """GPX and TCX (issue 14): `runlake ingest` of the corpus files, start-up included,
     against gpxpy.parse alone (and the TCX reference reader), and points/s against FIT
@@ -770,22 +830,61 @@ def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
     from runlake import decode_gpx, decode_tcx  # noqa: PLC0415
 
     n = args.xml_repeat
-    empty = Path(tempfile.mkdtemp(prefix="runlake-bench-empty-"))
-    startup, _ = ingest_runs(empty, n)
+    one = _one_run_folder()
+    startup, _ = ingest_runs(one, n)
     start_s = statistics.median(r.wall_s for r in startup)
-    print(f"\n`runlake ingest` of an empty folder (start-up, catalog): {_walls(startup)}")
-    rows.append(Row("`runlake ingest` of an empty folder: start-up and catalog", secs(start_s)))
-    fit_runs, fit_records = ingest_runs(DATA / "fit", n)
+    print(f"\n`runlake ingest` of one run (start-up, derived tables, catalog): {_walls(startup)}")
+    rows.append(
+        Row(
+            "`runlake ingest` of one run: start-up, derived tables and catalog",
+            f"{secs(start_s)} wall, {secs(statistics.median(r.cpu_s for r in startup))} CPU",
+        )
+    )
+    fit_files = load(sorted(p for p in (DATA / "fit").iterdir() if p.suffix.lower() == ".fit"))
+    fit_mb = megabytes(fit_files)
+    sample = fit_files if args.full_baseline else size_sample(fit_files, args.sample_mb)
+    sample_mb = megabytes(sample)
+    fitparse = Timing()
+    fit_runs: list[TreeRun] = []
+    for _ in range(n):  # alternately: both meet the same machine
+        more, fit_records = ingest_runs(DATA / "fit", 1)
+        fit_runs += more
+        if available("fitparse") and len(fitparse.cpu) < args.baseline_repeat:
+            fitparse.run(functools.partial(decode_fitparse, sample))
     fit_s = statistics.median(r.wall_s for r in fit_runs)
+    fit_cpu = statistics.median(r.cpu_s for r in fit_runs)
     fit_rate = fit_records / fit_s
-    fit_cpu_rate = fit_records / statistics.median(r.cpu_s for r in fit_runs)
+    fit_cpu_rate = fit_records / fit_cpu
     print(f"FIT corpus: `runlake ingest` {_walls(fit_runs)}, {fit_records} records")
     rows.append(
         Row(
             f"FIT: `runlake ingest` of the corpus ({fit_records} records), start to exit",
-            f"{secs(fit_s)} wall; {fit_rate / 1e3:.0f} k records/s",
+            f"{secs(fit_s)} wall, {secs(fit_cpu)} CPU; {fit_rate / 1e3:.0f} k records/s",
         )
     )
+    if fitparse.cpu:
+        where = "" if len(sample) == len(fit_files) else " (extrapolated per MB from a sample)"
+        scale = fit_mb / sample_mb
+        print(
+            f"fitparse alone, {len(sample)} files, {sample_mb:.1f} MB: {fitparse.describe()}; "
+            f"x {scale:.2f} for the corpus's {fit_mb:.1f} MB"
+        )
+        for what, ours, theirs in (
+            ("wall", fit_s, statistics.median(fitparse.wall) * scale),
+            ("CPU", fit_cpu, statistics.median(fitparse.cpu) * scale),
+        ):
+            rows.append(
+                ratio_row(
+                    f"FIT: `runlake ingest` of the corpus ({len(fit_files)} files, "
+                    f"{fit_mb:.0f} MB), start to exit, {what} time (all its processes), "
+                    "against fitparse decoding alone",
+                    ours,
+                    theirs,
+                    f"fitparse alone ({what})",
+                    TARGET_FIT_INGEST_RATIO,
+                    where,
+                )
+            )
     for kind, decode, baseline_name in (
         ("gpx", decode_gpx, "gpxpy.parse"),
         ("tcx", decode_tcx, "reference reader (ElementTree)"),
@@ -816,7 +915,7 @@ def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
                 ours,
                 theirs,
                 f"{baseline_name} alone",
-                TARGET_GPX_RATIO if kind == "gpx" else None,
+                TARGET_GPX_RATIO,
             )
         )
         rows.append(
@@ -826,7 +925,7 @@ def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
                 statistics.median(r.cpu_s for r in runs),
                 statistics.median(base.cpu),
                 f"{baseline_name} alone (CPU)",
-                TARGET_GPX_RATIO if kind == "gpx" else None,
+                TARGET_GPX_RATIO,
             )
         )
         rate = points / ours
@@ -872,7 +971,6 @@ def xml_figures(args: argparse.Namespace, rows: list[Row]) -> None:
                     None,
                 )
             )
-    shutil.rmtree(empty, ignore_errors=True)
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -917,9 +1015,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--xml-only",
         action="store_true",
-        help="only GPX and TCX: `runlake ingest` of the corpus against gpxpy and the reference",
+        help="only `runlake ingest` of the corpus: FIT against fitparse, GPX against gpxpy, "
+        "TCX against the reference reader",
     )
     parser.add_argument("--xml-repeat", type=int, help="runs of each GPX/TCX figure (default 5)")
+    parser.add_argument(
+        "--startup-only",
+        action="store_true",
+        help='only the start-up of `runlake --help` and `runlake sql "select 1"`',
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
     parser.add_argument("--ingest-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -944,14 +1048,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     if args.xml_only:
         xml_figures(args, rows)
+    elif args.startup_only:
+        startup_figures(args, rows)
     elif args.backfill_only:
         backfill_figures(args, rows, history(args.years))
     elif CORPUS.is_dir():
         corpus_figures(args, rows)
+        startup_figures(args, rows)
         xml_figures(args, rows)
     else:
         print(f"\nno corpus at {CORPUS}: corpus figures skipped")
-    if not args.corpus_only and not args.backfill_only and not args.xml_only:
+    only = args.corpus_only or args.backfill_only or args.xml_only or args.startup_only
+    if not only:
         paths = history(args.years)
         history_figures(args, rows, paths)
         lake_figures(args, rows, paths)

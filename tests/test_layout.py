@@ -1,9 +1,10 @@
 """The layout: one folder per stage, and no stage imports a later one.
 
 Data flows decode -> normalize -> metrics -> flags -> lake -> query -> report; ``ingest``
-is the orchestration that calls the stages in order; ``_errors``, ``_config`` and
-``_schemas`` are shared by all; ``synth`` (sample data) and ``cli`` stand apart. Prefect
-lives only in ``pipelines/``.
+is the orchestration that calls the stages in order; ``_errors``, ``_config``,
+``_schemas`` and ``_pooling`` (the standard-library half of the worker pool) are shared by
+all; ``_poolserver`` (the pool's fork server) imports ingest; ``synth`` (sample data) and
+``cli`` stand apart. Prefect lives only in ``pipelines/``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from .conftest import REPO
 
 PACKAGE = REPO / "src" / "runlake"
-SHARED = {"_errors", "_config", "_schemas"}
+SHARED = {"_errors", "_config", "_schemas", "_pooling"}
 # What each part may import of runlake (besides the shared modules).
 ALLOWED: dict[str, set[str]] = {
     "_errors": set(),
@@ -31,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"query", "flags", "metrics"},
     "ingest": {"decode", "normalize", "metrics", "flags", "lake", "query"},
     "synth": set(),
+    "_pooling": set(),
+    "_poolserver": {"ingest"},
 }
 STAGES = ["decode", "normalize", "metrics", "flags", "lake", "query", "report", "ingest", "synth"]
 

@@ -7,42 +7,24 @@ parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); the parent is the *thread* t
 created the child, so these processes are started from the main thread. Elsewhere the
 request is a no-op and a normal exit still stops them.
 
-Standard library only: it runs before Prefect is imported, and in processes that never
-import it. ``python -m runlake_pipelines._lifeline PID -- CMD...`` runs ``CMD`` with this
-guarantee towards ``PID`` (the server is started that way: no ``preexec_fn``, which is
-unsafe in a process with threads).
+Standard library only (``die_with_parent`` is runlake's, from a module that imports no
+more): it runs before Prefect is imported, and in processes that never import it.
+``python -m runlake_pipelines._lifeline PID -- CMD...`` runs ``CMD`` with this guarantee
+towards ``PID`` (the server is started that way: no ``preexec_fn``, which is unsafe in a
+process with threads).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import signal
 import sys
+
+from runlake import die_with_parent
 
 __all__ = ["SERVE_PID_ENV", "child_pids", "die_with_parent", "die_with_serve"]
 
 SERVE_PID_ENV = "RUNLAKE_SERVE_PID"
 """Set by `runlake serve` for the flow runs it starts as child processes."""
-
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int) -> bool:
-    """Get SIGKILL when the parent process dies; exit now if ``parent_pid`` is gone already.
-
-    Returns False where the kernel offers no such signal (not Linux).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        return False
-    # The parent may have died between our fork and the prctl: then we were re-parented.
-    if os.getppid() != parent_pid:
-        os._exit(1)
-    return True
 
 
 def die_with_serve() -> bool:

@@ -6,7 +6,7 @@ Each runs a flow of :mod:`runlake_pipelines.flows` through :func:`flow_session`,
 - finds the Prefect API: ``PREFECT_API_URL`` (environment or Prefect profile) when the user
   has a server, else a temporary local server for this command (:mod:`runlake_pipelines._server`),
   booted while this process imports Prefect, gone when the command ends;
-- starts the worker pool's fork server early, for a backfill (:mod:`runlake_pipelines._pool`).
+- starts the worker pool's fork server early, for a backfill (:mod:`runlake.ingest._pool`).
 
 This module imports Prefect only inside its functions, after the server was started.
 """
@@ -114,7 +114,7 @@ def _local_settings(*, local: bool) -> Iterator[None]:
 def _start_pool() -> None:
     # After Prefect's import here, so the two do not compete with the booting server
     # for the same two cores; ready long before the first batch.
-    from runlake_pipelines._pool import start_pool_server
+    from runlake import start_pool_server
 
     start_pool_server()
 

@@ -7,8 +7,8 @@ Ctrl-C or SIGTERM stop it cleanly: the workers commit what they have, the flow r
 Cancelled with what was committed (:mod:`runlake_pipelines._interrupt`).
 
 Prefect's public API only: tasks on its ``ThreadPoolTaskRunner``, each handing its batch
-to a standard-library process pool (:mod:`runlake_pipelines._pool`) whose workers never import
-Prefect.
+to runlake's standard-library process pool (:mod:`runlake.ingest._pool`, shared with
+`runlake ingest`), whose workers never import Prefect.
 """
 
 from __future__ import annotations
@@ -30,13 +30,17 @@ from prefect.states import Cancelled, Completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from runlake import (
+    BatchResult,
     InputFile,
     Lake,
     LakeBusy,
     Measured,
     Scan,
+    WorkerPool,
+    active_pool,
     count_flags,
     finish_batch,
+    ingest_batch_here,
     is_url,
     load_config,
     load_thresholds,
@@ -48,7 +52,6 @@ from runlake import (
 )
 from runlake_pipelines._interrupt import INTERRUPT, stop_requested
 from runlake_pipelines._lifeline import die_with_serve
-from runlake_pipelines._pool import BatchResult, WorkerPool, active_pool, ingest_batch_here
 from runlake_pipelines._progress import Progress
 
 __all__ = ["backfill", "batch_size_for", "finish", "ingest_batch", "nightly_sync"]

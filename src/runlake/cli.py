@@ -70,12 +70,20 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake import ingest_paths, load_thresholds
+    from runlake import estimate_inputs, free_cores, pool_worth_it, start_pool_server
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise RunlakeError(f"no such file or folder: {', '.join(missing)}")
+    if args.workers is not None and args.workers < 1:
+        raise RunlakeError(f"--workers {args.workers}: give 1 or more")
+    workers = args.workers or free_cores()
+    if pool_worth_it(*estimate_inputs(paths), workers):
+        # Before the data stack is imported here: the fork server imports it on another core.
+        start_pool_server()
+    from runlake import ingest_paths, load_thresholds
+
     summary = ingest_paths(
         paths,
         lake_root=args.lake or cfg.lake,
@@ -84,6 +92,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
         thresholds=load_thresholds(overrides=cfg.flags_overrides),
         on_wait=_say,
         max_file_bytes=cfg.ingest_max_file_bytes,
+        workers=workers,
     )
     _print_summary(summary, sys.stdout)
     # Nothing to ingest at all is a failure: most likely a wrong path or a format runlake
@@ -531,6 +540,12 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     ing.add_argument("paths", nargs="+", metavar="PATH")
     ing.add_argument("--lake", help="lake folder (default: config lake.path or $RUNLAKE_LAKE)")
     ing.add_argument("--athlete", help="athlete name (default: config ingest.athlete)")
+    ing.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes for many files (default: one per free core, the cores less "
+        "the load average; 1: this process only)",
+    )
 
     sql = sub.add_parser(
         "sql",

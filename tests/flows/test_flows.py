@@ -39,12 +39,11 @@ from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from runlake import load_config, run_query
+from runlake import WorkerPool, load_config, run_query
 from runlake.cli import main
 from runlake.lake._store import Lake, writer_lock
 from runlake.synth import season_plan, write_run, write_season
 from runlake_pipelines._lifeline import child_pids
-from runlake_pipelines._pool import WorkerPool
 from runlake_pipelines._progress import Progress, _log_console
 from runlake_pipelines._specs import deployment_specs
 from runlake_pipelines.deployments import to_deployments
@@ -282,7 +281,7 @@ def test_backfill_on_a_local_dask_cluster(harness: str, tmp_path: Path) -> None:
             "n_workers": 2,
             "threads_per_worker": 1,
             "processes": False,
-            "dashboard_address": None,
+            "dashboard_address": ":0",  # any free port: another cluster may hold 8787
         },
     )
     result = backfill.with_options(task_runner=runner)(

@@ -27,7 +27,7 @@ from fuzz._crash import check_lake, ingest_command, lake_digest, subprocess_env
 from prefect.settings import PREFECT_API_URL
 from prefect.testing.utilities import prefect_test_harness
 
-import runlake_pipelines._pool
+import runlake.ingest._pool
 from runlake import ingest_paths, run_query
 from runlake.lake._store import LOCK_NAME, Lake, writer_lock
 from runlake.synth import RunSpec, season_plan, write_run, write_season
@@ -309,13 +309,13 @@ def test_sync_during_a_backfill_skips_then_catches_up(
     # (a backfill this small could otherwise end before the sync's flow run starts).
     # (in this process's task threads, processes=False, so that the patch applies)
     tried = threading.Event()
-    ingest = runlake_pipelines._pool.ingest_files
+    ingest = runlake.ingest._pool.ingest_files
 
     def ingest_once_tried(*args: Any, **kwargs: Any) -> Any:
         tried.wait(120)
         return ingest(*args, **kwargs)
 
-    monkeypatch.setattr(runlake_pipelines._pool, "ingest_files", ingest_once_tried)
+    monkeypatch.setattr(runlake.ingest._pool, "ingest_files", ingest_once_tried)
     result: dict[str, object] = {}
 
     def run_backfill() -> None:

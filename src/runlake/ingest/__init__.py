@@ -1,7 +1,8 @@
 """Ingest: the orchestration. It finds the inputs (files, gzipped files, members of zip
 archives), calls the stages in order for a batch of them (decode -> normalize -> metrics ->
-lake), then keeps the derived tables up to date (metrics -> flags -> lake) and rebuilds the
-catalog. The CLI and the Prefect flows call it.
+lake; many files in a pool of worker processes, ``_pool``), then keeps the derived tables
+up to date (metrics -> flags -> lake) and rebuilds the catalog. The CLI and the Prefect
+flows call it.
 
 May import: every stage but report.
 """
@@ -34,6 +35,13 @@ from runlake.ingest._ingest import (
     scan_inputs,
 )
 from runlake.ingest._inputs import ArchiveTally
+from runlake.ingest._pool import (
+    BatchResult,
+    WorkerPool,
+    active_pool,
+    ingest_batch_here,
+    ingest_in_pool,
+)
 
 __all__ = [
     "ACTIVITY_MESSAGES",
@@ -41,16 +49,21 @@ __all__ = [
     "INTERNAL_ERROR",
     "ArchiveReader",
     "ArchiveTally",
+    "BatchResult",
     "FileOutcome",
     "IngestSummary",
     "InputFile",
     "Measured",
     "Scan",
+    "WorkerPool",
+    "active_pool",
     "ensure_flags_current",
     "find_input_files",
     "finish_batch",
+    "ingest_batch_here",
     "ingest_file",
     "ingest_files",
+    "ingest_in_pool",
     "ingest_paths",
     "internal_error_message",
     "new_files",

@@ -52,7 +52,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from runlake._schemas import DUPLICATES, FLAGS, LAP_METRICS, RUN_METRICS, RUN_RULES
 from runlake.flags import (
@@ -107,8 +106,9 @@ def _write_years(
     year_of: pa.Array,
 ) -> None:
     """Rewrite the files of ``years`` with the rows of those years (none: remove the file)."""
-    for year in sorted(set(years)):
-        lake.write_year(table, athlete, year, rows.filter(pc.equal(year_of, year)))
+    lake.write_years(
+        table, athlete, {year: rows.filter(pc.equal(year_of, year)) for year in set(years)}
+    )
 
 
 def _state_name(athlete: str) -> str:
@@ -290,9 +290,9 @@ def _compute(
     years = pc.unique(todo["year"]).to_pylist()
     for year in sorted(years):
         acts = todo.filter(pc.equal(todo["year"], year))
-        flt = ds.field("year") == year
+        flt = pc.field("year") == year
         if acts.num_rows < runs_per_year.get(year, 0) / 2:  # a few runs: filter while reading
-            flt = flt & ds.field("activity_id").isin(acts["activity_id"])
+            flt = flt & pc.field("activity_id").isin(acts["activity_id"])
         records = lake.read("records", athlete, filter=flt)
         if records is None:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from runlake._errors import (
     Problem,
     decode_error_class,
 )
+from runlake._pooling import pool_worth_it
 from runlake._schemas import FILES, INGEST_ERRORS
 from runlake.decode import decode_fit, decode_gpx, decode_tcx, fit_file_type, root_name
 from runlake.flags import Thresholds, load_thresholds
@@ -44,7 +45,7 @@ from runlake.normalize import (
     normalize_gpx,
     normalize_tcx,
 )
-from runlake.query import build_catalog
+from runlake.query import build_catalog, catalog_path
 
 __all__ = [
     "ACTIVITY_MESSAGES",
@@ -485,6 +486,7 @@ def ingest_paths(
     on_wait: Callable[[str], None] | None = None,
     thresholds: Thresholds | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest files, folders (recursively) and archives into the lake, then refresh the
     catalog.
@@ -494,6 +496,9 @@ def ingest_paths(
     ``lock_timeout_s``, forever when None; :class:`~runlake._errors.LakeBusy` when it gives
     up). When the paths hold no watch file at all, nothing is done (``found`` says so).
     ``max_file_bytes``: the largest file or archive member read (``ingest.max_file_bytes``).
+    ``workers``: with more than one, many inputs (:func:`runlake._pooling.pool_worth_it`)
+    are ingested in that many worker processes (:func:`runlake.ingest._pool.ingest_in_pool`);
+    few stay in this process, which would spend longer starting a pool than ingesting.
     """
     athlete = validate_athlete(athlete)
     found = find_inputs(paths, max_bytes=max_file_bytes)
@@ -503,17 +508,36 @@ def ingest_paths(
     with writer_lock(lake, holder="runlake ingest", timeout_s=lock_timeout_s, on_wait=on_wait):
         prepare_writer(lake)
         measured = Measured() if rebuild_catalog else None
-        summary = IngestSummary(
-            ingest_files(
+        if pool_worth_it(len(found.inputs), _input_bytes(found.inputs), workers):
+            from runlake.ingest._pool import ingest_in_pool  # noqa: PLC0415 -- it imports this
+
+            outcomes = ingest_in_pool(
+                found.inputs,
+                lake=lake,
+                athlete=athlete,
+                workers=workers,
+                measured=measured,
+                progress=progress,
+            )
+        else:
+            outcomes = ingest_files(
                 found.inputs, lake=lake, athlete=athlete, progress=progress, measured=measured
-            ),
-            found=found,
-        )
+            )
+        summary = IngestSummary(outcomes, found=found)
         if rebuild_catalog:
             summary.derived = finish_batch(
                 lake, athlete, summary.outcomes, thresholds=thresholds, measured=measured
             )
     return summary
+
+
+def _input_bytes(inputs: Sequence[InputFile]) -> int:
+    """The bytes of the files the inputs are in (an archive once)."""
+    total = 0
+    for path in {inp.path for inp in inputs}:
+        with suppress(OSError):
+            total += Path(path).stat().st_size
+    return total
 
 
 def finish_batch(
@@ -524,21 +548,25 @@ def finish_batch(
     thresholds: Thresholds | None = None,
     measured: Measured | None = None,
 ) -> dict[str, object]:
-    """What follows a batch (hold the lock): derived tables of what changed, then the catalog.
+    """What follows a batch (hold the lock): derived tables of what changed, then the catalog
+    (unless every file was already present).
 
     Run metrics and flags are recomputed only for the new runs and the weeks they affect
     (:func:`runlake.ingest._derive.refresh_derived`); ``measured``: the new runs' metrics computed
     at ingest (:func:`ingest_files`), so that their records are not read again.
     """
     validate_athlete(athlete)
-    n_new = sum(
-        1
-        for o in outcomes
-        if (o.status if isinstance(o, FileOutcome) else o.get("status")) in ("new", "warning")
-    )
+    statuses = [o.status if isinstance(o, FileOutcome) else o.get("status") for o in outcomes]
+    n_new = sum(1 for s in statuses if s in ("new", "warning"))
     derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
-    build_catalog(lake.fs)
-    return {"catalog_rebuilt": True, "new_files": n_new, **derived}
+    # Nothing committed (every file already present, no derived table written): the catalog
+    # stands; were it stale for another reason (a killed writer's batch), the next
+    # connection rebuilds it.
+    wrote = bool(derived.get("metrics_computed")) or "flags_written" in derived
+    rebuild = wrote or any(s != "present" for s in statuses) or not catalog_path(lake.fs).exists()
+    if rebuild:
+        build_catalog(lake.fs)
+    return {"catalog_rebuilt": rebuild, "new_files": n_new, **derived}
 
 
 def ensure_flags_current(

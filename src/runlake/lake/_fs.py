@@ -36,13 +36,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 from runlake._errors import ConfigError, LakeBusy, LakeError
 
@@ -88,6 +91,20 @@ _PARQUET_COMPRESSION = "zstd"
 # fall back to plain encoding early, which writes ~25 % faster and compresses better than a
 # 1 MB dictionary does (measured on the 5-year lake).
 _DICTIONARY_PAGESIZE = 64 << 10
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns written with a dictionary: strings (ids, names, enums). Numbers are
+    written plain: measured on the corpus's records, a dictionary tried on every float
+    column (and dropped at 64 KiB) cost 20-30 % more CPU and gave 12 % larger files."""
+    return [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_dictionary(f.type)
+    ]
 
 
 def is_url(location: LakeLocation) -> bool:
@@ -151,6 +168,12 @@ class LakeFS:
         """Write ``table`` (zstd) to ``rel`` at once; ``sync=False``: see :meth:`sync`."""
         raise NotImplementedError
 
+    def write_parquets(self, items: list[tuple[pa.Table, str]]) -> None:
+        """Write several files, each at once as :meth:`write_parquet` does, all durable when
+        this returns."""
+        for table, rel in items:
+            self.write_parquet(table, rel)
+
     def sync(self, rels: list[str]) -> None:
         """Make files written with ``sync=False`` durable (a no-op on object storage)."""
 
@@ -190,6 +213,8 @@ class LakeFS:
 
         ``schema``: read with it (columns a file lacks are null) instead of the first file's.
         """
+        import pyarrow.dataset as ds  # noqa: PLC0415 -- 0.1 s, and pandas where installed
+
         return ds.dataset(
             [self._path(r) for r in rels],
             format="parquet",
@@ -200,6 +225,8 @@ class LakeFS:
         )
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        if self._arrow_fs is None:  # a local file: no dataset machinery (pq.read_table's)
+            return pq.ParquetFile(self._path(rel)).read(columns=columns)
         return pq.read_table(self._path(rel), columns=columns, filesystem=self._arrow_fs)
 
     def lock(
@@ -241,6 +268,31 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _each(fn: Callable[[Path], None], paths: list[Path]) -> None:
+    """``fn`` on every path, from several threads: fsyncs issued together complete together
+    (the file system commits them in one journal transaction; measured here 3-5x less wall
+    time than one after another), and each is still done before this returns."""
+    if len(paths) < 2:
+        for p in paths:
+            fn(p)
+        return
+    with ThreadPoolExecutor(min(len(paths), _SYNC_THREADS)) as pool:
+        list(pool.map(fn, paths))
+
+
+_SYNC_THREADS = 16
+
+
+def _write_parquet_file(table: pa.Table, fh: Any) -> None:
+    pq.write_table(
+        table,
+        fh,
+        compression=_PARQUET_COMPRESSION,
+        dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
+        use_dictionary=_dictionary_columns(table.schema),
+    )
+
+
 def _write_atomic(path: Path, write: Callable[[Any], None], *, sync: bool) -> None:
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -270,16 +322,7 @@ def write_parquet_atomic(table: pa.Table, path: Path, *, sync: bool = True) -> N
     On any failure the temporary file is removed and the exception re-raised; an existing
     ``path`` is left as it was.
     """
-    _write_atomic(
-        Path(path),
-        lambda fh: pq.write_table(
-            table,
-            fh,
-            compression=_PARQUET_COMPRESSION,
-            dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
-        ),
-        sync=sync,
-    )
+    _write_atomic(Path(path), lambda fh: _write_parquet_file(table, fh), sync=sync)
 
 
 class LocalFS(LakeFS):
@@ -320,6 +363,30 @@ class LocalFS(LakeFS):
     def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
         write_parquet_atomic(table, self._root / rel, sync=sync)
 
+    def write_parquets(self, items: list[tuple[pa.Table, str]]) -> None:
+        """Each file as :func:`write_parquet_atomic` writes it (temporary name, fsync,
+        rename, fsync of the folder), the fsyncs of all the files together."""
+        tmps: list[tuple[Path, Path]] = []
+        try:
+            for table, rel in items:
+                path = self._root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                tmps.append((tmp, path))
+                with os.fdopen(fd, "wb") as fh:
+                    _write_parquet_file(table, fh)
+            _each(_fsync_file, [tmp for tmp, _ in tmps])
+            while tmps:  # each file is whole on disk before its name points at it
+                tmp, path = tmps[0]
+                os.replace(tmp, path)
+                tmps.pop(0)
+        except BaseException:
+            for tmp, _ in tmps:
+                tmp.unlink(missing_ok=True)
+            raise
+        _each(_fsync_dir, sorted({(self._root / rel).parent for _, rel in items}))
+
     stages = True
 
     def stage_parquet(self, table: pa.Table, rel: str) -> str:
@@ -330,12 +397,7 @@ class LocalFS(LakeFS):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                pq.write_table(
-                    table,
-                    fh,
-                    compression=_PARQUET_COMPRESSION,
-                    dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
-                )
+                _write_parquet_file(table, fh)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -347,17 +409,12 @@ class LocalFS(LakeFS):
             target = self._root / rel
             os.replace(self._root / staged_rel(rel), target)
             folders.add(target.parent)
-        for folder in folders:
-            _fsync_dir(folder)
+        _each(_fsync_dir, sorted(folders))
 
     def sync(self, rels: list[str]) -> None:
-        folders: set[Path] = set()
-        for rel in rels:
-            path = self._root / rel
-            _fsync_file(path)
-            folders.add(path.parent)
-        for folder in folders:
-            _fsync_dir(folder)
+        paths = [self._root / rel for rel in rels]
+        _each(_fsync_file, paths)
+        _each(_fsync_dir, sorted({p.parent for p in paths}))
 
     def delete(self, rel: str) -> None:
         (self._root / rel).unlink(missing_ok=True)
@@ -577,12 +634,7 @@ class ObjectFS(LakeFS):
         # Serialise in memory, then one upload: the object exists whole or not at all
         # (a writer that fails half-way must not close a partial upload into an object).
         sink = pa.BufferOutputStream()
-        pq.write_table(
-            table,
-            sink,
-            compression=_PARQUET_COMPRESSION,
-            dictionary_pagesize_limit=_DICTIONARY_PAGESIZE,
-        )
+        _write_parquet_file(table, sink)
         self.write_bytes(rel, sink.getvalue().to_pybytes())
 
     def delete(self, rel: str) -> None:

@@ -275,6 +275,9 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         raise LakeError(f"cannot create a catalog in {str(folder)!r}: {exc}") from exc
     try:
         setup_connection(con, fs)
+        # Each view is bound when it is created, reading the footers of the Parquet files
+        # under it: cached, each footer is read once (~20 % of the build's CPU).
+        con.execute("set parquet_metadata_cache = true")
         parts = _committed_parts(state)
         name = _view_name(fs)
         for table, schema in TABLES.items():
