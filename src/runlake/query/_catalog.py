@@ -60,7 +60,7 @@ __all__ = [
 CATALOG_NAME = "catalog.duckdb"
 COMMITTED_BY_MANIFEST: frozenset[str] = frozenset(BATCHED_TABLES)
 """Tables written in batches whose rows count only once the batch's manifest exists."""
-_CATALOG_FORMAT = 3
+_CATALOG_FORMAT = 4  # 4: raw views select the contract's columns
 DB_ALIAS = "lake"
 
 
@@ -129,31 +129,43 @@ def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
 
 
 def _raw_view_sql(
-    table: str, schema: pa.Schema, files: list[str] | None, name: Callable[[str], str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pa.Schema,
+    files: list[str] | None,
+    name: Callable[[str], str],
 ) -> str:
     """The raw view of ``table``: over exactly ``files``, or its glob when None.
 
-    ``name`` turns a path relative to the lake into what the view stores.
+    ``name`` turns a path relative to the lake into what the view stores. The view has the
+    contract's columns (``schema``, then the partitions), whatever the files hold: a column
+    that none of them has (files written by an older runlake) reads as null, and columns the
+    contract no longer has are left out, so every model binds on an older lake too.
     """
     view = f"raw_{table}"
     partitions = [("athlete", "VARCHAR")]
     if table in PARTITIONED_BY_YEAR:
         partitions.append(("year", "INTEGER"))
-    if files is None or files:
-        source = (
-            quote_str(name(table_glob(table)))
-            if files is None
-            else "[" + ", ".join(quote_str(name(f)) for f in files) + "]"
-        )
-        hive_types = ", ".join(f"{quote_str(n)}: {quote_str(t)}" for n, t in partitions)
-        return (
-            f"create or replace view {view} as select * from read_parquet("
-            f"{source}, hive_partitioning = true, "
-            f"hive_types = {{{hive_types}}}, union_by_name = true)"
-        )
     cols = [(f.name, _duck_type(f.type)) for f in schema] + partitions
-    select = ", ".join(f"cast(null as {t}) as {_quote_ident(n)}" for n, t in cols)
-    return f"create or replace view {view} as select {select} where false"
+    if files is not None and not files:
+        select = ", ".join(f"cast(null as {t}) as {_quote_ident(n)}" for n, t in cols)
+        return f"create or replace view {view} as select {select} where false"
+    source = (
+        quote_str(name(table_glob(table)))
+        if files is None
+        else "[" + ", ".join(quote_str(name(f)) for f in files) + "]"
+    )
+    hive_types = ", ".join(f"{quote_str(n)}: {quote_str(t)}" for n, t in partitions)
+    reader = (
+        f"read_parquet({source}, hive_partitioning = true, "
+        f"hive_types = {{{hive_types}}}, union_by_name = true)"
+    )
+    present = {row[0] for row in con.execute(f"describe select * from {reader}").fetchall()}
+    select = ", ".join(
+        _quote_ident(n) if n in present else f"cast(null as {t}) as {_quote_ident(n)}"
+        for n, t in cols
+    )
+    return f"create or replace view {view} as select {select} from {reader}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +294,7 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            con.execute(_raw_view_sql(table, schema, files, name))
+            con.execute(_raw_view_sql(con, table, schema, files, name))
         for m in models:
             try:
                 con.execute(m.sql)
