@@ -25,6 +25,9 @@ one line naming the problem, and exits with its ``exit_code`` (1; 2 for bad usag
         ├── InputTooLarge    a file or member past ingest.max_file_bytes (a bomb?)
         └── FitError
             ├── FitHeaderError, FitCRCError, FitTruncatedError, FitDefinitionError
+
+Not an error: ``UnusualXml``, the signal with which the GPX decoder's fast scan hands a
+document to the tree reader (caught inside ``runlake.decode``, never raised out of it).
 """
 
 from __future__ import annotations
@@ -255,3 +258,8 @@ def _decode_errors(base: type[DecodeError]) -> list[type[DecodeError]]:
     for sub in base.__subclasses__():
         out += _decode_errors(sub)
     return out
+
+
+class UnusualXml(Exception):
+    """A GPX document the fast scan does not read (``runlake.decode._xmlscan``): the
+    decoder reads it through the lxml tree instead. Never leaves ``runlake.decode``."""

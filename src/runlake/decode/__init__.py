@@ -1,7 +1,8 @@
 """Decode stage: bytes of a watch file in, plain columns out (no unit conversion yet).
 
 FIT by a columnar decoder of its own (``_fit``); GPX and TCX through one safe XML layer
-(``_xml``: lxml with no DTD, entities or network) read straight into columns.
+(``_xml``: lxml with no DTD, entities or network) read straight into columns; large
+plain GPX documents by a numpy scan of their tags (``_xmlscan``), checked equal to the tree.
 """
 
 from runlake.decode._fit import (

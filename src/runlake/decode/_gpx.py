@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +40,7 @@ from runlake.decode._xml import (
     parse_times,
     parse_xml,
 )
+from runlake.decode._xmlscan import SCAN_FROM_BYTES, Unusual, scan
 
 __all__ = ["GPX_POINTS_SCHEMA", "MAX_GPX_BYTES", "GpxTrack", "decode_gpx"]
 
@@ -94,17 +96,19 @@ class GpxTrack:
 
 @dataclass(slots=True)
 class _Texts:
-    """The text values of every track point, in file order (None: absent)."""
+    """The text values of every track point, in file order (null: absent)."""
 
-    elements: tuple[Element, ...]
-    lat: list[str | None]
-    lon: list[str | None]
-    ele: list[str | None]
-    time: list[str | None]
-    segment: list[int]
-    ext: tuple[list[str | None], ...]
-    ext_names: dict[int, str]
-    """An element name each extension column was read from (for messages)."""
+    lat: pa.Array
+    lon: pa.Array
+    ele: pa.Array
+    time: pa.Array
+    segment: np.ndarray
+    ext: tuple[pa.Array, ...]
+    ext_names: dict[int, str] | None
+    """An element name each extension column was read from (for messages); None when
+    the fast scan read the points (a message then needs the tree)."""
+    line: Callable[[int], int]
+    """The line of point ``i`` (for messages)."""
 
 
 def decode_gpx(
@@ -125,6 +129,11 @@ def decode_gpx(
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")
+    if SCAN_FROM_BYTES <= len(data) <= max_bytes:
+        try:
+            return _decode_scanned(data, source, on_error)
+        except (Unusual, GpxError):  # read through the tree: the definition, and its errors
+            pass
     root = parse_xml(
         data, source=source, error=GpxError, what="GPX", roots=("gpx",), max_bytes=max_bytes
     )
@@ -138,6 +147,75 @@ def decode_gpx(
         name=_clean(_child_text(first, names, "name")),
         activity_type=_lower(_clean(_child_text(first, names, "type"))),
         points=points,
+        problems=record.problems,
+    )
+
+
+def _unusual() -> NoReturn:
+    raise Unusual("a message that needs the tree")
+
+
+def _decode_scanned(data: bytes, source: str, on_error: OnError) -> GpxTrack:
+    """:func:`decode_gpx` by the fast scan (:mod:`runlake.decode._xmlscan`); raises
+    Unusual (or GpxError) where the tree must decide."""
+    tags = scan(data)
+    if not tags.named("gpx")[0]:
+        raise Unusual("not a GPX root")
+    root_children = tags.parent == 0
+    tracks = np.flatnonzero(tags.named("trk") & root_children)
+    segments = np.flatnonzero(tags.named("trkseg") & np.isin(tags.parent, tracks))
+    seg_rank = tags.rank(segments)
+    is_point = tags.named("trkpt") & (seg_rank[tags.parent] >= 0) & (tags.parent >= 0)
+    points = np.flatnonzero(is_point)
+    extensions = tags.first_child(points, tags.named("extensions"), with_text=False)
+    ext = extensions[extensions >= 0]
+    sensors = np.zeros(tags.n, dtype=bool)
+    codes = np.full(tags.n, -1, dtype=np.int64)
+    for local, k in _EXT_COLUMNS.items():
+        hit = tags.named(local, lower=True)
+        sensors |= hit
+        codes[hit] = k
+    candidates = np.flatnonzero(sensors & tags.has_text)
+    owner = tags.inside(ext, candidates)
+    keep = owner >= 0
+    candidates, owner = candidates[keep], owner[keep]
+    keep = tags.nonblank(candidates)
+    candidates, owner = candidates[keep], owner[keep]
+    point_of_ext = tags.rank(points)[tags.parent[ext]]
+    group = np.full(tags.n, -1, dtype=np.int64)
+    ext_values = []
+    for k in range(len(_EXT_ORDER)):
+        mine = codes[candidates] == k
+        group[:] = -1
+        group[candidates[mine]] = point_of_ext[owner[mine]]
+        ext_values.append(tags.texts(tags.first_within(group, len(points), group >= 0)))
+    children = tags.rank(points)[tags.parent]
+    lat, lon = tags.attributes(points, "lat", "lon")
+    texts = _Texts(
+        lat=lat,
+        lon=lon,
+        ele=tags.texts(tags.first_within(children, len(points), tags.named("ele"))),
+        time=tags.texts(tags.first_within(children, len(points), tags.named("time"))),
+        segment=seg_rank[tags.parent[points]].astype(np.int32),
+        ext=tuple(ext_values),
+        ext_names=None,
+        line=lambda i: _unusual(),
+    )
+    record = Recorder(source, on_error, GpxError)
+    table = _columns(texts, source, record, _unusual)
+    first = int(tracks[0]) if len(tracks) else -1
+
+    def child_text(local: str) -> str | None:
+        if first < 0:
+            return None
+        found = np.flatnonzero(tags.named(local) & (tags.parent == first))
+        return tags.text(int(found[0])) if len(found) else None
+
+    return GpxTrack(
+        creator=_clean(tags.attribute(0, "creator")),
+        name=_clean(child_text("name")),
+        activity_type=_lower(_clean(child_text("type"))),
+        points=table,
         problems=record.problems,
     )
 
@@ -165,16 +243,21 @@ def _collect(root: Element, names: LocalNames) -> _Texts:
                 sensors = _NO_SENSORS if extensions is None else _sensors(extensions, codes)
                 rows.append((pt, pt.get("lat"), pt.get("lon"), ele, time, segment, *sensors))
     columns = list(zip(*rows, strict=True)) if rows else [()] * 10
+    elements = columns[0]
     return _Texts(
-        elements=columns[0],
-        lat=list(columns[1]),
-        lon=list(columns[2]),
-        ele=list(columns[3]),
-        time=list(columns[4]),
-        segment=list(columns[5]),
-        ext=tuple(list(c) for c in columns[6:]),
+        lat=_strings(columns[1]),
+        lon=_strings(columns[2]),
+        ele=_strings(columns[3]),
+        time=_strings(columns[4]),
+        segment=np.asarray(columns[5], dtype=np.int32),
+        ext=tuple(_strings(c) for c in columns[6:]),
         ext_names={k: tag.rpartition("}")[2] for tag, k in codes.items() if k >= 0},
+        line=lambda i: int(elements[i].sourceline),
     )
+
+
+def _strings(values: tuple[object, ...]) -> pa.Array:
+    return pa.array(values, type=pa.string())
 
 
 _NO_SENSORS: tuple[None, ...] = (None, None, None, None)
@@ -200,17 +283,15 @@ def _sensors(extensions: Element, codes: dict[str, int]) -> list[str | None]:
     return out
 
 
-def _numbers(
-    texts: list[str | None], what: str, elements: tuple[Element, ...], source: str
-) -> np.ndarray:
+def _numbers(texts: pa.Array, what: str, line: Callable[[int], int], source: str) -> np.ndarray:
     """The values of a mandatory number (lat, lon) or ele: a text that is not a number
     rejects the file, as gpxpy does."""
     values, bad = parse_floats(texts)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise GpxError(
-            f"invalid GPX at line {elements[i].sourceline}: track point {what} "
-            f"{texts[i]!r} is not a number",
+            f"invalid GPX at line {line(i)}: track point {what} "
+            f"{texts[i].as_py()!r} is not a number",
             source=source,
         )
     return values
@@ -222,15 +303,15 @@ def _columns(
     """The timed points as a GPX_POINTS_SCHEMA table; the problems recorded."""
     n = len(texts.lat)
     for what, column in (("lat", texts.lat), ("lon", texts.lon)):
-        if None in column:
-            i = column.index(None)
+        if column.null_count:
+            i = int(np.flatnonzero(~_present(column))[0])
             raise GpxError(
-                f"invalid GPX at line {texts.elements[i].sourceline}: track point without '{what}'",
+                f"invalid GPX at line {texts.line(i)}: track point without '{what}'",
                 source=source,
             )
-    lat = _numbers(texts.lat, "lat", texts.elements, source)
-    lon = _numbers(texts.lon, "lon", texts.elements, source)
-    ele = _numbers(texts.ele, "ele", texts.elements, source)
+    lat = _numbers(texts.lat, "lat", texts.line, source)
+    lon = _numbers(texts.lon, "lon", texts.line, source)
+    ele = _numbers(texts.ele, "ele", texts.line, source)
     ms, state = parse_times(texts.time)
     timed = state != TIME_INVALID
     n_timed = int(timed.sum())
@@ -256,7 +337,7 @@ def _columns(
     if n_backwards:
         record(f"time goes backwards {n_backwards} times (file order kept)")
     sensors = [_sensor(texts, k, timed, record) for k in range(len(_EXT_ORDER))]
-    segment = np.asarray(texts.segment, dtype=np.int32)[timed]
+    segment = texts.segment[timed]
     return pa.Table.from_arrays(
         [
             pa.array(ms, type=pa.int64()).cast(GPX_POINTS_SCHEMA.field("timestamp").type),
@@ -273,19 +354,24 @@ def _sensor(texts: _Texts, k: int, timed: np.ndarray, record: Recorder) -> np.nd
     bad = (bad | np.isinf(values) | _nan_texts(texts.ext[k], values))[timed]
     values = values[timed]
     if bad.any():
+        if texts.ext_names is None:
+            _unusual()
         name = texts.ext_names.get(k, _EXT_ORDER[k])
         record(f"{int(bad.sum())} unreadable <{name}> extension values ignored")
         values = np.where(bad, np.nan, values)
     return values
 
 
-def _nan_texts(texts: list[str | None], values: np.ndarray) -> np.ndarray:
+def _nan_texts(texts: pa.Array, values: np.ndarray) -> np.ndarray:
     """Where a text (not a missing value) reads as NaN."""
     nan: np.ndarray = np.isnan(values)
-    if int(nan.sum()) <= texts.count(None):  # every NaN is a missing value (or a bad text)
+    if int(nan.sum()) <= texts.null_count:  # every NaN is a missing value (or a bad text)
         return np.zeros(len(texts), dtype=bool)
-    present = np.array([t is not None for t in texts], dtype=bool)
-    return np.asarray(nan & present, dtype=bool)
+    return np.asarray(nan & _present(texts), dtype=bool)
+
+
+def _present(texts: pa.Array) -> np.ndarray:
+    return np.asarray(texts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _f64(values: np.ndarray) -> pa.Array:

@@ -215,18 +215,22 @@ def decode_tcx(
     if not got.activities:
         raise NotAnActivity(_no_activity_reason(root, names), source=source)
     record = Recorder(source, on_error, TcxError)
-    ms, state = parse_times(got.ids)
-    activities = [
-        a if s == TIME_INVALID else replace(a, start_time=datetime.fromtimestamp(t / 1000, tz=UTC))
-        for a, t, s in zip(got.activities, ms.tolist(), state.tolist(), strict=True)
-    ]
+    activities = _with_start_times(got.activities, pa.array(got.ids, type=pa.string()))
     return TcxFile(
         activities=activities,
-        laps=_lap_table(got.laps, record),
-        points=_point_table(got.points, record),
+        laps=_lap_table(_lap_columns(got.laps), record),
+        points=_point_table(_point_columns(got.points), record),
         author=_clean(_path_text(root, names, ("Author", "Name"))),
         problems=record.problems,
     )
+
+
+def _with_start_times(activities: list[TcxActivity], ids: pa.Array) -> list[TcxActivity]:
+    ms, state = parse_times(ids)
+    return [
+        a if s == TIME_INVALID else replace(a, start_time=datetime.fromtimestamp(t / 1000, tz=UTC))
+        for a, t, s in zip(activities, ms.tolist(), state.tolist(), strict=True)
+    ]
 
 
 def _read_activity(activity: Element, got: _Collected, names: LocalNames) -> None:
@@ -346,7 +350,7 @@ def _no_activity_reason(root: Element, names: LocalNames) -> str:
 
 
 def _numbers(
-    texts: list[str | None], what: str, record: Recorder, keep: np.ndarray | None = None
+    texts: pa.Array | np.ndarray, what: str, record: Recorder, keep: np.ndarray | None = None
 ) -> np.ndarray:
     """The numbers of a column; texts that are not numbers (or not finite) are NaN, once
     reported."""
@@ -364,7 +368,9 @@ def _f64(values: np.ndarray) -> pa.Array:
     return pa.array(values, type=_F64, from_pandas=True)
 
 
-def _times(texts: list[str | None], what: str, record: Recorder) -> tuple[np.ndarray, np.ndarray]:
+def _times(
+    texts: pa.Array | np.ndarray, what: str, record: Recorder
+) -> tuple[np.ndarray, np.ndarray]:
     """(UTC ms, timed) of time texts; naive times taken as UTC (reported)."""
     ms, state = parse_times(texts)
     n_naive = int((state == TIME_NAIVE).sum())
@@ -373,16 +379,36 @@ def _times(texts: list[str | None], what: str, record: Recorder) -> tuple[np.nda
     return ms, state != TIME_INVALID
 
 
-def _point_table(rows: list[tuple[object, ...]], record: Recorder) -> pa.Table:
+def _point_columns(rows: list[tuple[object, ...]]) -> list[pa.Array | np.ndarray]:
+    """The tree reader's rows as the columns :func:`_point_table` takes."""
     if not rows:
-        return TCX_POINTS_SCHEMA.empty_table()
+        return []
     cols = list(zip(*rows, strict=True))
-    ms, timed = _times(list(cols[0]), "trackpoints", record)
-    n, n_timed = len(rows), int(timed.sum())
+    return [
+        *(pa.array(c, type=pa.string()) for c in cols[:_N_POINT]),
+        np.asarray(cols[-2], dtype=np.int32),
+        np.asarray(cols[-1], dtype=np.int32),
+    ]
+
+
+def _lap_columns(rows: list[tuple[object, ...]]) -> list[pa.Array | np.ndarray]:
+    """The tree reader's rows as the columns :func:`_lap_table` takes."""
+    if not rows:
+        return []
+    cols = list(zip(*rows, strict=True))
+    return [np.asarray(cols[0], dtype=np.int32), *(pa.array(c, type=pa.string()) for c in cols[1:])]
+
+
+def _point_table(cols: list[pa.Array | np.ndarray], record: Recorder) -> pa.Table:
+    """Trackpoint columns (the texts in _POINT_COLUMNS order, activity, lap) as a table."""
+    if not cols or len(cols[0]) == 0:
+        return TCX_POINTS_SCHEMA.empty_table()
+    ms, timed = _times(cols[0], "trackpoints", record)
+    n, n_timed = len(cols[0]), int(timed.sum())
     if n_timed < n:
         record(f"dropped {n - n_timed} of {n} trackpoints without a (valid) time")
     values = {
-        name: _numbers(list(cols[i]), what, record, timed)
+        name: _numbers(cols[i], what, record, timed)
         for i, (what, name) in enumerate(_POINT_COLUMNS)
         if i > 0
     }
@@ -407,17 +433,17 @@ def _point_table(rows: list[tuple[object, ...]], record: Recorder) -> pa.Table:
     )
 
 
-def _lap_table(rows: list[tuple[object, ...]], record: Recorder) -> pa.Table:
-    if not rows:
+def _lap_table(cols: list[pa.Array | np.ndarray], record: Recorder) -> pa.Table:
+    """Lap columns (activity, StartTime, the texts in _LAP_COLUMNS order) as a table."""
+    if not cols or len(cols[0]) == 0:
         return TCX_LAPS_SCHEMA.empty_table()
-    cols = list(zip(*rows, strict=True))
-    ms, timed = _times(list(cols[1]), "lap start times", record)
+    ms, timed = _times(cols[1], "lap start times", record)
     starts = pa.array(np.where(timed, ms, 0), type=pa.int64(), mask=~timed).cast(_UTC_MS)
     return pa.Table.from_arrays(
         [
-            pa.array(cols[0], type=pa.int32()),
+            pa.array(np.asarray(cols[0], dtype=np.int32), type=pa.int32()),
             starts,
-            *(_f64(_numbers(list(cols[2 + i]), _LAP_NAMES[i], record)) for i in range(_N_LAP)),
+            *(_f64(_numbers(cols[2 + i], _LAP_NAMES[i], record)) for i in range(_N_LAP)),
         ],
         schema=TCX_LAPS_SCHEMA,
     )
