@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -30,6 +31,22 @@ def _as_older_runlake_wrote_it(lake: Path) -> int:
     return rows
 
 
+def _union_by_name(lake: Path) -> dict[str, bool]:
+    """Whether the catalog's raw view of each of three tables reads with union_by_name."""
+    con = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
+    try:
+        got = {}
+        for table in ("records", "run_metrics", "flags"):
+            row = con.execute(
+                "select sql from duckdb_views() where view_name = ?", [f"raw_{table}"]
+            ).fetchone()
+            assert row is not None
+            got[table] = "union_by_name = true" in row[0].lower()
+        return got
+    finally:
+        con.close()
+
+
 def test_an_older_lakes_views_answer_with_nulls_where_its_files_lack_a_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -37,6 +54,8 @@ def test_an_older_lakes_views_answer_with_nulls_where_its_files_lack_a_column(
     before = run_query(lake, "select count(*) from run_summary").column(0)[0].as_py()
     assert before > 0
     had = run_query(lake, "select count(pace_bin_cadence_spm) from raw_run_metrics").column(0)
+    # files that all hold the contract's columns are read by name, footers unopened by a query
+    assert _union_by_name(lake) == dict.fromkeys(("records", "run_metrics", "flags"), False)
     rows = _as_older_runlake_wrote_it(lake)
     assert rows == before
     build_catalog(lake)
@@ -46,6 +65,7 @@ def test_an_older_lakes_views_answer_with_nulls_where_its_files_lack_a_column(
         "from raw_run_metrics",
     ).to_pylist()
     assert got == [{"n": rows, "t": 0, "c": 0}]
+    assert _union_by_name(lake) == {"records": False, "run_metrics": True, "flags": False}
     assert had[0].as_py() > 0  # the column was there, and is now null: not a no-op
     summary = run_query(lake, "select count(*) as n from run_summary").to_pylist()
     assert summary == [{"n": before}]

@@ -27,6 +27,7 @@ endpoint of an object store come from the usual AWS settings (``AWS_ACCESS_KEY_I
 from __future__ import annotations
 
 import fcntl
+import glob
 import json
 import math
 import os
@@ -349,7 +350,11 @@ class LocalFS(LakeFS):
         return str(self._root / rel)
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(p.relative_to(self._root).as_posix() for p in self._root.glob(pattern))
+        # glob.glob on scandir: 5-10x faster than Path.glob, which every query's freshness
+        # check paid per file of the lake (0.6 s of 0.85 s with 1,400 files). Dot-names
+        # (staged parts) match as Path.glob matches them.
+        found = glob.glob(pattern, root_dir=self._root, include_hidden=True)
+        return sorted(p.replace(os.sep, "/") for p in found)
 
     def exists(self, rel: str) -> bool:
         return (self._root / rel).exists()
