@@ -1,6 +1,6 @@
 """``python -m bench.scale``: how runlake's cost grows with the work (issue 16, item 5).
 
-Three measurements, each of the installed ``runlake`` command as a user runs it (the user's
+Measurements of the installed ``runlake`` command as a user runs it (the user's
 default environment, Prefect's start-up and shut-down included), into a fresh lake:
 
 1. **One athlete, longer and longer histories** (``--years 2,5,10,20``): ``runlake backfill``
@@ -14,6 +14,9 @@ default environment, Prefect's start-up and shut-down included), into a fresh la
    again, each ``runlake backfill --dask-address`` on one Dask ``LocalCluster`` this script
    starts, into a lake on moto's S3 server (started here, in a thread, as the tests do).
    Skipped with a message when moto, s3fs or prefect-dask is missing.
+4. **The part count** (a probe in DuckDB alone): the catalog's ``read_parquet`` of every
+   committed part, with ``union_by_name``, over 30 to 3,000 parts: what every query and
+   every catalog build pays per part of the whole lake (docs/scale.md).
 
 Wall time; CPU time summed over the command and every process it starts (sampled from
 /proc every 0.1 s, as ``python -m bench`` does; for Dask, the cluster's workers and this
@@ -505,6 +508,59 @@ def dask_s3(args: argparse.Namespace, tmp: Path, tables: list[Table]) -> None:
     tables += [ingest, marginal, query_table("Dask on S3: query time (median wall, ms)", results)]
 
 
+# -- 4. the cost of the lake's part count, in DuckDB alone ------------------------------------
+
+
+def parts_probe(
+    tmp: Path, tables: list[Table], sizes: Sequence[int] = (30, 300, 1200, 3000)
+) -> None:
+    """The catalog's ``read_parquet([every part], hive_partitioning, union_by_name)`` over a
+    growing number of parts (30 an athlete): a view's creation and a one-athlete count."""
+    import duckdb  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    part = pa.table({f"c{i}": rng.random(3000) for i in range(40)})
+    paths: list[str] = []
+    table = Table(
+        "The part count: `read_parquet` of every part as the catalog writes it (median ms)",
+        ["parts", "create view", "one athlete", "one athlete, no union_by_name", "all rows"],
+    )
+    print("\nparts probe: DuckDB alone, 30 parts an athlete", flush=True)
+    for n in sizes:
+        for i in range(len(paths), n):
+            folder = tmp / "probe" / f"athlete=a{i // 30:03d}" / "year=2021"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, folder / f"part-{i:05d}.parquet")
+            paths.append(str(folder / f"part-{i:05d}.parquet"))
+        files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+        cells = [str(n)]
+        for union, sql in (
+            ("true", "create or replace view v as select * from src"),
+            ("true", "select count(*) from v where athlete = 'a000'"),
+            ("false", "select count(*) from v where athlete = 'a000'"),
+            ("true", "select count(*) from v"),
+        ):
+            source = (
+                f"read_parquet({files}, hive_partitioning = true, hive_types = "
+                f"{{'athlete': 'VARCHAR', 'year': 'INTEGER'}}, union_by_name = {union})"
+            )
+            con = duckdb.connect()
+            con.execute(f"create view v as select * from {source}")
+            walls = []
+            for _ in range(3):
+                t = time.perf_counter()
+                con.execute(sql.replace("from src", f"from {source}")).fetchall()
+                walls.append(time.perf_counter() - t)
+            con.close()
+            cells.append(ms(statistics.median(walls)))
+        print("  " + "  ".join(cells), flush=True)
+        table.rows.append(cells)
+    tables.append(table)
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -528,7 +584,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--dask-athletes", type=int, help="athletes on Dask and S3 (default 10)")
     p.add_argument("--workers", type=int, default=2, help="backfill workers (default 2)")
     p.add_argument("--query-repeat", type=int, help="timed runs of each query (default 5)")
-    p.add_argument("--skip", action="append", default=[], choices=["single", "athletes", "dask"])
+    p.add_argument(
+        "--skip", action="append", default=[], choices=["single", "athletes", "dask", "probe"]
+    )
     p.add_argument("--generate-only", action="store_true", help="only write the cached files")
     p.add_argument("--markdown", type=Path, help="also write the tables as markdown here")
     args = p.parse_args(argv)
@@ -567,6 +625,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             many_athletes(args, tmp, tables)
         if "dask" not in args.skip and args.dask_athletes:
             dask_s3(args, tmp, tables)
+        if "probe" not in args.skip:
+            parts_probe(tmp, tables)
     info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     info["took"] = f"{time.perf_counter() - started:.0f} s"
     print(f"\nresults ({info['took']}; load average at end {info['load average at end']}):\n")
