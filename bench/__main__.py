@@ -732,7 +732,7 @@ def _gpxpy_parse(files: Files) -> int:
     import gpxpy  # noqa: PLC0415  (a dev dependency)
     import gpxpy.parser  # noqa: PLC0415
 
-    gpxpy.parser.mod_etree = ET
+    gpxpy.parser.mod_etree = ET  # type: ignore[attr-defined]
     n = 0
     for _name, data in files:
         text = data[3:].decode() if data.startswith(b"\xef\xbb\xbf") else data.decode()
@@ -753,7 +753,7 @@ def _tcx_reference(files: Files) -> int:
 
 
 def _tcxreader(paths: list[Path]) -> int:
-    from tcxreader.tcxreader import TCXReader  # noqa: PLC0415  (optional)
+    from tcxreader.tcxreader import TCXReader  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
 
     n = 0
     with quiet():
