@@ -1460,9 +1460,10 @@ class _Message:
                     absent[entry.rows, start : start + m] = False
             start += m
         if self.order is not None:
-            out = out[:, self.order]
+            # np.take along an axis: about twice as fast as out[:, order]
+            out = np.take(out, self.order, axis=1)
             if absent is not None:
-                absent = absent[:, self.order]
+                absent = np.take(absent, self.order, axis=1)
         return out, absent
 
     def decode_block(self, blk: _Block) -> None:
@@ -1601,7 +1602,7 @@ class _Message:
             values[starts[i] : starts[i + 1]] = v
             bad[starts[i] : starts[i + 1]] = b
         if self.order is not None:
-            values, bad = values[self.order], bad[self.order]
+            values, bad = np.take(values, self.order), np.take(bad, self.order)
         return values, bad
 
     def expand_per_def(self, target: str, es: list[_Expansion]) -> pa.Array:
@@ -1680,7 +1681,7 @@ class _Message:
                     cts[at : at + len(chunk)] = ts
                 at += len(chunk)
         if self.order is not None:
-            cts = cts[self.order]
+            cts = np.take(cts, self.order)
         have = cts >= _MIN_ABS_TIME  # relative (system) time is not a UTC time
         secs = np.where(have, cts, 0) + FIT_EPOCH_S
         compressed = _arrow(secs, ~have, _TS_TYPE)
