@@ -8,6 +8,7 @@ so a failure is reproduced with ``python -m fuzz --replay <id>`` and the same op
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -131,39 +132,48 @@ def case(seeds: Seeds, case_id: str) -> Case:
         name = rng.choice(["case.fit", "case.FIT", "case"])
         return Case(case_id, "fit", name, data, tuple(recipe))
     if kind == "gpx":
-        r = rng.random()
-        if r < 0.06:
-            attack = rng.choice(sorted(GPX_ATTACKS))
-            return Case(case_id, "gpx", "case.gpx", attack_gpx(attack), (f"attack {attack}",))
-        if r < 0.3:
-            data, recipe = random_gpx(rng)
-            if rng.random() < 0.5:
-                data, more = mutate_gpx(rng, data, _pick(rng, seeds.gpx)[1])
-                recipe += more
-        else:
-            name, base = _pick(rng, seeds.gpx)
-            _, other = _pick(rng, seeds.gpx)
-            data, recipe = mutate_gpx(rng, base, other)
-            recipe = [f"seed {name}", *recipe]
-        return Case(case_id, "gpx", rng.choice(["case.gpx", "case.GPX"]), data, tuple(recipe))
+        return _xml_case(rng, case_id, "gpx", seeds.gpx, GPX_XML)
     if kind == "tcx":
-        return _tcx_case(rng, seeds, case_id)
+        return _xml_case(rng, case_id, "tcx", seeds.tcx, TCX_XML)
     raise ValueError(f"unknown case kind {kind!r} in {case_id!r} (fit, gpx or tcx)")
 
 
-def _tcx_case(rng: random.Random, seeds: Seeds, case_id: str) -> Case:
+@dataclass(frozen=True, slots=True)
+class _XmlKind:
+    """What the cases of one XML format are made of."""
+
+    attacks: Collection[str]
+    attack: Callable[[str], bytes]
+    random: Callable[[random.Random], tuple[bytes, list[str]]]
+    mutate: Callable[[random.Random, bytes, bytes], tuple[bytes, list[str]]]
+
+
+GPX_XML = _XmlKind(GPX_ATTACKS, attack_gpx, random_gpx, mutate_gpx)
+TCX_XML = _XmlKind(TCX_ATTACKS, attack_tcx, random_tcx, mutate_tcx)
+
+
+def _xml_case(
+    rng: random.Random,
+    case_id: str,
+    kind: str,
+    seeds: tuple[tuple[str, bytes], ...],
+    x: _XmlKind,
+) -> Case:
+    """A GPX or TCX case: an attack, a random document (maybe mutated), or a mutated seed."""
     r = rng.random()
     if r < 0.06:
-        attack = rng.choice(sorted(TCX_ATTACKS))
-        return Case(case_id, "tcx", "case.tcx", attack_tcx(attack), (f"attack {attack}",))
-    if r < 0.3 or not seeds.tcx:
-        data, recipe = random_tcx(rng)
-        if rng.random() < 0.5 and seeds.tcx:
-            data, more = mutate_tcx(rng, data, _pick(rng, seeds.tcx)[1])
+        attack = rng.choice(sorted(x.attacks))
+        return Case(case_id, kind, f"case.{kind}", x.attack(attack), (f"attack {attack}",))
+    if r < 0.3 or not seeds:
+        data, recipe = x.random(rng)
+        if rng.random() < 0.5 and seeds:
+            data, more = x.mutate(rng, data, _pick(rng, seeds)[1])
             recipe += more
     else:
-        name, base = _pick(rng, seeds.tcx)
-        _, other = _pick(rng, seeds.tcx)
-        data, recipe = mutate_tcx(rng, base, other)
+        name, base = _pick(rng, seeds)
+        _, other = _pick(rng, seeds)
+        data, recipe = x.mutate(rng, base, other)
         recipe = [f"seed {name}", *recipe]
-    return Case(case_id, "tcx", rng.choice(["case.tcx", "case.TCX"]), data, tuple(recipe))
+    return Case(
+        case_id, kind, rng.choice([f"case.{kind}", f"case.{kind.upper()}"]), data, tuple(recipe)
+    )

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["GPX_ATTACKS", "GPX_MUTATORS", "attack_gpx", "mutate_gpx", "random_gpx"]
+__all__ = ["GPX_ATTACKS", "GPX_MUTATORS", "attack_gpx", "mutate_gpx", "mutate_xml", "random_gpx"]
 
 _NS = (
     'xmlns="http://www.topografix.com/GPX/1/1" '
@@ -215,13 +215,20 @@ GPX_MUTATORS: dict[str, GpxMutator] = {
 }
 
 
-def mutate_gpx(rng: random.Random, doc: bytes, other: bytes) -> tuple[bytes, list[str]]:
+def mutate_xml(
+    rng: random.Random, doc: bytes, other: bytes, mutators: dict[str, GpxMutator]
+) -> tuple[bytes, list[str]]:
+    """One to three mutations of an XML document, drawn from ``mutators``, and the recipe."""
     recipe = []
     for _ in range(rng.choice([1, 1, 2, 3])):
-        name = rng.choice(list(GPX_MUTATORS))
-        doc, what = GPX_MUTATORS[name](rng, doc, other)
+        name = rng.choice(list(mutators))
+        doc, what = mutators[name](rng, doc, other)
         recipe.append(f"{name}: {what}")
     return doc, recipe
+
+
+def mutate_gpx(rng: random.Random, doc: bytes, other: bytes) -> tuple[bytes, list[str]]:
+    return mutate_xml(rng, doc, other, GPX_MUTATORS)
 
 
 # --------------------------------------------------------------------------- attacks

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from fuzz._gpx import _WEIRD_NUMBERS, _WEIRD_TIMES, GPX_ATTACKS, GPX_MUTATORS, g_token
+from fuzz._gpx import _WEIRD_NUMBERS, _WEIRD_TIMES, GPX_ATTACKS, GPX_MUTATORS, g_token, mutate_xml
 
 __all__ = ["TCX_ATTACKS", "TCX_MUTATORS", "attack_tcx", "mutate_tcx", "random_tcx"]
 
@@ -151,12 +151,7 @@ TCX_MUTATORS: dict[str, TcxMutator] = {
 
 
 def mutate_tcx(rng: random.Random, doc: bytes, other: bytes) -> tuple[bytes, list[str]]:
-    recipe = []
-    for _ in range(rng.choice([1, 1, 2, 3])):
-        name = rng.choice(list(TCX_MUTATORS))
-        doc, what = TCX_MUTATORS[name](rng, doc, other)
-        recipe.append(f"{name}: {what}")
-    return doc, recipe
+    return mutate_xml(rng, doc, other, TCX_MUTATORS)
 
 
 # --------------------------------------------------------------------------- attacks

@@ -111,6 +111,7 @@ def records_of(s: Samples, activity_id: str, *, hr: bool = True) -> pa.Table:
         "latitude_deg": col(s.latitude_deg),
         "longitude_deg": col(s.longitude_deg),
         "altitude_m": col(s.altitude_m),
+        "temperature_c": col(s.temperature_c),
     }
     return pa.table(
         {f.name: cols.get(f.name, pa.nulls(n, f.type)) for f in RECORDS}, schema=RECORDS

@@ -65,6 +65,14 @@ class Session:
     server_pid: int | None  # the temporary local server's process (None: the user's server)
 
 
+def _check_thresholds() -> None:
+    """The flags' thresholds the flows will load: a missing or invalid file stops the
+    command (ThresholdsError: one line, exit 2) before anything is ingested."""
+    from runlake import load_config, load_thresholds
+
+    load_thresholds(overrides=load_config().flags_overrides)
+
+
 @contextmanager
 def flow_session(command: str, *, pool: bool = False, one_run: bool = True) -> Iterator[Session]:
     """Signals, the Prefect API and (``pool``) the worker pool for one flow command.
@@ -72,7 +80,8 @@ def flow_session(command: str, *, pool: bool = False, one_run: bool = True) -> I
     ``one_run``: the command runs one flow run (not `serve`): its server needs fewer services.
 
     Call it before anything imports Prefect: the local server and the fork server are
-    started first, and Prefect is imported while they boot.
+    started first, and Prefect is imported while they boot; the thresholds are checked
+    then too (:func:`_check_thresholds`).
     """
     INTERRUPT.command = f"runlake {command}"
     with INTERRUPT.handling():
@@ -121,6 +130,7 @@ def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | No
     configured = PREFECT_API_URL.value()
     if before_wait is not None:
         before_wait()
+    _check_thresholds()  # while the server boots
     if server is None or configured:  # the environment, or the user's Prefect profile
         if server is not None:
             server.stop()
@@ -199,10 +209,12 @@ def summary_text(name: str, result: dict[str, Any], *, lake: str, athlete: str) 
         )
     flags = result.get("flags")
     if isinstance(flags, list) and flags:
+        from runlake import count_flags  # the flow has run: the data stack is loaded
+
         since = min(str(f["date"]) for f in flags)
         lines.append(
-            f"   {_n(len(flags), 'new flag')}: {invoked_as()} flags --lake {lake} "
-            f"--athlete {athlete} --since {since}"
+            f"   new flags: {count_flags(str(f['severity']) for f in flags)}: "
+            f"{invoked_as()} flags --lake {lake} --athlete {athlete} --since {since}"
         )
     return "\n".join(lines) + "\n"
 

@@ -35,6 +35,7 @@ from runlake import (
     LakeBusy,
     Measured,
     Scan,
+    count_flags,
     finish_batch,
     is_url,
     load_config,
@@ -242,18 +243,22 @@ def nightly_sync(
                 future = ingest_batch.submit(files, the_lake, athlete)
                 outcomes, measured = _batch_result(future.result(raise_on_failure=False))
                 done = finish(the_lake, athlete, outcomes, measured)
-                flags = _new_flags(the_lake, athlete, outcomes, done.get("flag_window"))
+                # judged again with other thresholds: the new runs' flags are what is new
+                window = None if done.get("judged_again") else done.get("flag_window")
+                flags = _new_flags(the_lake, athlete, outcomes, window)
     except LakeBusy as e:
         log.warning("sync skipped: %s", e)
         return {**_summary([]), "committed": 0, "flags": [], "skipped_busy": True}
     result = {**_summary(outcomes, scan), **done, "committed": len(outcomes), "flags": flags}
     result["skipped_busy"] = False
     _log_outcome(log, "synced", result)
+    if done.get("judged_again"):
+        log.info("the thresholds (or runlake's rules) changed: every run and week judged again")
     if result["flags"]:
         codes = Counter(str(f["code"]) for f in result["flags"])
         log.info(
-            "%s: %s (`runlake flags` tells what was seen and what to do)",
-            plural(len(result["flags"]), "new flag"),
+            "new flags: %s: %s (`runlake flags` tells what was seen and what to do)",
+            count_flags(str(f["severity"]) for f in result["flags"]),
             ", ".join(f"{c} x{n}" if n > 1 else c for c, n in sorted(codes.items())),
         )
     return _ended(result)

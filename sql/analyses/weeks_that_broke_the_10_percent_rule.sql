@@ -10,9 +10,10 @@
 -- Columns: athlete, week_start (Monday, UTC), distance_km, prior_max_km (highest of the 4
 -- weeks before), limit_km (the 10 % line), change_pct (on volume_basis), volume_basis,
 -- load (TRIMP), acute_chronic_ratio (weekly), flag_codes (that week), next_week_start,
--- next_distance_km, next_change_pct (next week vs this one, %), next_is_cutback,
--- next_load, next_acute_chronic_ratio, next_peak_daily_acwr (the acwr_high flag's
--- ratio), next_flag_codes (the flags of the week after).
+-- next_distance_km, next_change_pct (next week vs this one, %), next_is_cutback (a
+-- lighter week of running), next_is_rest_week (a week off, or nearly), next_load,
+-- next_acute_chronic_ratio, next_peak_daily_acwr (the acwr_high flag's ratio),
+-- next_flag_codes (the flags of the week after).
 
 with weeks as (
 
@@ -28,6 +29,7 @@ with_next as (
         lead(week_start) over next_week as next_week_start,
         lead(distance_m) over next_week as next_distance_m,
         lead(is_cutback) over next_week as next_is_cutback,
+        lead(is_rest_week) over next_week as next_is_rest_week,
         lead(load) over next_week as next_load,
         lead(acute_chronic_ratio) over next_week as next_acute_chronic_ratio,
         lead(peak_daily_acwr) over next_week as next_peak_daily_acwr,
@@ -56,6 +58,7 @@ final as (
             when distance_m > 0 then round((next_distance_m / distance_m - 1) * 100, 1)
         end as next_change_pct,
         next_is_cutback,
+        next_is_rest_week,
         round(next_load) as next_load,
         round(next_acute_chronic_ratio, 2) as next_acute_chronic_ratio,
         round(next_peak_daily_acwr, 2) as next_peak_daily_acwr,

@@ -18,12 +18,19 @@
 --   acute_load           double   mean daily load of the 7 days ending this day (TRIMP/day)
 --   chronic_load         double   mean daily load of the 28 days ending this day (TRIMP/day)
 --   acute_chronic_ratio  double   acute_load / chronic_load: the rolling ("coupled") ratio
---                                 of Gabbett 2016; null unless the athlete ran 27 to 55
---                                 days before (the chronic window then holds four weeks
---                                 of training) and chronic_load > 0. The acwr_high flag
---                                 judges it on run days only.
+--                                 of Gabbett 2016; null unless the athlete ran in each of
+--                                 the 4 weeks before the 7 days (days d-34 to d-7: four
+--                                 weeks of running behind it, no break of two weeks) and
+--                                 chronic_load > 0. The acwr_high flag judges it on run
+--                                 days only.
 --   run_streak_days      bigint   days in a row with a run, ending this day (0 on a rest
 --                                 day; capped at 28, as the consecutive_days flag counts)
+--   ewma_acute_load      double   exponentially weighted daily load, N = 7 days (Williams
+--                                 et al. 2017: lambda = 2 / (N + 1)), TRIMP/day
+--   ewma_chronic_load    double   the same with N = 28 days
+--   ewma_acute_chronic_ratio double  ewma_acute_load / ewma_chronic_load: the trend of the
+--                                 ratio, on the days acute_chronic_ratio is judged; no flag
+--                                 reads it
 -- The rolling loads, the ratio and the streak are the day rules the flags judged
 -- (stg_day_rules, computed once by runlake.flags): this view does not restate them. Days
 -- before the first week count as rest days in the rolling windows. A lake written before
@@ -121,7 +128,10 @@ final as (
         day_rules.acute_load,
         day_rules.chronic_load,
         day_rules.acute_chronic_ratio,
-        cast(day_rules.run_streak_days as bigint) as run_streak_days
+        cast(day_rules.run_streak_days as bigint) as run_streak_days,
+        day_rules.ewma_acute_load,
+        day_rules.ewma_chronic_load,
+        day_rules.ewma_acute_chronic_ratio
 
     from filled
     left join day_rules

@@ -2,7 +2,7 @@
 -- the run list of a dashboard, without joining three views.
 -- Grain: athlete x activity_id (every run of the runs view; the metrics are null for a run
 -- whose metrics are not computed yet).
--- Sources: runs, run_metrics, flags (run-level flags: activity_id set).
+-- Sources: runs, run_metrics, run_rules, flags (run-level flags: activity_id set).
 -- Columns:
 --   athlete                          varchar
 --   activity_id                      varchar
@@ -34,6 +34,9 @@
 --   stance_time_change_pct           double       idem, ground contact (pace-adjusted), %
 --   vertical_oscillation_change_pct  double       idem, vertical oscillation, %
 --   aerobic_decoupling_pct           double       Pa:HR, 2nd vs 1st half; + = HR drift, %
+--   temperature_c                    double       mean temperature the watch read, °C
+--   long_run_change_pct              double       vs the longest run of the 30 days
+--                                                 before, % (run_rules; null: no run)
 --   flag_codes                       varchar[]    the run's flag codes, sorted ([] if none)
 --   n_flags                          bigint       number of run flags
 --   year                             integer      partition year
@@ -48,6 +51,12 @@ with sessions as (
 metrics as (
 
     select * from run_metrics
+
+),
+
+rules as (
+
+    select athlete, activity_id, long_run_change_pct from run_rules
 
 ),
 
@@ -108,6 +117,8 @@ final as (
         metrics.stance_time_change_pct,
         metrics.vertical_oscillation_change_pct,
         metrics.aerobic_decoupling_pct,
+        metrics.temperature_c,
+        rules.long_run_change_pct,
         coalesce(flag_lists.flag_codes, []) as flag_codes,
         coalesce(flag_lists.n_flags, 0) as n_flags,
         sessions.year
@@ -116,6 +127,9 @@ final as (
     left join metrics
         on sessions.athlete = metrics.athlete
         and sessions.activity_id = metrics.activity_id
+    left join rules
+        on sessions.athlete = rules.athlete
+        and sessions.activity_id = rules.activity_id
     left join flag_lists
         on sessions.athlete = flag_lists.athlete
         and sessions.activity_id = flag_lists.activity_id

@@ -28,12 +28,18 @@
 --                                   without load
 --   strain                 double   Foster: load x monotony
 --   acute_chronic_ratio    double   the week's load / the mean weekly load of the 4 weeks
---                                   before (weeks without runs count 0); weekly and
---                                   "uncoupled". Null for the athlete's first 4 weeks and
---                                   when those weeks have no load.
+--                                   before; weekly and "uncoupled". Null unless each of
+--                                   those 4 weeks had a run (not in the athlete's first 4
+--                                   weeks, nor within 4 weeks of a week off: a return
+--                                   after a break would read 4.0 by construction) and
+--                                   they have load.
 --   peak_daily_acwr        double   highest daily_load.acute_chronic_ratio on a run day of
 --                                   the week: the rolling 7/28-day ratio the acwr_high
 --                                   flag compares with 1.5
+--   ewma_acute_load        double   daily_load.ewma_acute_load on the week's last day
+--   ewma_chronic_load      double   daily_load.ewma_chronic_load on the week's last day
+--   ewma_acute_chronic_ratio double daily_load.ewma_acute_chronic_ratio on the week's last
+--                                   day (null there: not judged)
 -- The 10 % rule and cutbacks, with the user's thresholds (config/flags.toml [volume] and
 -- the overrides; defaults: 4 reference weeks, +10 %, 20 % cutback, 10 km / 1 h minimum):
 --   prior_max_distance_m   double   highest weekly distance of the reference weeks before,
@@ -49,9 +55,11 @@
 --                                   volume_basis; null when the reference is under the
 --                                   week minimum)
 --   is_volume_jump         boolean  the week broke the 10 % line (the volume_jump flag)
---   is_cutback             boolean  a lighter week: under the week minimum, or at least
---                                   cutback_reduction_pct below the highest of the
---                                   reference weeks (the no_cutback flag's definition)
+--   is_rest_week           boolean  a week off, or nearly: under the week minimum
+--   is_cutback             boolean  a lighter week of running: not a rest week, and at
+--                                   least cutback_reduction_pct below the highest of the
+--                                   reference weeks (with no_cutback's rest weeks, what
+--                                   resets the no_cutback count)
 --   weeks_without_cutback  integer  weeks in a row without a cutback, to this one (the
 --                                   no_cutback flag's value; capped at 2 x
 --                                   cutback_max_weeks)
@@ -107,7 +115,10 @@ week_days as (
         sum(load) filter (where runs > 0) as load,
         avg(coalesce(load, 0)) as mean_daily_load,
         stddev_pop(coalesce(load, 0)) as sd_daily_load,
-        max(acute_chronic_ratio) filter (where runs > 0) as peak_daily_acwr
+        max(acute_chronic_ratio) filter (where runs > 0) as peak_daily_acwr,
+        arg_max(ewma_acute_load, date) as ewma_acute_load,
+        arg_max(ewma_chronic_load, date) as ewma_chronic_load,
+        arg_max(ewma_acute_chronic_ratio, date) as ewma_acute_chronic_ratio
 
     from days
     group by athlete, week_start
@@ -165,6 +176,9 @@ joined as (
         week_days.mean_daily_load,
         week_days.sd_daily_load,
         week_days.peak_daily_acwr,
+        week_days.ewma_acute_load,
+        week_days.ewma_chronic_load,
+        week_days.ewma_acute_chronic_ratio,
         coalesce(week_flags.flag_codes, []) as flag_codes,
         coalesce(week_flags.n_flags, 0) as n_flags
 
@@ -185,7 +199,7 @@ windowed as (
 
     select
         joined.*,
-        count(*) over prior_4 as prior_weeks,
+        count(*) filter (where runs > 0) over prior_4 as prior_run_weeks,
         sum(load) over prior_4 as prior_load
 
     from joined
@@ -228,9 +242,12 @@ final as (
         monotony,
         7 * mean_daily_load * monotony as strain,
         case
-            when prior_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
+            when prior_run_weeks = 4 and prior_load > 0 then load / (prior_load / 4)
         end as acute_chronic_ratio,
         peak_daily_acwr,
+        ewma_acute_load,
+        ewma_chronic_load,
+        ewma_acute_chronic_ratio,
         prior_max_distance_m,
         distance_limit_m,
         prior_max_duration_s,
@@ -238,6 +255,7 @@ final as (
         volume_basis,
         volume_change_pct,
         is_volume_jump,
+        is_rest_week,
         is_cutback,
         weeks_without_cutback,
         flag_codes,

@@ -5,10 +5,11 @@ known, the byte offset at which the problem was found.  Strictness is a paramete
 (``on_error``) of the functions that can either raise or record a problem; nothing is
 swallowed silently.  A recorded problem names its kind (:class:`ProblemKind`, the
 ``problem`` column of ``ingest_errors``).  The CLI turns every :class:`RunlakeError` into
-one line naming the problem.
+one line naming the problem, and exits with its ``exit_code`` (1; 2 for bad usage).
 
     RunlakeError
     ├── ConfigError          a bad configuration value (names the key)
+    │   └── ThresholdsError  the flags' thresholds file is missing or invalid (exit 2)
     ├── ContractError        a table breaks its schema (also a ValueError)
     ├── LakeError            the lake folder or an athlete name is unusable
     │   └── LakeBusy         another writer holds the lock
@@ -56,6 +57,7 @@ __all__ = [
     "RunlakeError",
     "ServerError",
     "TcxError",
+    "ThresholdsError",
     "decode_error_class",
 ]
 
@@ -66,9 +68,20 @@ OnError = Literal["raise", "warn"]
 class RunlakeError(Exception):
     """Base class of every error runlake raises on purpose."""
 
+    exit_code: ClassVar[int] = 1
+    """The command line's exit code for it: 1, the run failed; 2, bad usage."""
+
 
 class ConfigError(RunlakeError):
     """A bad configuration value: names the key and the problem."""
+
+
+class ThresholdsError(ConfigError):
+    """The flags' thresholds (config/flags.toml, or the file of ``flags.overrides`` or
+    ``RUNLAKE_FLAGS``) are missing or invalid: names the file or the key. Bad usage: every
+    command that loads the thresholds stops with one line and exit code 2."""
+
+    exit_code: ClassVar[int] = 2
 
 
 class LakeError(RunlakeError):

@@ -20,6 +20,7 @@ __all__ = [
     "LAP_METRICS",
     "RECORDS",
     "RUN_METRICS",
+    "RUN_RULES",
     "SUMMARY_FIELDS",
     "TABLES",
     "UTC_MS",
@@ -216,6 +217,20 @@ RUN_METRICS = pa.schema(
                 "heart rates recorded, ascending; a last null: time without one",
             ),
             ("hr_histogram_s", pa.list_(F64), "seconds at each of hr_histogram_bpm"),
+            ("temperature_c", F64, "mean temperature the watch read while moving, °C"),
+            (
+                "pace_bin_s_per_km",
+                pa.list_(F64),
+                "pace bins run cleanly (5 s/km wide, lower edge), ascending, s/km",
+            ),
+            ("pace_bin_s", pa.list_(F64), "seconds of clean running in each pace bin"),
+            ("pace_bin_cadence_spm", pa.list_(F64), "mean cadence in each pace bin, steps/min"),
+            ("pace_bin_stance_time_ms", pa.list_(F64), "mean ground contact in each pace bin, ms"),
+            (
+                "pace_bin_vertical_oscillation_mm",
+                pa.list_(F64),
+                "mean vertical oscillation in each pace bin, mm",
+            ),
         ]
     )
 )
@@ -274,7 +289,8 @@ WEEK_RULES = pa.schema(
                 "volume vs the reference on volume_basis, % (null: under the min)",
             ),
             ("is_volume_jump", pa.bool_(), "the week broke the 10 % line (volume_jump)"),
-            ("is_cutback", pa.bool_(), "a lighter week (under the minimum or cut back enough)"),
+            ("is_rest_week", pa.bool_(), "under the week minimum: a week off, or nearly"),
+            ("is_cutback", pa.bool_(), "a lighter week of running: over the minimum, cut back"),
             (
                 "weeks_without_cutback",
                 pa.int32(),
@@ -295,13 +311,63 @@ DAY_RULES = pa.schema(
             (
                 "acute_chronic_ratio",
                 F64,
-                "acute / chronic load (null: no run 27-55 days before, or no chronic load)",
+                "acute / chronic load (null: not a run in each of the 4 weeks before the 7 days)",
             ),
             ("run_streak_days", pa.int32(), "days in a row with a run, to this one (capped at 28)"),
+            ("ewma_acute_load", F64, "exponentially weighted daily load, N = 7 days (TRIMP/day)"),
+            ("ewma_chronic_load", F64, "exponentially weighted daily load, N = 28 days"),
+            (
+                "ewma_acute_chronic_ratio",
+                F64,
+                "ewma acute / ewma chronic load, on the days the rolling ratio is judged",
+            ),
         ]
     )
 )
 """The day rules as the flags judged them: rolling loads and streaks (runlake.flags)."""
+
+
+def _form_against_usual(stem: str, unit: str, words: str) -> list[tuple[str, pa.DataType, str]]:
+    return [
+        (f"band_{stem}_{unit}", F64, f"the run's {words} in the band, {unit}"),
+        (f"usual_{stem}_{unit}", F64, f"median {words} of the baseline runs in the band, {unit}"),
+        (f"spread_{stem}_{unit}", F64, f"their robust SD (1.4826 x MAD, min 0.5 %), {unit}"),
+        (f"{stem}_departure_sd", F64, f"(band - usual) / spread of the {words}"),
+    ]
+
+
+RUN_RULES = pa.schema(
+    _fields(
+        [
+            ("activity_id", STR, "the run (activities.activity_id)"),
+            ("date", pa.date32(), "UTC date of the start"),
+            (
+                "long_run_basis",
+                STR,
+                "distance, or time when it or a run before has none; null: no run before",
+            ),
+            ("prior_longest_m", F64, "longest run of the days before (long_run_spike_days: 30), m"),
+            ("prior_longest_s", F64, "longest run of those days by time, s"),
+            ("long_run_change_pct", F64, "this run vs that longest run on long_run_basis, %"),
+            (
+                "baseline_pace_band_s_per_km",
+                F64,
+                "lower edge of the pace band compared with the usual, s/km",
+            ),
+            (
+                "baseline_runs",
+                pa.int32(),
+                "runs of the days before (baseline_days: 90) in the band",
+            ),
+            ("baseline_band_s", F64, "their seconds in the band"),
+            *_form_against_usual("cadence", "spm", "cadence"),
+            *_form_against_usual("stance_time", "ms", "ground contact time"),
+            *_form_against_usual("vertical_oscillation", "mm", "vertical oscillation"),
+        ]
+    )
+)
+"""The run rules that read the runs before (runlake.flags): the longest run of the days
+before each run, and its form against the runner's usual at the same pace."""
 
 DUPLICATES = pa.schema(
     _fields(
@@ -319,4 +385,5 @@ TABLES["lap_metrics"] = LAP_METRICS
 TABLES["flags"] = FLAGS
 TABLES["week_rules"] = WEEK_RULES
 TABLES["day_rules"] = DAY_RULES
+TABLES["run_rules"] = RUN_RULES
 TABLES["duplicates"] = DUPLICATES

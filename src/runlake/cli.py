@@ -2,7 +2,8 @@
 
 Exit codes: 0 when the run did its job (files that were rejected are recorded in the lake
 and reported, not failures of the run); 1 when the run itself failed (bad configuration,
-unusable lake, a failing query); 2 for bad usage.
+unusable lake, a failing query); 2 for bad usage (also a missing or invalid thresholds
+file: ``RunlakeError.exit_code``).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
         sys.stdout.write(_format_analyses(args.format))
         return 0
     analysis = _what_to_run(args)
-    values = analysis.bind(_given_params(args.param), {"athlete": cfg.athlete})
+    values = analysis.bind(_given_params(args.param), {"athlete": args.athlete or cfg.athlete})
     try:
         results = run_statements(args.lake or cfg.lake, analysis.sql, params=values)
     except QueryError as exc:
@@ -231,7 +232,14 @@ def _cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     """The main job on a sample: a season in an inbox, the nightly-sync flow, the lake."""
-    from runlake import format_table, load_analysis, run_query, validate_athlete, write_season
+    from runlake import (
+        count_flags,
+        format_table,
+        load_analysis,
+        run_query,
+        validate_athlete,
+        write_season,
+    )
 
     folder = Path(args.folder) if args.folder else cfg.demo_folder
     inbox = folder / "inbox"
@@ -265,9 +273,9 @@ def _cmd_demo(args: argparse.Namespace, cfg: Config) -> int:
     sys.stdout.write(format_table(table, "table") + "\n")
     flags = run_query(lake, _FLAGS_SQL, params=[athlete, date(1900, 1, 1)])
     me = commands.invoked_as()
+    counted = count_flags(flags.column("severity").to_pylist())
     sys.stdout.write(
-        f"\nFlags ({flags.num_rows}; `{me} flags --lake {lake} --athlete {athlete}` "
-        "shows them again):\n"
+        f"\nFlags ({counted}; `{me} flags --lake {lake} --athlete {athlete}` shows them again):\n"
     )
     sys.stdout.write(format_flags(flags.to_pylist()))
     sys.stdout.write(
@@ -287,25 +295,26 @@ order by f.date, f.activity_id nulls last, f.code
 """
 
 
-def _short_number(v: object) -> str:
-    """A flag's value or threshold as a short number (3 significant digits)."""
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+def _number(v: object) -> float:
+    return float(v) if isinstance(v, int | float) else float("nan")
 
 
 def format_flags(rows: list[dict[str, object]]) -> str:
-    """Flags for a person: one line per flag (date, severity, code, value vs threshold,
-    which run), then its message indented."""
+    """Flags for a person: one line per flag (date, severity, code, what was seen against
+    its limit in a runner's units, which run), then its message indented."""
+    from runlake import flag_headline
+
     if not rows:
         return "no flags\n"
     out = []
     for r in rows:
-        unit = f" {r['unit']}" if r.get("unit") else ""
-        seen = f"{_short_number(r['value'])}{unit} vs {_short_number(r['threshold'])}{unit}"
+        value, threshold = _number(r["value"]), _number(r["threshold"])
+        seen = flag_headline(str(r["code"]), value, threshold, str(r["unit"] or ""))
         if r.get("activity_id"):
             what = f"run {Path(str(r.get('source_path') or r['activity_id'])).name}"
         else:
             what = f"week of {r['week_start']}"
-        out.append(f"{r['date']}  {r['severity']:<7}  {r['code']:<26} {seen:<24} {what}")
+        out.append(f"{r['date']}  {r['severity']:<7}  {r['code']:<25} {seen:<32} {what}")
         out.append(
             textwrap.fill(
                 str(r["message"]), width=96, initial_indent="    ", subsequent_indent="    "
@@ -318,10 +327,16 @@ def _say(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
+_STALE_WAIT_S = 5.0
+"""How long `runlake flags` waits for another writer to judge stale flags again."""
+
+
 def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
     from runlake import (
         Lake,
         build_catalog,
+        count_flags,
+        ensure_flags_current,
         format_table,
         load_thresholds,
         refresh_derived,
@@ -332,9 +347,9 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
 
     location = args.lake or cfg.lake
     athlete = validate_athlete(args.athlete or cfg.athlete)
+    thresholds = load_thresholds(overrides=cfg.flags_overrides)  # a bad file: exit 2
+    lake = Lake(location)  # opened once: the lock, the recomputation, the catalog
     if args.recompute:
-        thresholds = load_thresholds(overrides=cfg.flags_overrides)
-        lake = Lake(location)  # opened once: the lock, the recomputation, the catalog
         with writer_lock(
             lake,
             holder="runlake flags --recompute",
@@ -344,8 +359,12 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
             done = refresh_derived(lake, athlete, thresholds, full=True)
             build_catalog(lake.fs)
         sys.stderr.write(f"recomputed {done['metrics_computed']} runs\n")
+    else:  # judged with other thresholds: again, or say in one line why not now
+        note = ensure_flags_current(lake, athlete, thresholds, wait_s=_STALE_WAIT_S)
+        if note:
+            sys.stderr.write(f"runlake flags: {note}\n")
     since = args.since or date(1900, 1, 1)
-    table = run_query(location, _FLAGS_SQL, params=[athlete, since])
+    table = run_query(lake.fs, _FLAGS_SQL, params=[athlete, since])
     if args.format == "json":
         cols = [
             "date",
@@ -360,7 +379,10 @@ def _cmd_flags(args: argparse.Namespace, cfg: Config) -> int:
         ]
         sys.stdout.write(format_table(table.select(cols), "json") + "\n")
     else:
-        sys.stdout.write(format_flags(table.to_pylist()))
+        rows = table.to_pylist()
+        if rows:
+            sys.stdout.write(f"{count_flags(r['severity'] for r in rows)}\n")
+        sys.stdout.write(format_flags(rows))
     return 0
 
 
@@ -378,28 +400,36 @@ def _cmd_report(args: argparse.Namespace, cfg: Config) -> int:
     # matplotlib is imported only here: the other commands do not pay for it.
     from runlake import (
         DEFAULT_WEEKS,
+        Lake,
         default_report_name,
+        ensure_flags_current,
         load_thresholds,
         validate_athlete,
         write_report,
     )
 
     athlete = validate_athlete(args.athlete or cfg.athlete)
+    thresholds = load_thresholds(overrides=cfg.flags_overrides)  # a bad file: exit 2
     start = _report_day(args.from_day, "--from")
     end = _report_day(args.to_day, "--to")
     if args.run is not None and (start is not None or end is not None):
         raise RunlakeError("--from and --to go with the weeks report, not with --run")
     weeks = DEFAULT_WEEKS if args.weeks is None and start is None and end is None else args.weeks
     name = default_report_name(athlete, args.run, weeks, start, end)
+    lake = Lake(args.lake or cfg.lake)
+    # the flags shown judged with the thresholds in force: again, or one line saying why not
+    note = ensure_flags_current(lake, athlete, thresholds, wait_s=_STALE_WAIT_S)
+    if note:
+        sys.stderr.write(f"runlake report: {note}\n")
     path = write_report(
-        args.lake or cfg.lake,
+        lake.location,
         Path(args.out) if args.out else Path(name),
         athlete=athlete,
         run_id=args.run,
         weeks=None if args.run is not None else weeks,
         start=start,
         end=end,
-        thresholds=load_thresholds(overrides=cfg.flags_overrides),
+        thresholds=thresholds,
     )
     sys.stdout.write(f"wrote {path}\n")
     return 0
@@ -520,7 +550,11 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="KEY=VALUE",
         help="a parameter of the analysis ($KEY in the SQL); repeatable",
     )
-    sql.add_argument("--lake")
+    sql.add_argument("--lake", help="lake folder or s3:// URL (default: config lake.path)")
+    sql.add_argument(
+        "--athlete",
+        help="the analyses' athlete (default: config ingest.athlete); --param athlete=... too",
+    )
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 
@@ -629,7 +663,8 @@ def _add_flags_and_report(sub: argparse._SubParsersAction[argparse.ArgumentParse
     fl.add_argument(
         "--recompute",
         action="store_true",
-        help="recompute every run's metrics and flags (after changing thresholds)",
+        help="recompute every run's metrics and flags from the records (flags judged with "
+        "other thresholds are judged again without it)",
     )
 
     rep = sub.add_parser(
@@ -701,7 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, cfg)
     except RunlakeError as e:
         sys.stderr.write(f"runlake: error: {e}\n")
-        return 1
+        return e.exit_code
     except OSError as e:
         sys.stderr.write(f"runlake: error: {e}\n")
         return 1

@@ -244,6 +244,27 @@ def test_sync_of_an_empty_inbox_is_quick_and_quiet(warm_prefect: None, tmp_path:
     _assert_clean(cmd)
 
 
+def test_a_bad_thresholds_file_stops_a_flow_command_before_it_ingests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RUNLAKE_FLAGS naming a missing file: one line, exit 2, nothing ingested, no server
+    left behind (checked while the server boots, before the flow runs)."""
+    inbox = tmp_path / "inbox"
+    spec = season_plan(date(2026, 2, 2), weeks=2, seed=2)[0]
+    write_run(inbox / spec.file_name, spec)
+    missing = tmp_path / "mine.toml"
+    monkeypatch.setenv("RUNLAKE_FLAGS", str(missing))
+    cmd = start("sync", "--inbox", str(inbox), "--lake", str(tmp_path / "lake"))
+    helpers = _descendants(cmd.proc.pid)
+    code, _ = cmd.finish(120)
+    assert code == 2, cmd.text()
+    err = cmd.text("err").splitlines()
+    assert err[-1] == f"runlake: error: flags config {missing} does not exist"
+    assert "Traceback" not in cmd.text()
+    assert not (tmp_path / "lake").exists()
+    assert not _gone_within(helpers, 30)
+
+
 @pytest.mark.parametrize(
     ("how", "code", "name"),
     [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")],

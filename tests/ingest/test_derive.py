@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from runlake import Lake, build_catalog, ingest_paths, run_query
+from runlake import Lake, build_catalog, ingest_paths, run_query, writer_lock
 from runlake.cli import main
 from runlake.flags import load_thresholds
 from runlake.ingest import _derive as derive
@@ -84,7 +84,8 @@ def test_adding_a_run_recomputes_only_what_it_affects(
     assert one.derived["metrics_computed"] == 1
     first, stop = (date.fromisoformat(d) for d in one.derived["flag_window"])
     assert first <= plan[middle].start.date() <= stop
-    assert (stop - first).days < 13 * 7  # the weeks it can affect, not the whole season
+    # the weeks it can affect (the 90 days the personal baselines look back), not all
+    assert (stop - first).days <= 13 * 7
     ingest_paths([files[last]], lake_root=lake, athlete="me")
 
     full = tmp_path / "full"
@@ -110,8 +111,13 @@ def test_incremental_batches_equal_a_full_recompute_exactly(
         "laps": "select * exclude (athlete, year) from raw_lap_metrics "
         "order by activity_id, lap_index",
         "flags": "select * exclude (year) from flags order by all",
+        "run_rules": "select * exclude (year) from run_rules order by activity_id",
+        "week_rules": "select * exclude (year) from stg_week_rules order by week_start",
+        "day_rules": "select * exclude (year) from stg_day_rules order by date",
     }
     incremental = {k: run_query(lake, q) for k, q in queries.items()}
+    assert incremental["run_rules"].num_rows == len(files)
+    assert incremental["run_rules"]["usual_stance_time_ms"].null_count < len(files)
     again = derive.refresh_derived(Lake(lake), "me", load_thresholds(), full=True)
     assert again["metrics_computed"] == len(files)
     build_catalog(lake)
@@ -218,3 +224,145 @@ def test_no_flag_comes_from_missing_data(tmp_path: Path) -> None:
     row = run_query(lake, "select step_length_source, stance_time_ms from run_metrics")
     assert row.to_pylist() == [{"step_length_source": "derived", "stance_time_ms": None}]
     assert isinstance(pa.array([1]), pa.Array)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_flags_are_judged_again_when_the_thresholds_change(
+    season: tuple[Path, list[Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After changing a threshold, `runlake flags` shows the new judgement (saying so in one
+    line), equal to a full recompute; when another writer holds the lake it says why the
+    flags shown are the old ones."""
+    folder, _files = season
+    lake = tmp_path / "lake"
+    ingest_paths([folder], lake_root=lake, athlete="me")
+    args = ["flags", "--lake", str(lake), "--athlete", "me"]
+    assert main(args) == 0
+    before = capsys.readouterr()
+    assert "high_vertical_oscillation" in before.out
+    assert before.err == ""  # judged with the thresholds in force: nothing to say
+    mine = _write(
+        tmp_path / "mine.toml",
+        "[form]\nvertical_oscillation_max_mm = 140.0\nvertical_ratio_max_pct = 15.0\n",
+    )
+    monkeypatch.setenv("RUNLAKE_FLAGS", str(mine))
+    t = load_thresholds(overrides=mine)
+    assert derive.stale_flags(Lake(lake), "me", t) == (
+        "the flags were computed with other thresholds than those in force"
+    )
+    assert main(args) == 0
+    after = capsys.readouterr()
+    assert "high_vertical_oscillation" not in after.out
+    assert after.err.count("\n") == 1
+    assert "other thresholds than those in force: judged again" in after.err
+    assert derive.stale_flags(Lake(lake), "me", t) is None
+    # the same as a full recompute with those thresholds
+    full = tmp_path / "full"
+    ingest_paths([folder], lake_root=full, athlete="me", thresholds=t)
+    assert _flags(lake) == _flags(full)
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""  # now current
+    # another writer holds the lake: the old flags, and one line saying why
+    monkeypatch.setenv(
+        "RUNLAKE_FLAGS", str(_write(tmp_path / "b.toml", "[load]\nacwr_max = 1.2\n"))
+    )
+    monkeypatch.setattr("runlake.cli._STALE_WAIT_S", 0.2)
+    with writer_lock(Lake(lake), holder="a backfill"):
+        assert main(args) == 0
+    busy = capsys.readouterr()
+    assert busy.err.count("\n") == 1
+    assert "shown as they were" in busy.err
+    assert "a backfill" in busy.err
+    assert "overstriding" in busy.out
+
+
+@pytest.mark.parametrize("command", ["flags", "ingest", "report"])
+def test_a_missing_or_bad_thresholds_file_is_one_line_and_exit_2(
+    command: str,
+    season: tuple[Path, list[Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _folder, files = season
+    lake = tmp_path / "lake"
+    args = {
+        "flags": ["flags", "--lake", str(lake)],
+        "ingest": ["ingest", str(files[0]), "--lake", str(lake)],
+        "report": ["report", "--lake", str(lake), "--out", str(tmp_path / "r.html")],
+    }[command]
+    monkeypatch.setenv("RUNLAKE_FLAGS", str(tmp_path / "missing.toml"))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == f"runlake: error: flags config {tmp_path / 'missing.toml'} does not exist\n"
+    monkeypatch.setenv("RUNLAKE_FLAGS", str(_write(tmp_path / "bad.toml", "[load]\nacwr = 1\n")))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("runlake: error: ")
+    assert "unknown key load.acwr" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_lake_judged_by_an_older_runlake_is_mended(
+    season: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """No fingerprint in the note (an older runlake wrote it): the next refresh recomputes
+    every run from its records and judges every week, as a fresh lake would."""
+    folder, files = season
+    lake = tmp_path / "lake"
+    ingest_paths(files[:-1], lake_root=lake, athlete="me")
+    (lake / ".state" / "derive-me.json").write_text('{"dirty": null}')
+    t = load_thresholds()
+    assert derive.stale_flags(Lake(lake), "me", t) == "the flags were computed by an older runlake"
+    done = ingest_paths(files[-1:], lake_root=lake, athlete="me").derived
+    assert done["metrics_computed"] == len(files)
+    assert derive.stale_flags(Lake(lake), "me", t) is None
+    full = tmp_path / "full"
+    ingest_paths([folder], lake_root=full, athlete="me")
+    assert _flags(lake) == _flags(full)
+
+
+def test_an_older_run_backfilled_later_equals_a_full_recompute(
+    season: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """A run from 200 days before the season, ingested after it: the season's first month is
+    now judged for long-run spikes (the history reaches 30 days before it), far outside the
+    new run's own weeks; incremental equals a full recompute, run rules included."""
+    from runlake.synth import RunSpec, write_run  # noqa: PLC0415
+
+    folder, _files = season
+    early = tmp_path / "early"
+    first = season_plan(START, weeks=12)[0]
+    write_run(
+        early / "early.fit",
+        RunSpec(
+            start=first.start - timedelta(days=200),
+            kind="easy",
+            duration_s=1800,
+            base_speed_mps=2.9,
+            base_hr_bpm=145.0,
+            cadence_spm=172.0,
+            seed=11,
+        ),
+    )
+    lake = tmp_path / "lake"
+    ingest_paths([folder], lake_root=lake, athlete="me")
+    before = run_query(lake, "select count(*) n from flags where code = 'long_run_spike'")
+    done = ingest_paths([early], lake_root=lake, athlete="me").derived
+    window = [date.fromisoformat(d) for d in done["flag_window"]]
+    assert window[1] >= START + timedelta(days=30)  # the season's first month judged again
+    full = tmp_path / "full"
+    ingest_paths([folder, early], lake_root=full, athlete="me")
+    assert _flags(lake) == _flags(full)
+    q = "select * exclude (year) from run_rules order by activity_id"
+    assert run_query(lake, q).equals(run_query(full, q))
+    after = run_query(lake, "select count(*) n from flags where code = 'long_run_spike'")
+    assert after["n"][0].as_py() > before["n"][0].as_py()  # the first month's spikes, now

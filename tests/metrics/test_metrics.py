@@ -316,6 +316,74 @@ def test_steady_part_leaves_out_warm_up_pauses_and_off_pace() -> None:
     assert mb.steady_s - mp.steady_s == pytest.approx(RESUME_SKIP_S, abs=5.0)
 
 
+def test_walking_junk_is_not_a_steady_run() -> None:
+    """A fading run whose second half is walked, with a heart-rate spike to 250 in the walk
+    and ground-contact spikes while running: no steady run, no within-run change, no drift;
+    the same run without the junk still shows both."""
+    clean = metrics_of(simulate(spec(kind="fading", duration_s=4200, seed=7)))
+    assert clean.steady_run is True
+    assert clean.aerobic_decoupling_pct is not None
+    assert clean.aerobic_decoupling_pct > 5.0
+    assert clean.cadence_change_pct is not None
+    assert clean.cadence_change_pct < -3.0
+    junk_spec = spec(kind="fading", duration_s=4200, seed=7, walk_from_s=2100, spikes=True)
+    junk = metrics_of(simulate(junk_spec))
+    # the steady part is the running before the walk, after the warm-up, without the spikes
+    assert junk.steady_s == pytest.approx(2100 - WARMUP_S - 30, abs=60)
+    assert junk.steady_run is False  # 25 of 60 minutes after the warm-up
+    assert junk.cadence_change_pct is None
+    assert junk.stance_time_change_pct is None
+    assert junk.aerobic_decoupling_pct is None
+    # the walk is no part of the form values, the spikes no part of anything
+    assert junk.cadence_spm is not None
+    assert junk.cadence_spm > 160.0
+    assert junk.stance_time_ms is not None
+    assert clean.stance_time_ms is not None
+    assert abs(junk.stance_time_ms - clean.stance_time_ms) < 5.0
+    assert junk.peak_hr_bpm is not None
+    assert junk.peak_hr_bpm < 200.0
+    assert junk.hr_histogram_bpm is not None
+    assert max(b for b in junk.hr_histogram_bpm if b is not None) <= 220.0
+
+
+def test_sensor_spikes_count_as_missing() -> None:
+    n = 1801
+    hr = np.full(n, 150.0)
+    hr[1000:1030] = 250.0  # no runner's heart rate
+    gct = np.full(n, 250.0)
+    gct[1200:1230] = 480.0  # at 3 m/s: a spike
+    rec = hand_records(n, speed_mps=3.0, heart_rate_bpm=hr, stance_time_ms=gct, cadence_spm=170.0)
+    m = run_metrics(rec, HAND_ACTIVITY, hr_max_bpm=200.0, easy_hr_fraction=EASY)
+    assert m.stance_time_ms == 250.0
+    assert m.hr_s == n - 1 - 30
+    assert m.steady_s == n - 1 - WARMUP_S - 60  # both spikes left out
+    slow = hand_records(n, speed_mps=1.8, stance_time_ms=gct, cadence_spm=150.0)
+    m_slow = run_metrics(slow, HAND_ACTIVITY, hr_max_bpm=None, easy_hr_fraction=EASY)
+    assert m_slow.stance_time_ms == pytest.approx((250.0 * (n - 31) + 480.0 * 30) / (n - 1))
+
+
+def test_temperature_and_pace_bins() -> None:
+    n = 2401
+    speed = np.where(np.arange(n) < 1500, 3.0, 2.5)  # 5:33 then 6:40 min/km
+    cad = np.where(np.arange(n) < 1500, 172.0, 166.0)
+    gct = np.where(np.arange(n) < 1500, 240.0, 262.0)
+    temp = np.where(np.arange(n) < 1200, 20.0, 24.0)
+    rec = hand_records(n, speed_mps=speed, cadence_spm=cad, stance_time_ms=gct, temperature_c=temp)
+    m = run_metrics(rec, HAND_ACTIVITY, hr_max_bpm=None, easy_hr_fraction=EASY)
+    assert m.temperature_c == pytest.approx((20.0 * 1199 + 24.0 * 1201) / 2400)
+    # after the warm-up: the rest of the first 1500 s at 333 s/km (bin 330), then 901 s at
+    # 400 s/km (bin 400; a change of pace is no stop)
+    assert m.pace_bin_s_per_km == (330.0, 400.0)
+    assert m.pace_bin_s == (1500.0 - WARMUP_S - 1, 901.0)
+    assert m.pace_bin_cadence_spm == (172.0, 166.0)
+    assert m.pace_bin_stance_time_ms == (240.0, 262.0)
+    assert m.pace_bin_vertical_oscillation_mm == (None, None)
+    walked = hand_records(n, speed_mps=1.3, cadence_spm=110.0)
+    m_walk = run_metrics(walked, HAND_ACTIVITY, hr_max_bpm=None, easy_hr_fraction=EASY)
+    assert m_walk.pace_bin_s_per_km == ()
+    assert m_walk.temperature_c is None
+
+
 def test_workout_is_not_a_steady_run() -> None:
     m = metrics_of(simulate(spec(kind="workout", duration_s=3300, intervals=(6, 180, 120))))
     assert m.steady_run is False

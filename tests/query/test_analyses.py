@@ -16,37 +16,28 @@ from runlake import (
     Analysis,
     LakeError,
     QueryError,
-    ingest_paths,
     list_analyses,
     load_analysis,
     run_query,
 )
 from runlake.cli import main
 from runlake.query import UNIT_DECIMALS, format_table, run_statements
-from runlake.synth import write_season
 
 from ..conftest import REPO
+from .conftest import SEASON_START, run_cli, season_lake
 
-START = dt.date(2026, 6, 1)
+START = SEASON_START
 ANALYSES = sorted(p.stem for p in (REPO / "sql" / "analyses").glob("*.sql"))
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``me``: a 3-week sample season; ``you``: 2 weeks of another seed."""
-    base = tmp_path_factory.mktemp("analyses")
-    write_season(base / "me", start=START, weeks=3, seed=0)
-    write_season(base / "you", start=START, weeks=2, seed=2)
-    root = base / "lake"
-    ingest_paths([base / "me"], lake_root=root, athlete="me")
-    ingest_paths([base / "you"], lake_root=root, athlete="you")
-    return root
+    return season_lake(tmp_path_factory.mktemp("analyses"), {"me": (3, 0), "you": (2, 2)})
 
 
 def sql(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    rc = main(["sql", *args])
-    out, err = capsys.readouterr()
-    return rc, out, err
+    return run_cli(["sql", *args], capsys)
 
 
 def one_line_error(rc: int, out: str, err: str) -> str:
@@ -118,7 +109,11 @@ def test_an_analysis_runs_by_name_for_the_configured_athlete(
     assert [float(r["distance_km"]) for r in got] == [
         round(d / 1000, 2) for d in expected.to_pylist()
     ]
-    # --param overrides it
+    # --athlete, as in the other commands, and --param override it
+    rc, out, _ = sql(
+        ["longest_runs", "--lake", str(lake), "--format", "csv", "--athlete", "me"], capsys
+    )
+    assert {r["athlete"] for r in _csv(out)} == {"me"}
     rc, out, _ = sql(
         ["longest_runs", "--lake", str(lake), "--format", "csv", "--param", "athlete=me"], capsys
     )

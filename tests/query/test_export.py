@@ -3,7 +3,6 @@ parameters, the view a name of the catalog, a failed export leaves no file."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,29 +11,21 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from runlake import QueryError, export_view, ingest_paths, run_query
-from runlake.cli import main
-from runlake.synth import write_season
+from runlake import QueryError, export_view, run_query
+
+from .conftest import SEASON_START, run_cli, season_lake
 
 pl = pytest.importorskip("polars")
-START = dt.date(2026, 6, 1)
+START = SEASON_START
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("export")
-    write_season(base / "me", start=START, weeks=2, seed=0)
-    write_season(base / "you", start=START, weeks=2, seed=3)
-    root = base / "lake"
-    ingest_paths([base / "me"], lake_root=root, athlete="me")
-    ingest_paths([base / "you"], lake_root=root, athlete="you")
-    return root
+    return season_lake(tmp_path_factory.mktemp("export"), {"me": (2, 0), "you": (2, 3)})
 
 
 def export(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    rc = main(["export", *args])
-    out, err = capsys.readouterr()
-    return rc, out, err
+    return run_cli(["export", *args], capsys)
 
 
 def test_a_filtered_view_to_parquet_keeps_types_and_values(

@@ -312,9 +312,11 @@ def test_bad_flag_thresholds_are_reported_at_start(
         (str(tmp_path / "none.toml"), "none.toml does not exist"),
     ]:
         cfg.write_text(f"[flags]\noverrides = {value!r}\n")
-        assert main(["--config", str(cfg), "ingest", str(src), "--lake", str(lake)]) == 1
+        # bad usage: exit 2 (issue 15), one line
+        assert main(["--config", str(cfg), "ingest", str(src), "--lake", str(lake)]) == 2
         err = capsys.readouterr().err
         assert message in err, err
+        assert err.count("\n") == 1
         assert "Traceback" not in err
         assert not lake.exists()
 

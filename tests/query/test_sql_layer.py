@@ -142,12 +142,25 @@ def test_daily_load_rolling_loads_and_streaks_match_numpy(lake: Path) -> None:
     assert [f(d["acute_load"]) for d in days] == pytest.approx(list(acute))
     assert [f(d["chronic_load"]) for d in days] == pytest.approx(list(chronic))
     ran = np.array([f(d["runs"]) > 0 for d in days])
+    # exponentially weighted: the weights lambda (1 - lambda)^k of the loads k days before
+    weights = {n: 2 / (n + 1) * (1 - 2 / (n + 1)) ** np.arange(len(days)) for n in (7, 28)}
+    ewma = {
+        n: [float(w[: i + 1][::-1] @ load[: i + 1]) for i in range(len(days))]
+        for n, w in weights.items()
+    }
+    assert [f(d["ewma_acute_load"]) for d in days] == pytest.approx(ewma[7])
+    assert [f(d["ewma_chronic_load"]) for d in days] == pytest.approx(ewma[28])
     for i, d in enumerate(days):
-        history = ran[max(0, i - 55) : max(0, i - 27 + 1)].any()
+        # judged with a run in each of the four weeks before the 7 days: days i-34 .. i-7
+        history = all(
+            ran[max(0, i - 7 * k - 6) : max(0, i - 7 * k + 1)].any() for k in (1, 2, 3, 4)
+        )
         if history:
             assert f(d["acute_chronic_ratio"]) == pytest.approx(acute[i] / chronic[i])
+            assert f(d["ewma_acute_chronic_ratio"]) == pytest.approx(ewma[7][i] / ewma[28][i])
         else:
             assert d["acute_chronic_ratio"] is None
+            assert d["ewma_acute_chronic_ratio"] is None
         streak = 0
         while i - streak >= 0 and ran[i - streak]:
             streak += 1
@@ -183,9 +196,10 @@ def test_weekly_training_weeks_hold_their_runs(lake: Path) -> None:
             assert w["rest_days"] == 7 - len(days)
             if mine:
                 assert f(w["long_run_m"]) == max(f(r["distance_m"]) for r in mine)
-            else:  # a week off: nothing was run, a true zero; a lighter week by definition
+            else:  # a week off: nothing was run, a true zero; a rest week, not a cutback
                 assert (w["distance_m"], w["load"], w["long_run_m"]) == (0.0, 0.0, None)
-                assert w["is_cutback"] is True
+                assert w["is_rest_week"] is True
+                assert w["is_cutback"] is False
                 assert w["monotony"] is None
     gap_weeks = rows(lake, "select runs from weekly_training where athlete = 'gap'")
     assert [w["runs"] for w in gap_weeks].count(0) == 1
@@ -230,11 +244,16 @@ def test_weekly_training_ten_percent_line_cutbacks_and_ratio(lake: Path) -> None
         assert w["volume_basis"] == "distance"
         assert f(w["volume_change_pct"]) == pytest.approx((dist[j] / max(prior) - 1) * 100)
         assert w["is_volume_jump"] is (dist[j] > 1.1 * max(prior))
-        assert w["is_cutback"] is (dist[j] <= 0.8 * max(prior) or dist[j] < 10_000)
-        if j >= 4:
+        assert w["is_rest_week"] is (dist[j] < 10_000)
+        assert w["is_cutback"] is (10_000 <= dist[j] <= 0.8 * max(prior))
+        if j >= 4 and all(f(x["runs"]) > 0 for x in weeks[j - 4 : j]):
             assert f(w["acute_chronic_ratio"]) == pytest.approx(load[j] / np.mean(load[j - 4 : j]))
         else:
             assert w["acute_chronic_ratio"] is None
+    # gap: 6 weeks without its third: no week has four weeks of running before it
+    gap = rows(lake, "select * from weekly_training where athlete = 'gap' order by week_start")
+    assert len(gap) == 6
+    assert all(w["acute_chronic_ratio"] is None for w in gap)
     kinds = [(w["is_volume_jump"], w["is_cutback"]) for w in weeks]
     assert kinds.count((True, False)) == 1  # the sample season's one volume jump (week 2)
     assert kinds.count((False, True)) == 3  # and its three cutback weeks
@@ -300,7 +319,7 @@ def test_weekly_training_agrees_with_the_flag_rules(lake: Path) -> None:
         streak = 0
         expected = {}
         for w in weeks:
-            streak = 0 if w["is_cutback"] else min(streak + 1, 4)
+            streak = 0 if w["is_cutback"] or w["is_rest_week"] else min(streak + 1, 4)
             if streak >= 2 and f(w["runs"]) > 0:
                 expected[w["week_start"]] = float(streak)
         assert streaks == expected
@@ -334,7 +353,9 @@ def test_weekly_training_flag_codes_are_the_weeks_flags(lake: Path) -> None:
         got = codes.get(w["week_start"], [])
         assert w["flag_codes"] == sorted(set(got))
         assert w["n_flags"] == len(got)
-    assert sum(int(f(w["n_flags"])) for w in mine) == len(flags) == 18
+    # the sample season: 7 warnings (its four form problems, the fading run's drift,
+    # its volume jump, the overstriding run off the runner's usual) and 10 fuelling notes
+    assert sum(int(f(w["n_flags"])) for w in mine) == len(flags) == 17
 
 
 # --------------------------------------------------------------------------- run_summary
@@ -451,9 +472,9 @@ def test_runlake_sql_runs_an_analysis_by_name_or_file(
     args = ["sql", name, "--lake", str(lake), "--format", "csv", "--param", "athlete=gap"]
     assert main(args) == 0
     gap = capsys.readouterr().out.splitlines()
-    # gap's jump is followed by its week off (the -100 % of the next week)
+    # gap's jump is followed by its week off (the -100 % of the next week): a rest week
     assert [line.split(",")[:2] for line in gap[1:]] == [["gap", "2026-06-08"]]
-    assert ",-100.0,true," in gap[1]
+    assert ",-100.0,false,true," in gap[1]
     # a date range that leaves the jump week out
     assert main([*args, "--param", "since=2026-06-15"]) == 0
     assert capsys.readouterr().out.splitlines() == gap[:1]

@@ -150,7 +150,7 @@ def test_weeks_report_is_self_contained_with_its_charts(lake: Path, weeks_html: 
     assert page.svg_titles == WEEK_CHARTS
     flags = run_query(lake, "select code from flags where athlete = 'me' order by date")
     assert sorted(page.flags) == sorted(flags.column("code").to_pylist())
-    assert len(page.flags) == 18
+    assert len(page.flags) == 17  # 7 warnings and 10 notes on the sample season
     assert page.rows["weeks"] == 1 + 12  # header and 12 weeks
     assert page.rows["runs"] == 1 + 60
     assert "Your last 12 weeks of running" in weeks_html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import itertools
 import math
 import os
 from collections import defaultdict
@@ -17,6 +18,7 @@ from fitparse.utils import FitCRCError
 
 from runlake.synth import (
     KINDS,
+    SCENARIOS,
     RunSpec,
     Samples,
     encode_messages,
@@ -25,9 +27,11 @@ from runlake.synth import (
     expected_summary,
     field_spec,
     fit_crc,
+    scenario_plan,
     season_plan,
     simulate,
     write_run,
+    write_scenario,
     write_season,
 )
 
@@ -394,6 +398,10 @@ def test_runspec_validation() -> None:
         spec(kind="sprint")
     with pytest.raises(ValueError, match="do not fit"):
         spec(kind="workout", duration_s=1200, intervals=(6, 180, 120))
+    with pytest.raises(ValueError, match="walk_from_s"):
+        spec(walk_from_s=900)
+    with pytest.raises(ValueError, match="temperature_c"):
+        spec(temperature_c=60.0)
 
 
 # ------------------------------------------------------------------------------- physiology
@@ -451,6 +459,78 @@ def test_known_form_problems() -> None:
     assert 320 <= over["gct"] <= 340
     asym = _means(simulate(spec(kind="asymmetric", seed=1, duration_s=2400)))
     assert asym["balance"] == pytest.approx(46.5, abs=0.3)
+
+
+def test_walking_spikes_and_heat() -> None:
+    """The second half walked (slow, short steps, long contact, heart rate down), the two
+    spikes where promised, and a temperature the FIT file carries."""
+    clean = simulate(spec(kind="fading", seed=7, duration_s=4200))
+    junk = simulate(spec(kind="fading", seed=7, duration_s=4200, walk_from_s=2100, spikes=True))
+    run, walk = slice(700, 2000), slice(2200, 4200)
+    np.testing.assert_array_equal(junk.speed_mps[:2000], clean.speed_mps[:2000])
+    assert 1.2 < float(np.mean(junk.speed_mps[walk])) < 1.6
+    assert 105 < float(np.mean(junk.cadence_spm[walk])) < 120 < 160 < np.mean(junk.cadence_spm[run])
+    assert junk.stance_time_ms is not None
+    assert float(np.mean(junk.stance_time_ms[walk])) > 600
+    hr = junk.heart_rate_bpm
+    spike_hr = np.flatnonzero(hr > 220)
+    assert spike_hr.tolist() == list(range(3150, 3180))  # 30 s at three quarters, in the walk
+    assert float(np.median(hr[walk])) < 0.8 * float(np.median(hr[run]))
+    spike_gct = np.flatnonzero(junk.stance_time_ms > 400)
+    assert spike_gct[0] == 1680
+    assert 1680 + 29 in spike_gct  # 30 s at two fifths, while running
+    assert (junk.speed_mps[1680:1710] > 2.0).all()
+    assert clean.temperature_c is None
+    hot = simulate(spec(duration_s=1200, temperature_c=31.0, seed=2))
+    assert hot.temperature_c is not None
+    assert hot.temperature_c[0] == 29.0
+    assert hot.temperature_c[-1] == 31.0
+    heavy = _means(simulate(spec(seed=1, duration_s=2400, heavy_legs_pct=12.0)))
+    usual = _means(simulate(spec(seed=1, duration_s=2400)))
+    assert heavy["gct"] / usual["gct"] == pytest.approx(1.12, abs=0.005)
+    assert heavy["cadence"] / usual["cadence"] == pytest.approx(0.94, abs=0.005)
+
+
+def test_temperature_is_in_the_file(tmp_path: Path) -> None:
+    s = write_run(tmp_path / "hot.fit", spec(duration_s=300, temperature_c=-4.0, seed=3))
+    records = list(fitparse.FitFile(str(tmp_path / "hot.fit")).get_messages("record"))
+    assert s.temperature_c is not None
+    assert [m.get_value("temperature") for m in records] == s.temperature_c.tolist()
+    assert min(s.temperature_c) == -6.0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenarios(name: str, tmp_path: Path) -> None:
+    plan = scenario_plan(name, date(2026, 3, 2))
+    assert plan == scenario_plan(name, date(2026, 3, 2))
+    starts = [r.start for r in plan]
+    assert starts == sorted(starts)
+    days = [r.start.date() for r in plan]
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    if name == "break_and_return":
+        assert max(gaps) == 7 * 13 + 1 - (7 * 7 + 6)  # from the last run of week 7 to week 13
+        assert sum(g > 28 for g in gaps) == 1
+    elif name == "long_run_spike":
+        minutes = sorted({r.duration_s // 60 for r in plan})
+        assert minutes == [40, 60, 100]
+    elif name == "walking_junk":
+        assert plan[-1].walk_from_s == 35 * 60
+        assert plan[-1].spikes
+    elif name == "hot_long_run":
+        assert plan[-1].temperature_c == 31.0
+        assert plan[-1].duration_s == 130 * 60
+    elif name == "sparse":
+        weeks = {(d - date(2026, 3, 2)).days // 7 for d in days}
+        assert 2 <= 16 - len(weeks) <= 10  # some weeks without a run
+        assert all(r.duration_s <= 35 * 60 for r in plan)
+    else:
+        assert [r.heavy_legs_pct for r in plan].count(12.0) == 1
+        assert plan[-1].heavy_legs_pct == 12.0
+    with pytest.raises(ValueError, match="unknown scenario"):
+        scenario_plan("marathon", date(2026, 3, 2))
+    if name == "sparse":
+        files = write_scenario(tmp_path, name, start=date(2026, 3, 2))
+        assert [f.name for f in files] == [r.file_name for r in plan]
 
 
 def test_fading_run_fades_in_the_last_third() -> None:

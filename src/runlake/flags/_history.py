@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from runlake.flags._flag import HISTORY_CODES, Flag, Seen, hours_minutes
+from runlake.flags._flag import HISTORY_CODES, Flag, Seen, hours_minutes, limit
 from runlake.flags._thresholds import Thresholds
 from runlake.flags._weeks import Weeks, day_of, judge_weeks
 
@@ -34,12 +34,12 @@ def _volume_jump(w: Weeks, j: int, t: Thresholds) -> Seen | None:
         pct,
         t.volume_jump_pct,
         "%",
-        f"Volume jump: {_volume(vol, time_basis)} this week, {pct:.0f} % more than "
-        f"{_volume(ref, time_basis)} (the biggest of the {t.volume_reference_weeks} weeks "
-        f"before); limit +{t.volume_jump_pct:.0f} %. Likely cause of heavy legs: muscles, "
-        "tendons and bones adapt over weeks, and a sudden jump outruns their recovery. "
-        "Advice: hold or lower the volume next week, and add at most about "
-        f"{t.volume_jump_pct:.0f} % a week.",
+        f"Volume jump: {_volume(vol, time_basis)} this week, "
+        f"{limit(pct, t.volume_jump_pct, '%', signed=True)} over "
+        f"{_volume(ref, time_basis)}, the biggest of the {t.volume_reference_weeks} weeks "
+        "before. Likely cause of heavy legs: muscles, tendons and bones adapt over weeks, "
+        "and a sudden jump outruns their recovery. Advice: hold or lower the volume next "
+        f"week, and add at most about {t.volume_jump_pct:.0f} % a week.",
     )
 
 
@@ -53,12 +53,12 @@ def _no_cutback(w: Weeks, j: int, t: Thresholds) -> Seen | None:
         float(streak),
         float(t.cutback_max_weeks),
         "weeks",
-        f"No lighter week: {streak} weeks in a row without a cutback (at least "
-        f"{t.cutback_reduction_pct:.0f} % less volume) vs {t.cutback_max_weeks}. "
-        "Likely cause: fatigue builds up from week to week when the body never gets "
-        "a lighter week to absorb the training. Advice: make next week a cutback "
-        f"week with {t.cutback_reduction_pct:.0f}-30 % less running and no hard "
-        "sessions, then build again.",
+        f"No lighter week: {limit(streak, t.cutback_max_weeks, 'weeks')} in a row without a "
+        f"cutback (at least {t.cutback_reduction_pct:.0f} % less volume) or a rest week. "
+        "Likely cause: fatigue builds up from week to week when the body never gets a "
+        "lighter week to absorb the training. Advice: make next week a cutback week with "
+        f"{t.cutback_reduction_pct:.0f}-30 % less running and no hard sessions, then build "
+        "again.",
     )
 
 
@@ -76,11 +76,10 @@ def _consecutive_days(w: Weeks, j: int, t: Thresholds) -> Seen | None:
         float(streak),
         float(t.consecutive_days_min),
         "days",
-        f"No rest day: {streak} days of running in a row up to "
-        f"{on.isoformat()} vs {t.consecutive_days_min}. Likely cause: "
-        "without a rest day muscles and tendons never fully recover, and the fatigue "
-        "adds up. Advice: take at least one full rest day a week (or swap one run "
-        "for cycling, swimming or a walk).",
+        f"No rest day: {limit(streak, t.consecutive_days_min, 'days')} of running in a row "
+        f"up to {on.isoformat()}. Likely cause: without a rest day muscles and tendons never "
+        "fully recover, and the fatigue adds up. Advice: take at least one full rest day a "
+        "week (or swap one run for cycling, swimming or a walk).",
         on,
     )
 
@@ -99,15 +98,17 @@ def _low_easy_share(w: Weeks, j: int, t: Thresholds) -> Seen | None:
         t.easy_share_min_pct,
         "%",
         f"Too little easy running: {share:.0f} % of the week's running time "
-        f"({hours_minutes(hr_s)} with heart rate) was easy vs {t.easy_share_min_pct:.0f} "
-        "%. Likely cause: running most days moderately hard leaves no time to "
-        "recover, so the legs stay heavy. Advice: keep about 80 % of your running "
-        "truly easy (you can talk in full sentences), and make the hard days "
-        "hard.",
+        f"({hours_minutes(hr_s)} with heart rate) was easy (at least "
+        f"{t.easy_share_min_pct:.0f} %). Likely cause: running most days moderately hard "
+        "leaves no time to recover, so the legs stay heavy. Advice: keep about 80 % of your "
+        "running truly easy (you can talk in full sentences), and make the hard days hard.",
     )
 
 
 def _acwr_high(w: Weeks, j: int, t: Thresholds) -> Seen | None:
+    """A warning, not an alert: the ratio is contested (Impellizzeri et al. 2020) and in
+    5,205 runners a higher one did not go with more injuries (Frandsen et al. 2025); it is
+    judged only with four weeks of running behind it (ACWR_HISTORY_WEEKS)."""
     days = w.days_of_week(j)
     ratios = w.acwr[days]
     if ratios.max() <= t.acwr_max:
@@ -116,15 +117,17 @@ def _acwr_high(w: Weeks, j: int, t: Thresholds) -> Seen | None:
     on = w.grid_day(int(days[k]))
     return Seen(
         "acwr_high",
-        "alert",
+        "warning",
         float(ratios[k]),
         t.acwr_max,
         "ratio",
-        f"Training load spike: acute:chronic load ratio {ratios[k]:.2f} vs "
-        f"{t.acwr_max:.2f} on {on.isoformat()} (the last 7 days' load "
-        f"against the last 28 days'). Likely cause: much more training than your body "
-        "is used to, the pattern most often seen before running injuries. Advice: "
-        "ease off for a few days and bring the load back up gradually.",
+        f"Load spike: the last 7 days' load against the last 28 days', "
+        f"{limit(float(ratios[k]), t.acwr_max, 'ratio')}, on {on.isoformat()}. Likely cause: "
+        "more training than your body is used to. A rough guide only: the ratio's link with "
+        "injuries is disputed (Impellizzeri et al. 2020), and in 5,205 runners a higher one "
+        "did not go with more injuries (Frandsen et al. 2025); one run much longer than your "
+        "usual did (see long_run_spike). Advice: if your legs feel heavy, ease off for a few "
+        "days.",
         on,
     )
 
@@ -139,11 +142,11 @@ def _monotony_high(w: Weeks, j: int, t: Thresholds) -> Seen | None:
         monotony,
         t.monotony_max,
         "ratio",
-        f"Monotonous week: training monotony {monotony:.1f} vs "
-        f"{t.monotony_max:.1f} (mean daily load / its variation, Foster). Likely "
-        "cause: every day about the same load, with no easy or rest days to "
-        "recover on, which goes with staleness and illness. Advice: make the easy "
-        "days easier or shorter, keep a rest day, and vary the sessions.",
+        f"Monotonous week: training {limit(monotony, t.monotony_max, 'monotony')} (mean "
+        "daily load / its variation, Foster). Likely cause: every day about the same load, "
+        "with no easy or rest days to recover on, which goes with staleness and illness. "
+        "Advice: make the easy days easier or shorter, keep a rest day, and vary the "
+        "sessions.",
     )
 
 

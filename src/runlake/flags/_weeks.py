@@ -8,20 +8,28 @@ first run to the last (weeks start on Monday, days are UTC dates):
 * the volume of each week (its distance, or its time when a run in it or in the
   ``volume_reference_weeks`` weeks before has no distance), the highest of those reference
   weeks, the change against it and the 10 % line (``volume_jump_pct``), whether the week broke
-  it (``volume_jump``), whether it was a cutback week (under ``volume_min_week_km`` (``_h``),
-  or at least ``cutback_reduction_pct`` below the reference) and how many weeks in a row went
-  without one (capped at ``2 x cutback_max_weeks``; ``no_cutback``);
+  it (``volume_jump``), whether it was a rest week (under ``volume_min_week_km`` (``_h``): a
+  week off, or nearly) or a cutback week (a lighter week of running: at least the minimum,
+  and at least ``cutback_reduction_pct`` below the reference) and how many weeks in a row
+  went without either (capped at ``2 x cutback_max_weeks``; ``no_cutback``);
 * each day's running streak (capped at ``STREAK_CAP_DAYS``; ``consecutive_days``) and its
-  acute:chronic load ratio (7- over 28-day rolling means, Gabbett 2016; judged only on run
-  days with a run 27-55 days before; ``acwr_high``);
+  acute:chronic load ratio (7- over 28-day rolling means, Gabbett 2016; ``acwr_high``),
+  judged only where it means something: on a day with a run in each of the
+  ``ACWR_HISTORY_WEEKS`` weeks before the 7-day window (so not on a return after a break of
+  two weeks or more, nor with under four weeks of running behind the window);
+* each day's exponentially weighted acute and chronic loads and their ratio (Williams et
+  al. 2017, Br J Sports Med 51:209: ``lambda = 2 / (N + 1)`` for N = 7 and 28 days), shown
+  as a trend beside the rolling ratio, judged on the same days; no flag reads them;
 * each week's easy share (``low_easy_share``) and Foster's monotony (``monotony_high``).
 
 :func:`week_rules_table` is the same judgement as a WEEK_RULES table, which the lake stores
 and the ``weekly_training`` view reads: the view shows what the flags judged, with the
 user's thresholds; :func:`day_rules_of` gives the day-level numbers (rolling loads, their
 ratio, streaks) as DAY_RULES, which the ``daily_load`` view reads. Each rule looks back
-and forward a bounded number of days, so adding a run can change only the weeks
-:func:`affected_weeks` returns.
+and forward a bounded number of days, so adding a run can change only the flags of the
+weeks :func:`affected_weeks` returns (the run rules that read the runs before, in
+:mod:`._recent`, included); the exponentially weighted loads decay but never end, so the
+day rules after those weeks are rewritten too.
 """
 
 from __future__ import annotations
@@ -42,7 +50,9 @@ from runlake.flags._thresholds import STREAK_CAP_DAYS, Thresholds
 __all__ = [
     "ACWR_ACUTE_DAYS",
     "ACWR_CHRONIC_DAYS",
-    "ACWR_HISTORY_DAYS",
+    "ACWR_HISTORY_WEEKS",
+    "EWMA_ACUTE_LAMBDA",
+    "EWMA_CHRONIC_LAMBDA",
     "MONOTONY_CAP",
     "Weeks",
     "affected_weeks",
@@ -59,12 +69,22 @@ BOOL = npt.NDArray[np.bool_]
 
 ACWR_ACUTE_DAYS: Final = 7
 ACWR_CHRONIC_DAYS: Final = 28
-ACWR_HISTORY_DAYS: Final = (27, 55)
-"""ACWR is judged on a day only when the athlete ran this many days before (inclusive)."""
+ACWR_HISTORY_WEEKS: Final = 4
+"""The acute:chronic ratio of a day is judged only when each of the 4 weeks (7-day blocks)
+before its 7-day acute window, days d-34 to d-7, holds a run: four weeks of running behind
+the window (the chronic load is built), and no break of 14 days or more among them (a
+break that long empties a block). Else the ratio is null: the first run after a break,
+whose 28 days hold only its own week, would show 4.0 by construction."""
+EWMA_ACUTE_LAMBDA: Final = 2.0 / (ACWR_ACUTE_DAYS + 1)
+"""Williams et al. 2017: the weight of today's load in the acute EWMA (N = 7 days)."""
+EWMA_CHRONIC_LAMBDA: Final = 2.0 / (ACWR_CHRONIC_DAYS + 1)
+"""... and in the chronic EWMA (N = 28 days)."""
 MONOTONY_CAP: Final = 10.0
 """Monotony of a week with (nearly) identical daily loads: 10 means 10 or more."""
 _EPOCH = date(1970, 1, 1)
-_PAD_DAYS = ACWR_HISTORY_DAYS[1] + 1
+_HISTORY_REACH_DAYS = ACWR_ACUTE_DAYS * (ACWR_HISTORY_WEEKS + 1) - 1
+"""How far back the ratio's history rule looks: d-34."""
+_PAD_DAYS = _HISTORY_REACH_DAYS + 1
 """Rest days on the day grid before the first week: every look-back starts on the grid."""
 
 
@@ -130,7 +150,10 @@ class Weeks:
     """The week minimum of the basis (a reference under it sets no 10 % line)."""
     is_volume_jump: BOOL
     volume_change_pct: F64
+    is_rest_week: BOOL
+    """Under the week minimum: a week off, or nearly."""
     is_cutback: BOOL
+    """A lighter week of running: not a rest week, and cut back enough."""
     weeks_without_cutback: I64
     easy_s: F64
     hr_s: F64
@@ -143,7 +166,11 @@ class Weeks:
     acute_load: F64
     chronic_load: F64
     acute_chronic_ratio: F64
-    """acute / chronic where the athlete ran 27-55 days before and chronic > 0, else nan."""
+    """acute / chronic where judged (ACWR_HISTORY_WEEKS) and chronic > 0, else nan."""
+    ewma_acute_load: F64
+    ewma_chronic_load: F64
+    ewma_ratio: F64
+    """ewma acute / ewma chronic on the days the rolling ratio is judged, else nan."""
 
     @property
     def acwr(self) -> F64:
@@ -181,27 +208,54 @@ def _time_basis(no_distance: F64, ref_n: int) -> BOOL:
     return np.asarray(with_runs[j + 1] - with_runs[np.maximum(j - ref_n, 0)] > 0, dtype=np.bool_)
 
 
-def _cutback_streaks(is_cutback: BOOL, t: Thresholds) -> I64:
+def _cutback_streaks(rested: BOOL, t: Thresholds) -> I64:
+    """Weeks in a row without a cutback or a rest week (``rested``), capped."""
     cap = 2 * t.cutback_max_weeks
-    streak = np.zeros(is_cutback.size, dtype=np.int64)
-    for j in range(is_cutback.size):
-        streak[j] = 0 if is_cutback[j] else min(streak[j - 1] + 1 if j else 1, cap)
+    streak = np.zeros(rested.size, dtype=np.int64)
+    for j in range(rested.size):
+        streak[j] = 0 if rested[j] else min(streak[j - 1] + 1 if j else 1, cap)
     return streak
 
 
-def _rolling_loads(daily: F64, ran: BOOL) -> tuple[F64, F64, F64]:
-    """Acute and chronic loads of each day, and their ratio where it is judged (else nan)."""
-    n = daily.size
-    cum = np.concatenate([[0.0], np.cumsum(daily)])
+def _judged_days(ran: BOOL) -> BOOL:
+    """Days whose load ratio means something: a run in each of the ACWR_HISTORY_WEEKS weeks
+    before the acute window (see ACWR_HISTORY_WEEKS)."""
+    n = ran.size
     ar = np.arange(n)
+    rcum = np.concatenate([[0], np.cumsum(ran)])
+    judged = np.ones(n, dtype=np.bool_)
+    for k in range(1, ACWR_HISTORY_WEEKS + 1):
+        last = ar - ACWR_ACUTE_DAYS * k  # the block's last day, d - 7k
+        first = last - ACWR_ACUTE_DAYS + 1
+        runs = rcum[np.clip(last + 1, 0, n)] - rcum[np.clip(first, 0, n)]
+        judged &= runs > 0
+    return judged
+
+
+def _ratio(acute: F64, chronic: F64, judged: BOOL) -> F64:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(judged & (chronic > 0), acute / np.where(chronic > 0, chronic, 1), np.nan)
+
+
+def _rolling_loads(daily: F64, judged: BOOL) -> tuple[F64, F64, F64]:
+    """Acute and chronic loads of each day, and their ratio where it is judged (else nan)."""
+    cum = np.concatenate([[0.0], np.cumsum(daily)])
+    ar = np.arange(daily.size)
     acute = (cum[ar + 1] - cum[np.maximum(ar + 1 - ACWR_ACUTE_DAYS, 0)]) / ACWR_ACUTE_DAYS
     chronic = (cum[ar + 1] - cum[np.maximum(ar + 1 - ACWR_CHRONIC_DAYS, 0)]) / ACWR_CHRONIC_DAYS
-    rcum = np.concatenate([[0], np.cumsum(ran)])
-    h_lo, h_hi = ACWR_HISTORY_DAYS
-    history = (rcum[np.clip(ar - h_lo + 1, 0, n)] - rcum[np.clip(ar - h_hi, 0, n)]) > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(history & (chronic > 0), acute / np.where(chronic > 0, chronic, 1), np.nan)
-    return acute, chronic, ratio
+    return acute, chronic, _ratio(acute, chronic, judged)
+
+
+def _ewma(daily: F64, lam: float) -> F64:
+    """Williams et al. 2017: ``ewma[d] = lam x load[d] + (1 - lam) x ewma[d - 1]``, from 0
+    on the grid's first day (a rest day before the first run)."""
+    out = np.empty(daily.size)
+    prev = 0.0
+    keep = 1.0 - lam
+    for i, x in enumerate(daily.tolist()):
+        prev = lam * x + keep * prev
+        out[i] = prev
+    return out
 
 
 def _monotony(daily: F64, pad: int, n_weeks: int) -> F64:
@@ -252,10 +306,14 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
         change = np.where(judged, (volume / np.where(judged, reference, 1.0) - 1.0) * 100.0, np.nan)
     is_jump = judged & (volume > reference * (1 + t.volume_jump_pct / 100))
     reduced = judged & (volume <= (1.0 - t.cutback_reduction_pct / 100.0) * reference)
-    is_cutback = (volume < minimum) | reduced
+    is_rest = volume < minimum
+    is_cutback = ~is_rest & reduced
 
     last_rest = np.maximum.accumulate(np.where(~ran, np.arange(n_days), -1))  # pad days rest
-    acute, chronic, ratio = _rolling_loads(daily, ran)
+    judged_days = _judged_days(ran)
+    acute, chronic, ratio = _rolling_loads(daily, judged_days)
+    ewma_acute = _ewma(daily, EWMA_ACUTE_LAMBDA)
+    ewma_chronic = _ewma(daily, EWMA_CHRONIC_LAMBDA)
     return Weeks(
         first_monday=w0,
         pad=_PAD_DAYS,
@@ -271,8 +329,9 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
         minimum=minimum,
         is_volume_jump=is_jump,
         volume_change_pct=change,
+        is_rest_week=is_rest,
         is_cutback=is_cutback,
-        weeks_without_cutback=_cutback_streaks(is_cutback, t),
+        weeks_without_cutback=_cutback_streaks(is_cutback | is_rest, t),
         easy_s=_sum_by(wk[has_easy], easy_s[has_easy], n_weeks),
         hr_s=_sum_by(wk[has_easy], hr_s[has_easy], n_weeks),
         monotony=_monotony(daily, _PAD_DAYS, n_weeks),
@@ -282,6 +341,9 @@ def judge_weeks(runs: pa.Table, t: Thresholds) -> Weeks | None:
         acute_load=acute,
         chronic_load=chronic,
         acute_chronic_ratio=ratio,
+        ewma_acute_load=ewma_acute,
+        ewma_chronic_load=ewma_chronic,
+        ewma_ratio=_ratio(ewma_acute, ewma_chronic, judged_days),
     )
 
 
@@ -314,6 +376,7 @@ def week_rules_of(w: Weeks | None, t: Thresholds) -> pa.Table:
             "duration_limit_s": _or_null(s_limit),
             "volume_change_pct": _or_null(w.volume_change_pct),
             "is_volume_jump": pa.array(w.is_volume_jump, pa.bool_()),
+            "is_rest_week": pa.array(w.is_rest_week, pa.bool_()),
             "is_cutback": pa.array(w.is_cutback, pa.bool_()),
             "weeks_without_cutback": pa.array(w.weeks_without_cutback, pa.int32()),
             "monotony": _or_null(w.monotony),
@@ -335,20 +398,25 @@ def day_rules_of(w: Weeks | None) -> pa.Table:
             "chronic_load": pa.array(w.chronic_load[grid], pa.float64()),
             "acute_chronic_ratio": _or_null(w.acute_chronic_ratio[grid]),
             "run_streak_days": pa.array(w.run_streak_days[grid], pa.int32()),
+            "ewma_acute_load": pa.array(w.ewma_acute_load[grid], pa.float64()),
+            "ewma_chronic_load": pa.array(w.ewma_chronic_load[grid], pa.float64()),
+            "ewma_acute_chronic_ratio": _or_null(w.ewma_ratio[grid]),
         },
         schema=DAY_RULES,
     )
 
 
 def _lookahead_days(t: Thresholds) -> int:
-    """Longest reach of a run into later days, over every history rule."""
+    """Longest reach of a run into later days, over every rule that reads earlier runs."""
     ref = t.volume_reference_weeks
     return max(
         7 * ref,  # volume_jump: the reference weeks after a run
         7 * (ref + 2 * t.cutback_max_weeks - 1),  # no_cutback: cutback status, then streak
         STREAK_CAP_DAYS - 1,  # consecutive_days
-        ACWR_HISTORY_DAYS[1],  # acwr_high: the chronic window and the history rule
-        ACWR_CHRONIC_DAYS - 1,
+        _HISTORY_REACH_DAYS,  # acwr_high: the history rule
+        ACWR_CHRONIC_DAYS - 1,  # ... and the chronic window
+        t.long_run_spike_days,  # long_run_spike: the days before a run
+        t.baseline_days,  # form_off_baseline: the days of the baseline
     )
 
 
@@ -356,7 +424,8 @@ def affected_weeks(new_run_dates: Iterable[date], t: Thresholds) -> tuple[date, 
     """The first and last week start whose week rules and flags runs on these dates can change.
 
     A run can change only its own week and later weeks within the longest look-ahead of any
-    rule; recompute those weeks and replace them. None when no dates are given.
+    rule (the run rules that read earlier runs included); recompute those weeks and replace
+    them. None when no dates are given.
     """
     days = sorted(new_run_dates)
     if not days:

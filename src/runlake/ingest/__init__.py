@@ -13,6 +13,7 @@ from runlake.ingest._derive import (
     DERIVED_TABLES,
     Measured,
     refresh_derived,
+    stale_flags,
 )
 from runlake.ingest._ingest import (
     ACTIVITY_MESSAGES,
@@ -20,6 +21,7 @@ from runlake.ingest._ingest import (
     FileOutcome,
     IngestSummary,
     Scan,
+    ensure_flags_current,
     find_input_files,
     finish_batch,
     ingest_file,
@@ -44,6 +46,7 @@ __all__ = [
     "InputFile",
     "Measured",
     "Scan",
+    "ensure_flags_current",
     "find_input_files",
     "finish_batch",
     "ingest_file",
@@ -55,4 +58,5 @@ __all__ = [
     "prepare_writer",
     "refresh_derived",
     "scan_inputs",
+    "stale_flags",
 ]

@@ -217,12 +217,12 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
-class _Window(io.RawIOBase):
-    """A seekable, read-only view of ``size`` bytes of ``base`` from ``start``."""
+class _View(io.RawIOBase):
+    """A seekable, read-only stream of ``size`` bytes; subclasses say how to read them."""
 
-    def __init__(self, base: IO[bytes], start: int, size: int) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._base, self._start, self._size, self._pos = base, start, size, 0
+        self._size, self._pos = size, 0
 
     def readable(self) -> bool:
         return True
@@ -237,6 +237,14 @@ class _Window(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+
+class _Window(_View):
+    """A view of ``size`` bytes of ``base`` from ``start`` (a stored zip inside a zip)."""
+
+    def __init__(self, base: IO[bytes], start: int, size: int) -> None:
+        super().__init__(size)
+        self._base, self._start = base, start
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         n = max(0, min(len(b), self._size - self._pos))
@@ -249,7 +257,7 @@ class _Window(io.RawIOBase):
         return len(data)
 
 
-class _Inflated(io.RawIOBase):
+class _Inflated(_View):
     """A seekable view of a compressed zip member (a zip inside a zip), never held whole.
 
     Reads go forward through one member stream; a read before its position opens the
@@ -259,26 +267,12 @@ class _Inflated(io.RawIOBase):
     """
 
     def __init__(self, open_member: Callable[[], IO[bytes]], size: int) -> None:
-        super().__init__()
-        self._open, self._size, self._pos = open_member, size, 0
+        super().__init__(size)
+        self._open = open_member
         self._stream: IO[bytes] | None = None
         self._at = 0  # where the stream is
         self._tail_start = max(0, size - _TAIL)
         self._tail: bytes | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         """Fill ``b`` as far as the member goes (never a short read before its end)."""

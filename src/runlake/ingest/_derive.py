@@ -21,29 +21,40 @@ What is recomputed after a batch:
   get their zones, easy time and load from their heart-rate histogram
   (:func:`runlake.metrics.rezone`), without reading records; the others (runs stored
   before the histogram existed, ``full=True``) are computed from their records;
-- the run-level flags of those runs;
 - the week and day rules (WEEK_RULES, DAY_RULES: :func:`runlake.flags.judge_weeks`) and
   the week- and day-level flags of the weeks those runs can affect
-  (:func:`runlake.flags.affected_weeks`), over the athlete's whole metrics history.
+  (:func:`runlake.flags.affected_weeks`), over the athlete's whole metrics history; the day
+  rules from those weeks on (their exponentially weighted loads never forget a run);
+- the run-level flags and run rules (RUN_RULES: :func:`runlake.flags.judge_recent`: the
+  longest run of the 30 days before, the usual form at the same pace over the 90 days
+  before) of those runs and of every run in those weeks (a new run changes what the runs
+  after it are compared with).
 
 Derived tables are small (one row per run, lap or flag), so each is one Parquet file per
 athlete and year, rewritten atomically. Before writing, the window of weeks being
 recomputed is noted in ``<lake>/.state/derive-<athlete>.json``; a writer killed half-way
-leaves the note, and the next refresh redoes that window.
+leaves the note, and the next refresh redoes that window. When the refresh is done the note
+also holds the fingerprint of the thresholds the flags were judged with
+(:func:`runlake.flags.thresholds_fingerprint`) and the metrics' version: a refresh with
+other thresholds judges every run and week again (zones from the stored histograms, no
+records read), one with another metrics version recomputes every run from its records, and
+:func:`stale_flags` tells a reader that the stored flags are not those of the thresholds
+in force.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from runlake._schemas import DUPLICATES, FLAGS, LAP_METRICS, RUN_METRICS
+from runlake._schemas import DUPLICATES, FLAGS, LAP_METRICS, RUN_METRICS, RUN_RULES
 from runlake.flags import (
     Flag,
     Thresholds,
@@ -52,14 +63,18 @@ from runlake.flags import (
     day_rules_of,
     flags_table,
     history_flags_of,
+    judge_recent,
     judge_weeks,
     run_flags,
+    run_rules_table,
+    thresholds_fingerprint,
     week_rules_of,
     week_start,
 )
 from runlake.lake._store import Lake, conform, validate_athlete
 from runlake.metrics import (
     ACTIVITY_COLUMNS,
+    METRICS_VERSION,
     RunMetrics,
     estimate_hr_max,
     find_duplicates,
@@ -68,9 +83,17 @@ from runlake.metrics import (
     rezone,
 )
 
-__all__ = ["DERIVED_TABLES", "Measured", "refresh_derived"]
+__all__ = ["DERIVED_TABLES", "Measured", "refresh_derived", "stale_flags"]
 
-DERIVED_TABLES = ("run_metrics", "lap_metrics", "flags", "week_rules", "day_rules", "duplicates")
+DERIVED_TABLES = (
+    "run_metrics",
+    "lap_metrics",
+    "flags",
+    "week_rules",
+    "day_rules",
+    "run_rules",
+    "duplicates",
+)
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 
@@ -92,17 +115,43 @@ def _state_name(athlete: str) -> str:
     return f"derive-{athlete}"
 
 
-def _read_dirty(lake: Lake, athlete: str) -> tuple[date, date] | None:
-    data = lake.read_state(_state_name(athlete))
-    dirty = data.get("dirty") if data else None
+def _read_note(lake: Lake, athlete: str) -> dict[str, Any]:
+    return lake.read_state(_state_name(athlete)) or {}
+
+
+def _dirty_of(note: Mapping[str, Any]) -> tuple[date, date] | None:
+    dirty = note.get("dirty")
     if not dirty:
         return None
     return date.fromisoformat(dirty[0]), date.fromisoformat(dirty[1])
 
 
+def _write_note(lake: Lake, athlete: str, **changes: object) -> None:
+    """Change these keys of the athlete's note (``dirty``, ``judged_with``, ...)."""
+    note = _read_note(lake, athlete)
+    note.update(changes)
+    lake.write_state(_state_name(athlete), note)
+
+
 def _write_dirty(lake: Lake, athlete: str, window: tuple[date, date] | None) -> None:
     value = None if window is None else [window[0].isoformat(), window[1].isoformat()]
-    lake.write_state(_state_name(athlete), {"dirty": value})
+    _write_note(lake, athlete, dirty=value)
+
+
+def stale_flags(lake: Lake, athlete: str, t: Thresholds) -> str | None:
+    """Why the athlete's stored flags are not what the thresholds ``t`` give (a few words),
+    or None when they are (or nothing was judged yet). Reads one small note."""
+    athlete = validate_athlete(athlete)
+    if not lake.has("run_metrics", athlete):
+        return None
+    note = _read_note(lake, athlete)
+    if note.get("dirty"):
+        return "the last refresh of the flags was interrupted"
+    if "judged_with" not in note or note.get("metrics_version") != METRICS_VERSION:
+        return "the flags were computed by an older runlake"
+    if note["judged_with"] != thresholds_fingerprint(t):
+        return "the flags were computed with other thresholds than those in force"
+    return None
 
 
 def _union(a: tuple[date, date] | None, b: tuple[date, date] | None) -> tuple[date, date] | None:
@@ -258,8 +307,13 @@ def _ids(ids: Iterable[str]) -> pa.Array:
     return pa.array(sorted(ids), pa.string())
 
 
-def _stale(acts: pa.Table, old: pa.Table | None, hr_max: float | None, full: bool) -> pa.Table:
-    """The runs of ``acts`` whose metrics are missing or used another maximum heart rate."""
+def _stale(
+    acts: pa.Table, old: pa.Table | None, hr_max: float | None, full: bool, *, rejudge: bool
+) -> pa.Table:
+    """The runs of ``acts`` whose metrics are missing or used another maximum heart rate;
+    every run when they are all judged again (``rejudge``)."""
+    if rejudge:
+        return acts
     stored: dict[str, float | None] = {}
     if old is not None and not full:
         stored = dict(
@@ -403,6 +457,55 @@ def _in_window(week: date | None, window: tuple[date, date] | None) -> bool:
     return window is not None and week is not None and window[0] <= week_start(week) <= window[1]
 
 
+def _replace_rows(
+    lake: Lake,
+    table: str,
+    athlete: str,
+    fresh: pa.Table,
+    *,
+    ids: set[str],
+    key: str,
+    span: tuple[date, date] | None,
+    years: set[int],
+) -> None:
+    """Store ``fresh`` rows of a derived table in place of the old rows of the runs ``ids``
+    and of the old rows whose ``key`` (a date) is within ``span``; keep the others."""
+    schema = _schema_of(table)
+    parts = [fresh]
+    out_years = set(pc.year(fresh[key]).to_pylist()) | years
+    if span is not None:
+        out_years |= set(range(span[0].year, span[1].year + 1))
+    old = lake.read(table, athlete, schema=schema)
+    if old is not None:
+        old = old.drop_columns(["year"])
+        replaced = pc.fill_null(pc.is_in(old["activity_id"], _ids(ids)), False)
+        if span is not None:
+            within = pc.and_(
+                pc.greater_equal(old[key], pa.scalar(span[0])),
+                pc.less_equal(old[key], pa.scalar(span[1])),
+            )
+            replaced = pc.or_(replaced, pc.fill_null(within, False))
+        parts.insert(0, conform(old.filter(pc.invert(replaced)), schema))
+    rows = pa.concat_tables(parts)
+    _write_years(lake, table, athlete, rows, years=out_years, year_of=_year_of(rows, key))
+
+
+def _schema_of(table: str) -> pa.Schema:
+    return {"flags": FLAGS, "run_rules": RUN_RULES}[table]
+
+
+_NOT_FOR_RULES = [
+    "hr_histogram_bpm",
+    "hr_histogram_s",
+    "pace_bin_s_per_km",
+    "pace_bin_s",
+    "pace_bin_cadence_spm",
+    "pace_bin_stance_time_ms",
+    "pace_bin_vertical_oscillation_mm",
+]
+"""RUN_METRICS columns the run rules read through :func:`judge_recent` only."""
+
+
 def _write_flags(
     lake: Lake,
     athlete: str,
@@ -415,50 +518,42 @@ def _write_flags(
     years: set[int],
     gone_ids: set[str],
 ) -> int:
-    """Every run flag of the new runs and of the window's runs, every week and day flag of
-    the window; the other flags are kept. Returns how many flags were computed."""
+    """Every run flag and run rule of the new runs and of the window's runs, every week and
+    day flag of the window; the other flags are kept. Returns how many flags were computed."""
     in_window = [
         RunMetrics(**row)
-        for row in merged.drop_columns(["hr_histogram_bpm", "hr_histogram_s"]).to_pylist()
+        for row in merged.drop_columns(_NOT_FOR_RULES).to_pylist()
         if row["activity_id"] in new_ids or _in_window(row["date"], window)
     ]
-    fresh: list[Flag] = [f for m in in_window for f in run_flags(m, athlete, t)]
+    ids = {m.activity_id for m in in_window}
+    recent = judge_recent(merged, t, ids)
+    fresh: list[Flag] = [
+        f for m in in_window for f in run_flags(m, athlete, t, recent.get(m.activity_id))
+    ]
     if judged is not None and window is not None:
         fresh += history_flags_of(judged, athlete, t, weeks=window)
-    fresh_table = flags_table(fresh)
-    parts = [fresh_table]
-    flag_years = set(pc.year(fresh_table["week_start"]).to_pylist()) | years
-    if window is not None:
-        flag_years |= set(range(window[0].year, window[1].year + 1))
-    old = lake.read("flags", athlete)
-    if old is not None:
-        old = old.drop_columns(["year"])
-        replaced = pc.fill_null(pc.is_in(old["activity_id"], _ids(new_ids | gone_ids)), False)
-        if window is not None:
-            replaced = pc.or_(
-                replaced,
-                pc.and_(
-                    pc.greater_equal(old["week_start"], pa.scalar(window[0])),
-                    pc.less_equal(old["week_start"], pa.scalar(window[1])),
-                ),
-            )
-        parts.insert(0, conform(old.filter(pc.invert(replaced)), FLAGS))
-    flags_all = pa.concat_tables(parts)
-    _write_years(
+    out = new_ids | gone_ids
+    _replace_rows(
         lake,
         "flags",
         athlete,
-        flags_all,
-        years=flag_years,
-        year_of=_year_of(flags_all, "week_start"),
+        flags_table(fresh),
+        ids=out,
+        key="week_start",
+        span=window,
+        years=years,
     )
+    rules = run_rules_table(merged.filter(pc.is_in(merged["activity_id"], _ids(ids))), recent)
+    days = None if window is None else (window[0], window[1] + timedelta(days=6))
+    _replace_rows(lake, "run_rules", athlete, rules, ids=out, key="date", span=days, years=years)
     return len(fresh)
 
 
 def _write_rules(
     lake: Lake, athlete: str, t: Thresholds, judged: Weeks | None, window: tuple[date, date]
 ) -> None:
-    """The week and day rules of every week, written for the years of the window."""
+    """The week rules of every week, written for the years of the window; the day rules for
+    the years from the window's on (the weighted loads never forget a run)."""
     weeks = week_rules_of(judged, t)
     _write_years(
         lake,
@@ -469,14 +564,15 @@ def _write_rules(
         year_of=_year_of(weeks, "week_start"),
     )
     days = day_rules_of(judged)
-    last_day = window[1] + timedelta(days=6)  # the window's last week may end in a new year
+    day_years = _year_of(days, "date")
+    last_year = max([window[1].year + 1, *day_years.to_pylist()])
     _write_years(
         lake,
         "day_rules",
         athlete,
         days,
-        years=set(range(window[0].year, last_day.year + 1)),
-        year_of=_year_of(days, "date"),
+        years=set(range(window[0].year, last_year + 1)),
+        year_of=day_years,
     )
 
 
@@ -524,6 +620,13 @@ def _gone(old: pa.Table | None, acts: pa.Table) -> pa.Table | None:
     return gone if gone.num_rows else None
 
 
+def _first_day(table: pa.Table | None, column: str) -> date | None:
+    if table is None or table.num_rows == 0:
+        return None
+    first = pc.min(table[column]).as_py()
+    return first.date() if isinstance(first, datetime) else first
+
+
 def _window(
     t: Thresholds,
     acts: pa.Table,
@@ -531,12 +634,19 @@ def _window(
     dirty: tuple[date, date] | None,
     *,
     full: bool,
+    old: pa.Table | None,
 ) -> tuple[date, date] | None:
-    """The weeks to judge again: those the new, the recomputed and the gone runs affect."""
+    """The weeks to judge again: those the new, the recomputed and the gone runs affect; and
+    when the athlete's first run moved (an older run came, or the first one went), the weeks
+    between the two first runs and after them (``long_run_spike`` judges a run only when the
+    history reaches 30 days before it)."""
     window = _union(affected_weeks(run_dates, t) if run_dates else None, dirty)
     if full and window is not None:
         all_dates = acts["start_time"].to_pylist()
         window = _union(window, affected_weeks([d.date() for d in all_dates if d], t))
+    firsts = {_first_day(old, "date"), _first_day(acts, "start_time")} - {None}
+    if window is not None and len(firsts) > 1:
+        window = _union(window, affected_weeks([d for d in firsts if d is not None], t))
     return window
 
 
@@ -553,36 +663,65 @@ def refresh_derived(
 
     Hold the lock. ``full=True`` recomputes every run and every week (after changing
     thresholds), from the records. ``measured``: metrics of the new runs computed at ingest
-    (no records read).
+    (no records read). Flags judged with other thresholds than ``t`` are all judged again
+    (see the module docstring), as are metrics of another version.
     """
     athlete = validate_athlete(athlete)
     every = lake.read("activities", athlete)
-    dirty = _read_dirty(lake, athlete)
     if every is None or every.num_rows == 0:
         return {"metrics_computed": 0, "flag_window": None}
+    note = _read_note(lake, athlete)
+    dirty = _dirty_of(note)
     dups = _refresh_duplicates(lake, athlete, every)
     acts = _counted_runs(every, dups)
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
     gone = _gone(old, acts)
     done: dict[str, object] = {"metrics_computed": 0, "flag_window": None}
     done["duplicates"] = dups.num_rows
+    judged_before = old is not None and old.num_rows > 0
+    full = full or (judged_before and note.get("metrics_version") != METRICS_VERSION)
+    rejudge = full or (judged_before and note.get("judged_with") != thresholds_fingerprint(t))
     if acts.num_rows == 0 and gone is None and dirty is None:
         return done
     hr_max = t.hr_max_bpm or estimate_hr_max(acts["max_hr_bpm"].to_pylist())
-    if old is not None and old.num_rows and not lake.has("day_rules", athlete):
-        # a lake written before the week or day rules were stored: judge every week once
-        dirty = _union(dirty, affected_weeks(old["date"].drop_null().to_pylist(), t))
-    todo = _stale(acts, old, hr_max, full)
+    todo = _stale(acts, old, hr_max, full, rejudge=rejudge)
     if todo.num_rows == 0 and dirty is None and gone is None:
         return done
-
     new = _new_metrics(
         lake, athlete, t, acts=acts, todo=todo, old=old, hr_max=hr_max, full=full, measured=measured
     )
     run_dates = new.runs["date"].to_pylist() + ([] if gone is None else gone["date"].to_pylist())
-    window = _window(t, acts, [d for d in run_dates if d is not None], dirty, full=full)
+    window = _window(t, acts, [d for d in run_dates if d is not None], dirty, full=rejudge, old=old)
     _write_dirty(lake, athlete, window)  # a writer killed from here on: redo the window
+    _store(lake, athlete, t, new=new, old=old, gone=gone, window=window, done=done)
+    _write_note(
+        lake,
+        athlete,
+        dirty=None,
+        judged_with=thresholds_fingerprint(t),
+        metrics_version=METRICS_VERSION,
+    )
+    done |= {
+        "metrics_computed": new.runs.num_rows,
+        "judged_again": rejudge,  # every run and week: other thresholds or metrics
+        "hr_max_bpm": hr_max,
+        "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
+    }
+    return done
 
+
+def _store(
+    lake: Lake,
+    athlete: str,
+    t: Thresholds,
+    *,
+    new: _NewMetrics,
+    old: pa.Table | None,
+    gone: pa.Table | None,
+    window: tuple[date, date] | None,
+    done: dict[str, object],
+) -> None:
+    """Write the recomputed metrics, then the flags, run rules, week and day rules."""
     merged, years = _merge_run_metrics(old, new.runs, gone)
     _write_lap_metrics(lake, athlete, merged, new, years, gone=gone)
     _write_years(
@@ -608,10 +747,3 @@ def refresh_derived(
     )
     if window is not None:
         _write_rules(lake, athlete, t, judged, window)
-    _write_dirty(lake, athlete, None)
-    done |= {
-        "metrics_computed": new.runs.num_rows,
-        "hr_max_bpm": hr_max,
-        "flag_window": None if window is None else [window[0].isoformat(), window[1].isoformat()],
-    }
-    return done

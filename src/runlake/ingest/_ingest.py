@@ -24,6 +24,7 @@ from runlake._errors import (
     DecodeError,
     FitError,
     InputTooLarge,
+    LakeBusy,
     NotAnActivity,
     Problem,
     decode_error_class,
@@ -32,7 +33,7 @@ from runlake._schemas import FILES, INGEST_ERRORS
 from runlake.decode import decode_fit, decode_gpx, decode_tcx, fit_file_type, root_name
 from runlake.flags import Thresholds, load_thresholds
 from runlake.ingest._archives import DEFAULT_MAX_FILE_BYTES, ArchiveReader, InputFile
-from runlake.ingest._derive import Measured, refresh_derived
+from runlake.ingest._derive import Measured, refresh_derived, stale_flags
 from runlake.ingest._inputs import ArchiveTally, Found, find_inputs, tally_outcomes
 from runlake.ingest._scan import Scan, new_files, scan_inputs
 from runlake.lake._store import FileCommit, Lake, LakeLocation, validate_athlete, writer_lock
@@ -52,6 +53,7 @@ __all__ = [
     "IngestSummary",
     "InputFile",
     "Scan",
+    "ensure_flags_current",
     "find_input_files",
     "finish_batch",
     "ingest_file",
@@ -537,3 +539,38 @@ def finish_batch(
     derived = refresh_derived(lake, athlete, thresholds or load_thresholds(), measured=measured)
     build_catalog(lake.fs)
     return {"catalog_rebuilt": True, "new_files": n_new, **derived}
+
+
+def ensure_flags_current(
+    lake: Lake,
+    athlete: str,
+    thresholds: Thresholds,
+    *,
+    wait_s: float = 5.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> str | None:
+    """Make the athlete's stored flags those of ``thresholds`` before they are shown.
+
+    When they were judged with other thresholds, by an older runlake or by a refresh that
+    was interrupted (:func:`~runlake.ingest._derive.stale_flags`), they are judged again
+    under the writer lock (waiting up to ``wait_s`` for another writer) and the catalog is
+    rebuilt. Returns one line saying what was done, or why it could not be done now (the
+    lake is busy: the flags are then shown as they are), or None when they were current.
+    """
+    why = stale_flags(lake, athlete, thresholds)
+    if why is None:
+        return None
+    try:
+        with writer_lock(lake, holder="runlake flags", timeout_s=wait_s, on_wait=on_wait):
+            why = stale_flags(lake, athlete, thresholds)  # another writer may have done it
+            if why is None:
+                return None
+            done = refresh_derived(lake, athlete, thresholds)
+            build_catalog(lake.fs)
+    except LakeBusy as e:
+        return (
+            f"{why}; shown as they were computed, not judged again now ({e}); "
+            "`runlake flags` judges them again once the lake is free"
+        )
+    runs = done.get("metrics_computed", 0)
+    return f"{why}: judged again with the thresholds in force ({runs} runs)"

@@ -77,7 +77,16 @@ DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
 
 PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
-    (*DATA_TABLES, "run_metrics", "lap_metrics", "flags", "week_rules", "day_rules", "duplicates")
+    (
+        *DATA_TABLES,
+        "run_metrics",
+        "lap_metrics",
+        "flags",
+        "week_rules",
+        "day_rules",
+        "run_rules",
+        "duplicates",
+    )
 )
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
 

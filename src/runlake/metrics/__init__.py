@@ -17,18 +17,26 @@ Definitions (docs/views.md quotes them)
 counts for nothing); a gap of more than ``PAUSE_GAP_S`` between samples is a pause, and the
 sample after it counts for one usual sampling interval. A sample is *moving* when its speed
 is at least ``MOVING_MIN_MPS`` (samples with no speed at all count as moving) and *running*
-when it is moving and its cadence, if known, is at least ``WALK_MAX_SPM``. Form averages
-(cadence, oscillation, contact time, balance, step length, vertical ratio) are
-time-weighted means over the running samples.
+when it is moving and its cadence, if known, is at least ``WALK_MAX_SPM`` (below it: a
+walk). **Sensor spikes** are values no runner has: a heart rate above
+``HR_PLAUSIBLE_MAX_BPM`` (220), a ground contact over ``STANCE_SPIKE_MS`` (400 ms) at
+``STANCE_SPIKE_MIN_MPS`` (2 m/s) or faster; they count as missing (null) everywhere, and
+their samples are left out of the steady part. Form averages (cadence, oscillation, contact
+time, balance, step length, vertical ratio) are time-weighted means over the running
+samples. ``temperature_c`` is the time-weighted mean of the watch's temperature over the
+moving samples (a wrist watch reads warmer than the air).
 
-**Steady part.** The moving samples left after removing: the first ``WARMUP_S`` seconds of
+**Steady part.** The running samples left after removing: the first ``WARMUP_S`` seconds of
 moving time (warm-up: heart rate and form settle), the first ``RESUME_SKIP_S`` seconds after
-every pause or stop (heart rate recovering), and every sample whose speed is more than
-``OFF_PACE_FRACTION`` away from the run's typical pace (the time-weighted median speed of the
-moving samples after the warm-up: intervals, walking breaks, steep hills). ``steady_s`` is its
-length. A run is a *steady run* (``steady_run``) when its steady part lasts at least
-``MIN_STEADY_S`` and covers at least ``STEADY_SHARE_MIN`` of the moving time after the warm-up:
-easy and long runs are, interval workouts are not.
+every pause, stop or walk (heart rate recovering), every sample with a sensor spike, and
+every sample whose speed is more than ``OFF_PACE_FRACTION`` away from the run's typical pace
+(the time-weighted median speed of what is left before this filter: intervals, steep
+hills). Walking is never part of it. ``steady_s`` is its length. A run is a *steady run*
+(``steady_run``) when its steady part lasts at least ``MIN_STEADY_S`` and covers at least
+``STEADY_SHARE_MIN`` of the timer time after the warm-up (walking and standing with the
+timer running count, pauses do not): easy and long runs are; interval workouts, run-walks
+and runs that end walking or standing are not, and get no within-run changes (form fade)
+and no cardiac-drift flag.
 
 **Within-run changes** (``cadence_change_pct``, ``stance_time_change_pct``,
 ``vertical_oscillation_change_pct``): the time-weighted mean over the last third of the
@@ -72,6 +80,11 @@ running samples: 1.0 means contact time and cadence both at the red-zone boundar
 (the developer field Ground Time, which normalize puts in ``stance_time_ms``) all record;
 without contact time it is null.
 
+**Pace bins** (``pace_bin_*``, for the flags' personal baselines): the steady part before its
+pace filter (running after the warm-up, away from stops and walks, no spikes), at 2-7 m/s,
+by pace bin of ``PACE_BIN_S_PER_KM`` (5 s/km; lower edges, ascending): the seconds in each
+and the time-weighted mean cadence, ground contact time and vertical oscillation there.
+
 **Heart-rate zones and load.** Zones are Edwards' five zones of maximum heart rate (50–60,
 60–70, 70–80, 80–90, 90+ %; time under 50 % is in none). ``easy_s`` is the time at or below
 ``easy_hr_fraction x hr_max``. The load is Edwards' TRIMP (minutes in each zone times the
@@ -90,16 +103,20 @@ the stored histogram alone when the maximum heart rate changes: the same arithme
 **Maximum heart rate.** Configured, else ``estimate_hr_max`` over the athlete's runs: the
 second-highest per-run maximum (so one strap spike cannot set it) among plausible values.
 
+``METRICS_VERSION`` names these definitions: a lake whose metrics were computed with another
+version gets them recomputed from its records by its next refresh.
+
 May import: runlake._schemas. One module a job: ``_samples`` (records as time-weighted
 samples), ``_form`` (form averages, overstriding), ``_steady`` (the steady part, its thirds
 and halves, within-run changes, decoupling), ``_heart`` (histogram, zones, load, maximum),
-``_laps`` (form per lap), ``_run`` (one RUN_METRICS row), ``_duplicates`` (which activities
-are copies of one session), ``_fade`` (a run's form-fade thirds, adjusted and raw, for the
-report: :func:`form_fade_values`).
+``_laps`` (form per lap), ``_bands`` (form per pace bin), ``_run`` (one RUN_METRICS row),
+``_duplicates`` (which activities are copies of one session), ``_fade`` (a run's form-fade
+thirds, adjusted and raw, for the report: :func:`form_fade_values`).
 """
 
 from __future__ import annotations
 
+from runlake.metrics._bands import BIN_COLUMNS, BIN_SPEED_RANGE_MPS, PACE_BIN_S_PER_KM
 from runlake.metrics._duplicates import (
     FORMAT_PREFERENCE,
     SHARED_MIN_FRACTION,
@@ -127,12 +144,20 @@ from runlake.metrics._heart import (
 from runlake.metrics._laps import lap_metrics
 from runlake.metrics._run import (
     ACTIVITY_COLUMNS,
+    METRICS_VERSION,
     RunMetrics,
     measure_run,
     metrics_table,
     run_metrics,
 )
-from runlake.metrics._samples import MOVING_MIN_MPS, PAUSE_GAP_S, WALK_MAX_SPM
+from runlake.metrics._samples import (
+    HR_PLAUSIBLE_MAX_BPM,
+    MOVING_MIN_MPS,
+    PAUSE_GAP_S,
+    STANCE_SPIKE_MIN_MPS,
+    STANCE_SPIKE_MS,
+    WALK_MAX_SPM,
+)
 from runlake.metrics._steady import (
     DECOUPLING_MAX_GRADE_DIFF,
     DECOUPLING_MIN_S,
@@ -147,6 +172,8 @@ from runlake.metrics._steady import (
 
 __all__ = [
     "ACTIVITY_COLUMNS",
+    "BIN_COLUMNS",
+    "BIN_SPEED_RANGE_MPS",
     "DECOUPLING_MAX_GRADE_DIFF",
     "DECOUPLING_MIN_S",
     "DURATION_LOAD_PER_MIN",
@@ -154,6 +181,8 @@ __all__ = [
     "FORMAT_PREFERENCE",
     "HR_COVERAGE_MIN",
     "HR_MAX_PLAUSIBLE",
+    "HR_PLAUSIBLE_MAX_BPM",
+    "METRICS_VERSION",
     "MIN_STEADY_S",
     "MOVING_MIN_MPS",
     "OFF_PACE_FRACTION",
@@ -162,9 +191,12 @@ __all__ = [
     "OI_RED_CADENCE_SPM",
     "OI_RED_GCT_MS",
     "OI_REF_SPEED_MPS",
+    "PACE_BIN_S_PER_KM",
     "PAUSE_GAP_S",
     "RESUME_SKIP_S",
     "SHARED_MIN_FRACTION",
+    "STANCE_SPIKE_MIN_MPS",
+    "STANCE_SPIKE_MS",
     "START_WITHIN_S",
     "STEADY_SHARE_MIN",
     "UNKNOWN_SPORTS",

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runlake.metrics._samples import F64, I64, as_float, float_column
+from runlake.metrics._samples import F64, HR_PLAUSIBLE_MAX_BPM, I64, as_float, float_column
 
 __all__ = [
     "DURATION_LOAD_PER_MIN",
@@ -36,7 +36,7 @@ EDWARDS_ZONES: Final = (0.5, 0.6, 0.7, 0.8, 0.9)
 """Lower bounds of Edwards' five heart-rate zones, fractions of maximum heart rate."""
 DURATION_LOAD_PER_MIN: Final = 2.5
 """Load per timer minute of a run without heart rate (an easy run: Edwards zone 2-3)."""
-HR_MAX_PLAUSIBLE: Final = (120.0, 230.0)
+HR_MAX_PLAUSIBLE: Final = (120.0, HR_PLAUSIBLE_MAX_BPM)
 """Per-run maxima outside this range are sensor errors for ``estimate_hr_max``."""
 
 

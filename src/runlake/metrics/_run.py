@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from runlake._schemas import RUN_METRICS
+from runlake.metrics._bands import pace_bins
 from runlake.metrics._form import form_by_group
 from runlake.metrics._heart import heart_rate_of_runs, hr_histogram, peak_hr
 from runlake.metrics._laps import lap_metrics_of
@@ -23,10 +24,23 @@ from runlake.metrics._samples import (
     as_float,
     or_none,
     prepare_samples,
+    weighted_mean,
 )
 from runlake.metrics._steady import decoupling, steady_part, within_run_changes
 
-__all__ = ["ACTIVITY_COLUMNS", "RunMetrics", "measure_run", "metrics_table", "run_metrics"]
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "METRICS_VERSION",
+    "RunMetrics",
+    "measure_run",
+    "metrics_table",
+    "run_metrics",
+]
+
+METRICS_VERSION: Final = 2
+"""The version of the metric definitions: a lake whose run metrics were computed with
+another has them recomputed from its records by its next refresh. 2: walking, sensor
+spikes and the time after a walk left out of the steady part; temperature; pace bins."""
 
 # Activity summary columns used when the records have none of a form value.
 _ACTIVITY_AVG = {name: f"avg_{name}" for name in (*FORM_COLUMNS, "step_length_mm")}
@@ -81,6 +95,12 @@ class RunMetrics:
     load_source: str | None
     hr_histogram_bpm: tuple[float | None, ...] | None = None
     hr_histogram_s: tuple[float, ...] | None = None
+    temperature_c: float | None = None
+    pace_bin_s_per_km: tuple[float, ...] | None = None
+    pace_bin_s: tuple[float, ...] | None = None
+    pace_bin_cadence_spm: tuple[float | None, ...] | None = None
+    pace_bin_stance_time_ms: tuple[float | None, ...] | None = None
+    pace_bin_vertical_oscillation_mm: tuple[float | None, ...] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in _RUN_FIELDS}
@@ -213,6 +233,8 @@ def _run_metrics(
         duration = timed
     v = form.values
     h = _heart_fields(s, duration, hr_max_bpm=hr_max_bpm, easy_hr_fraction=easy_hr_fraction)
+    bins = pace_bins(s, part.clean)
+    temperature, _ = weighted_mean(s.cols["temperature_c"], s.w, s.moving)
     return RunMetrics(
         activity_id=str(activity.get("activity_id", "")),
         start_time=start,
@@ -250,6 +272,12 @@ def _run_metrics(
         load_source=h.load_source,
         hr_histogram_bpm=h.histogram_bpm,
         hr_histogram_s=h.histogram_s,
+        temperature_c=or_none(temperature),
+        pace_bin_s_per_km=bins.pace_s_per_km,
+        pace_bin_s=bins.seconds,
+        pace_bin_cadence_spm=bins.values["cadence_spm"],
+        pace_bin_stance_time_ms=bins.values["stance_time_ms"],
+        pace_bin_vertical_oscillation_mm=bins.values["vertical_oscillation_mm"],
     )
 
 

@@ -14,9 +14,12 @@ __all__ = [
     "BOOL",
     "F64",
     "FORM_COLUMNS",
+    "HR_PLAUSIBLE_MAX_BPM",
     "I64",
     "MOVING_MIN_MPS",
     "PAUSE_GAP_S",
+    "STANCE_SPIKE_MIN_MPS",
+    "STANCE_SPIKE_MS",
     "WALK_MAX_SPM",
     "RunSamples",
     "as_float",
@@ -38,6 +41,17 @@ MOVING_MIN_MPS: Final = 1.0
 """Slower than this is standing or a stop (a slow walk is about 1.2 m/s)."""
 WALK_MAX_SPM: Final = 130.0
 """A cadence under this is walking, not running (running cadence is 150-200 steps/min)."""
+HR_PLAUSIBLE_MAX_BPM: Final = 220.0
+"""No runner's heart rate goes above this: a higher sample is a sensor spike (an optical
+sensor locked onto the step rate, a strap's static). Maximal heart rate is about
+208 - 0.7 x age with a standard deviation of about 10 bpm (Tanaka et al. 2001, J Am Coll
+Cardiol 37:153): 194 at 20, so 220 lies far above what a runner reaches."""
+STANCE_SPIKE_MS: Final = 400.0
+"""Ground contact longer than this while moving at ``STANCE_SPIKE_MIN_MPS`` or faster is a
+sensor spike: at running speeds contact lasts about 160-300 ms (Garmin's red zone, the
+slowest 5 % of runners, starts at 305 ms); only walking (about 600 ms) is that long."""
+STANCE_SPIKE_MIN_MPS: Final = 2.0
+"""Running pace for ``STANCE_SPIKE_MS``: 2 m/s is 8:20 min/km, a slow jog."""
 
 FORM_COLUMNS: Final = (
     "cadence_spm",
@@ -47,7 +61,15 @@ FORM_COLUMNS: Final = (
     "stance_time_balance_pct",
 )
 """The record columns averaged as form values."""
-_READ = (*FORM_COLUMNS, "step_length_mm", "speed_mps", "distance_m", "heart_rate_bpm", "altitude_m")
+_READ = (
+    *FORM_COLUMNS,
+    "step_length_mm",
+    "speed_mps",
+    "distance_m",
+    "heart_rate_bpm",
+    "altitude_m",
+    "temperature_c",
+)
 
 
 def float_column(t: pa.Table, name: str) -> F64:
@@ -120,7 +142,8 @@ class RunSamples:
     pause: BOOL  # the sample follows a pause gap
     speed: F64
     moving: BOOL
-    running: BOOL
+    running: BOOL  # moving, and not walking (cadence, where known, of a run)
+    spike: BOOL  # a sensor spike: heart rate or ground contact no runner has (now null)
     hr: F64
     cols: dict[str, F64]
     ts_ms: F64
@@ -168,5 +191,10 @@ def prepare_samples(records: pa.Table) -> RunSamples:
     cad = cols["cadence_spm"]
     running = moving & (np.isnan(cad) | (cad >= WALK_MAX_SPM))
     hr = cols["heart_rate_bpm"]
-    hr = np.where(hr > 0, hr, np.nan)
-    return RunSamples(t, w, pause, speed, moving, running, hr, cols, ts_ms, rows)
+    hr_spike = hr > HR_PLAUSIBLE_MAX_BPM
+    hr = np.where((hr > 0) & ~hr_spike, hr, np.nan)
+    gct = cols["stance_time_ms"]
+    gct_spike = (gct > STANCE_SPIKE_MS) & (speed >= STANCE_SPIKE_MIN_MPS)
+    cols["stance_time_ms"] = np.where(gct_spike, np.nan, gct)
+    spike = hr_spike | gct_spike
+    return RunSamples(t, w, pause, speed, moving, running, spike, hr, cols, ts_ms, rows)

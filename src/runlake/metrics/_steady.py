@@ -42,7 +42,7 @@ __all__ = [
 WARMUP_S: Final = 600.0
 """Moving time left out of the steady part at the start: heart rate and form settle."""
 RESUME_SKIP_S: Final = 60.0
-"""Time left out of the steady part after a pause or a stop: heart rate recovers."""
+"""Time left out of the steady part after a pause, a stop or a walk: heart rate recovers."""
 OFF_PACE_FRACTION: Final = 0.15
 """Samples more than this fraction off the run's typical (median) speed are not steady."""
 MIN_STEADY_S: Final = 1200.0
@@ -52,7 +52,8 @@ DECOUPLING_MIN_S: Final = 2400.0
 DECOUPLING_MAX_GRADE_DIFF: Final = 0.01
 """Decoupling is null when the halves' mean grades differ by more than this (1 point)."""
 STEADY_SHARE_MIN: Final = 0.6
-"""A steady run's steady part covers at least this share of the moving time after warm-up."""
+"""A steady run's steady part covers at least this share of the timer time after warm-up
+(walking and standing with the timer running count, pauses not)."""
 THIRD_COVERAGE_MIN: Final = 0.5
 """A value must cover this share of a third of the steady part for a within-run change."""
 
@@ -62,7 +63,8 @@ class SteadyPart:
     """The steady part of one run, as masks over its samples."""
 
     moving_s: float
-    steady: BOOL
+    clean: BOOL  # running after the warm-up, away from stops and walks, no sensor spike
+    steady: BOOL  # clean and near the run's typical pace
     steady_s: float
     speed_mps: float  # time-weighted mean speed of the steady part (NaN: none)
     steady_run: bool
@@ -73,20 +75,21 @@ class SteadyPart:
 
 
 def _since_stop(s: RunSamples) -> F64:
-    """Seconds since the last pause or stop before each sample (inf: none yet)."""
+    """Seconds since the last pause, stop or walk before each sample (inf: none yet)."""
     n = s.t.size
-    stop = s.pause | ~s.moving
+    stop = s.pause | ~s.running
     idx = np.where(stop, np.arange(n), -1)
     last_stop = np.maximum.accumulate(idx) if n else idx
     return np.where(last_stop >= 0, s.t - s.t[np.maximum(last_stop, 0)], np.inf)
 
 
 def steady_part(s: RunSamples) -> SteadyPart:
-    """The moving samples after the warm-up, away from stops, near the run's typical pace."""
+    """The running samples after the warm-up, away from stops and walks, without sensor
+    spikes, near the run's typical pace."""
     moving_w = np.where(s.moving, s.w, 0.0)
     moving_s = float(moving_w.sum())
     after_warmup = np.cumsum(moving_w) > WARMUP_S
-    base = s.moving & after_warmup & (_since_stop(s) >= RESUME_SKIP_S)
+    base = s.running & ~s.spike & after_warmup & (_since_stop(s) >= RESUME_SKIP_S)
     typical = weighted_median(s.speed, np.where(base, s.w, 0.0))
     if math.isnan(typical):
         in_band = np.isnan(s.speed)
@@ -96,12 +99,14 @@ def steady_part(s: RunSamples) -> SteadyPart:
     sw = np.where(steady, s.w, 0.0)
     steady_s = float(sw.sum())
     speed, _ = weighted_mean(s.speed, s.w, steady)
+    timed_s = float(s.w.sum())  # the timer's time: moving, walking and standing
     steady_run = steady_s >= MIN_STEADY_S and steady_s >= STEADY_SHARE_MIN * max(
-        moving_s - WARMUP_S, 0.0
+        timed_s - WARMUP_S, 0.0
     )
     cum = np.cumsum(sw)
     return SteadyPart(
         moving_s=moving_s,
+        clean=base & (s.w > 0),
         steady=steady,
         steady_s=steady_s,
         speed_mps=speed,

@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from runlake.report._values import esc, finite, fmt_day, fmt_hm, fmt_pace, fmt_value
+from runlake.flags import flag_headline
+from runlake.report._values import esc, finite, fmt_day
 
 __all__ = [
     "CSP",
@@ -41,59 +42,19 @@ FLAG_TITLES: Final[Mapping[str, str]] = {
 }
 """Each flag code in plain words (a code not listed is shown as its words: ``a_b`` "A b")."""
 
-_AT_LEAST: Final = {"low_easy_share"}
-"""Flags whose threshold is a minimum: "(at least 80 %)", not "(limit 80 %)"."""
-_SIGNED: Final = {"form_fade", "form_off_baseline", "long_run_spike", "volume_jump"}
-"""Flags whose value is a change in %: shown with its sign."""
-
 
 def flag_title(code: str) -> str:
     return FLAG_TITLES.get(code) or code.replace("_", " ").capitalize()
 
 
-def _ratio(v: float, th: float) -> tuple[str, str]:
-    """A ratio and its limit with one decimal, two when one would make them look equal."""
-    d = 2 if f"{v:.1f}" == f"{th:.1f}" else 1
-    return f"{v:.{d}f}", f"{th:.{d}f}"
-
-
 def flag_seen(row: Mapping[str, object]) -> str:
-    """A flag's value against its threshold as a runner says it: ``ratio 4.0 (limit 1.5)``,
-    ``12.3 cm (limit 11.5 cm)``, ``+6.8 % (limit +5.0 %)``, ``62 % easy (at least 80 %)``.
-
-    The same words as ``runlake.flags.flag_headline`` of the flags branch (issue 15), which
-    this can defer to once merged; a unit it does not know reads ``value unit (limit ...)``.
-    """
+    """A flag's value against its threshold as a runner says it (``ratio 4.0 (limit 1.5)``,
+    ``12.3 cm (limit 11.5 cm)``): :func:`runlake.flags.flag_headline`, the words the
+    ``runlake flags`` command prints too."""
     v, th = finite(row.get("value")), finite(row.get("threshold"))
-    unit, code = str(row.get("unit") or ""), str(row.get("code") or "")
     if v is None or th is None:
         return ""
-    bound = "at least" if code in _AT_LEAST else "limit"
-    if unit == "ratio":
-        a, b = _ratio(v, th)
-        word = "monotony" if code == "monotony_high" else "ratio"
-        return f"{word} {a} ({bound} {b})"
-    if unit == "index":
-        return f"index {v:.2f} ({bound} {th:.2f})"
-    if unit in ("mm", "cm"):
-        k = 10.0 if unit == "mm" else 1.0
-        return f"{v / k:.1f} cm ({bound} {th / k:.1f} cm)"
-    if unit in ("s/km", "min/km"):
-        k = 1.0 if unit == "s/km" else 60.0
-        return f"{fmt_pace(v * k)} ({bound} {fmt_pace(th * k)})".replace("/km", "min/km")
-    if unit == "min":
-        return f"{fmt_hm(v * 60)} run (from {fmt_hm(th * 60)})"
-    if unit == "°C":
-        return f"{v:.0f} °C (hot from {th:.0f} °C)"
-    if code in _AT_LEAST and unit == "%":
-        return f"{v:.0f} % easy (at least {th:.0f} %)"
-    if unit in ("%", "% left"):
-        f = "+.1f" if code in _SIGNED else ".1f"
-        return f"{v:{f}} {unit} ({bound} {th:{f}} %)"
-    if unit in ("days", "weeks"):
-        return f"{v:.0f} {unit} ({bound} {th:.0f})"
-    tail = f" {unit}" if unit else ""
-    return f"{fmt_value(v)}{tail} ({bound} {fmt_value(th)}{tail})"
+    return flag_headline(str(row.get("code") or ""), v, th, str(row.get("unit") or ""))
 
 
 def is_note(row: Mapping[str, object]) -> bool:

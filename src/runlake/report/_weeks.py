@@ -277,7 +277,7 @@ def _load_chart(
     ax_r.set_ylabel("acute : chronic")
     ax_r.set_ylim(0, max(float(np.nanmax(np.concatenate([ratio, [t.acwr_max]]))) * 1.15, 1.8))
     if np.isnan(ratio).all():
-        note(ax_r, "the ratio needs four weeks of history")
+        note(ax_r, "no ratio yet: it needs four weeks of running before")
     weeks = [r["week_start"] for r in rows]
     mono = np.array([finite(r["monotony"]) or np.nan for r in rows])
     centres = [days_since(w, first) + 3 for w in weeks if isinstance(w, dt.date)]
@@ -533,7 +533,9 @@ def _load_caption(t: Thresholds, ewma: bool) -> str:
         "Load is Edwards' TRIMP: minutes in each heart-rate zone times the zone number "
         f"(minutes x 2.5 for a run without heart rate). {how} Their ratio, as a trend, says "
         "how the last week compares with what you are used to: 0.8-1.3 is a steady build, "
-        f"over {t.acwr_max:.1f} a spike (Gabbett 2016); it needs four weeks of history. "
+        f"over {t.acwr_max:.1f} a spike (Gabbett 2016). The acwr_high flag judges the 7- over "
+        "28-day ratio, and only on a day with a run in each of the 4 weeks before its last 7 "
+        "days: after a break or early in a history the ratio says nothing. "
         "<b>Read it as a trend, not a forecast</b>: the ratio does not predict injuries "
         "(Impellizzeri et al. 2020). Monotony is the mean daily load of a week over its "
         f"variation (Foster 1998): over {t.monotony_max:.1f} means every day about the same, "
@@ -557,10 +559,11 @@ def _charts(
             f"line over a week is the most it could have added: {t.volume_jump_pct:g} % above "
             f"the biggest of the {t.volume_reference_weeks} weeks before (no line when those "
             f"weeks were under {t.volume_min_week_km:g} km or {t.volume_min_week_h:g} h). Red: "
-            "the week went over it. Green: a cutback week, at least "
+            "the week went over it. Green: a cutback week, a week of running at least "
             f"{t.cutback_reduction_pct:g} % lighter than the biggest of the "
-            f"{t.volume_reference_weeks} weeks before (or under {t.volume_min_week_km:g} km), "
-            "which lets the body absorb the training; plans put one in every 3-4 weeks.",
+            f"{t.volume_reference_weeks} weeks before, which lets the body absorb the "
+            "training (plans put one in every 3-4 weeks); a week under "
+            f"{t.volume_min_week_km:g} km is a rest week, not a cutback.",
         ),
         chart_html(
             "weeks-rest-easy",

@@ -2,7 +2,9 @@
 
 ``write_season`` writes a realistic 12-week season (with one run of each known form
 problem), ``write_history`` years of runs for benchmarks; ``simulate`` and
-``expected_summary`` give the exact values a decoder must return. The FIT writer
+``expected_summary`` give the exact values a decoder must return; ``scenario_plan`` /
+``write_scenario`` the histories the flags must judge right (a break and return, a long-run
+spike, walking junk, a hot long run, a sparse history, heavy legs). The FIT writer
 (``encode_messages``, ``FitWriter``) writes developer fields too (``DeveloperApp``,
 ``DeveloperField``); ``with_stryd`` gives a run as a watch with a Stryd footpod records it.
 """
@@ -20,6 +22,7 @@ from runlake.synth._fitwriter import (
 )
 from runlake.synth._season import (
     KINDS,
+    SCENARIOS,
     SUB_SPORTS,
     RunSpec,
     Samples,
@@ -27,16 +30,19 @@ from runlake.synth._season import (
     expected_laps,
     expected_summary,
     history_plan,
+    scenario_plan,
     season_plan,
     simulate,
     write_history,
     write_run,
+    write_scenario,
     write_season,
 )
 from runlake.synth._stryd import STRYD_APP, STRYD_FIELDS, stryd_values, with_stryd
 
 __all__ = [
     "KINDS",
+    "SCENARIOS",
     "STRYD_APP",
     "STRYD_FIELDS",
     "SUB_SPORTS",
@@ -55,11 +61,13 @@ __all__ = [
     "field_spec",
     "fit_crc",
     "history_plan",
+    "scenario_plan",
     "season_plan",
     "simulate",
     "stryd_values",
     "with_stryd",
     "write_history",
     "write_run",
+    "write_scenario",
     "write_season",
 ]

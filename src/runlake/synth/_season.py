@@ -43,6 +43,7 @@ from runlake.synth._fitwriter import (
 
 __all__ = [
     "KINDS",
+    "SCENARIOS",
     "SERIAL_NUMBER",
     "SUB_SPORTS",
     "RunSpec",
@@ -51,10 +52,12 @@ __all__ = [
     "expected_laps",
     "expected_summary",
     "history_plan",
+    "scenario_plan",
     "season_plan",
     "simulate",
     "write_history",
     "write_run",
+    "write_scenario",
     "write_season",
 ]
 
@@ -87,6 +90,15 @@ _SEMICIRCLE: Final = 2.0**31 / 180.0
 _WARMUP_S: Final = 600
 _COOLDOWN_MIN_S: Final = 300
 _AUTO_LAP_M: Final = 1000.0
+_WALK_SPEED_MPS: Final = 1.4
+_WALK_CADENCE_SPM: Final = 112.0
+_WALK_HR_FRACTION: Final = 0.74
+"""An easy walk's heart rate, as a fraction of the run's steady heart rate."""
+_WALK_STANCE_MS: Final = 640.0
+_WALK_OSCILLATION_MM: Final = 45.0
+_SPIKE_S: Final = 30
+_SPIKE_HR_BPM: Final = 250.0
+_SPIKE_STANCE_MS: Final = 480.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,19 @@ class RunSpec:
     """Workouts only: repetitions, work seconds, recovery seconds (after a 10 min warm-up)."""
     hr_dropout_s: int = 0
     """Heart rate missing for the first seconds (an optical sensor locking on)."""
+    walk_from_s: int = 0
+    """The runner walks from this second of timer time to the end (0 = never): about
+    1.4 m/s at 112 steps/min, the heart rate falling to an easy walk's."""
+    spikes: bool = False
+    """Sensor spikes: the heart rate reads 250 bpm for 30 s at three quarters of the run
+    (an optical sensor or a strap's static) and ground contact 480 ms for 30 s at two fifths
+    of it."""
+    temperature_c: float | None = None
+    """Air temperature, °C, which the watch records (2 °C less at the start, as it warms on
+    the wrist). None: no temperature channel."""
+    heavy_legs_pct: float = 0.0
+    """Heavy legs all run long: ground contact this much longer, cadence half as much lower
+    (in %), at the same pace."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() is None:
@@ -127,6 +152,10 @@ class RunSpec:
             raise ValueError(f"RunSpec.duration_s {self.duration_s} is under a minute")
         if self.pause_s < 0 or self.hr_dropout_s < 0:
             raise ValueError("RunSpec.pause_s and hr_dropout_s must be >= 0")
+        if not 0 <= self.walk_from_s < self.duration_s:
+            raise ValueError(f"RunSpec.walk_from_s {self.walk_from_s} not in 0..duration_s")
+        if self.temperature_c is not None and not -30.0 <= self.temperature_c <= 50.0:
+            raise ValueError(f"RunSpec.temperature_c {self.temperature_c} not in -30..50")
         if not (0.5 <= self.base_speed_mps <= 7.0):
             raise ValueError(f"RunSpec.base_speed_mps {self.base_speed_mps} not in 0.5..7")
         if self.kind == "workout":
@@ -175,6 +204,8 @@ class Samples:
     """Index of the first record after the pause (None: no pause)."""
     lap_ends: tuple[int, ...] = field(default=())
     """Index of the last record of each lap; the last one is ``n_records - 1``."""
+    temperature_c: F64 | None = None
+    """The watch's temperature, °C (whole degrees, as FIT stores it); None: not recorded."""
 
     @property
     def n_records(self) -> int:
@@ -254,6 +285,11 @@ def _workout_lap_ends(spec: RunSpec, n: int) -> list[int]:
     return ends
 
 
+def _walking(spec: RunSpec, t: F64) -> npt.NDArray[np.bool_]:
+    """The seconds the runner walks (from ``walk_from_s`` to the end)."""
+    return np.asarray((t >= spec.walk_from_s) & (spec.walk_from_s > 0), dtype=np.bool_)
+
+
 def _speed_factor(spec: RunSpec, t: F64) -> F64:
     """Target speed / base speed over timer time."""
     factor = np.ones_like(t)
@@ -269,6 +305,10 @@ def _speed_factor(spec: RunSpec, t: F64) -> F64:
         factor = _lag(factor, 1.0, 4.0)
     # warm-up: start ~12 % slower
     factor *= 1.0 - 0.12 * np.exp(-t / 150.0)
+    if spec.walk_from_s:  # the legs take a few seconds to slow to a walk
+        walk = _walking(spec, t)
+        slow = _lag(np.where(walk, _WALK_SPEED_MPS / spec.base_speed_mps / factor, 1.0), 1.0, 4.0)
+        factor = np.where(walk, factor * slow, factor)
     return factor
 
 
@@ -371,6 +411,8 @@ class _Course:
 
     target: F64
     """Target speed, m/s (before hills and noise)."""
+    walk: npt.NDArray[np.bool_]
+    """The seconds the runner walks."""
     speed: F64
     step_d: F64
     """Metres run in each second (0 for the first sample)."""
@@ -393,7 +435,13 @@ def _course(spec: RunSpec, t: F64, d: _Draws) -> _Course:
     grade = np.clip(_grade(d.hills, distance), -0.15, 0.15)
     altitude = _q(_altitude(d.hills, distance, d.alt0), 5, 500)
     return _Course(
-        target=target, speed=speed, step_d=step_d, distance=distance, grade=grade, altitude=altitude
+        target=target,
+        walk=_walking(spec, t),
+        speed=speed,
+        step_d=step_d,
+        distance=distance,
+        grade=grade,
+        altitude=altitude,
     )
 
 
@@ -413,6 +461,7 @@ def _heart_rate(spec: RunSpec, c: _Course, fade: F64, pause_index: int | None, n
     """Heart rate following its target with a lag, falling during the pause (NaN = missing)."""
     hr_target = spec.base_hr_bpm + 42.0 * (c.target - spec.base_speed_mps) + 120.0 * c.grade
     hr_target *= 1.0 + 0.12 * fade
+    hr_target = np.where(c.walk, _WALK_HR_FRACTION * spec.base_hr_bpm + 60.0 * c.grade, hr_target)
     hr_target = np.minimum(hr_target, 198.0)
     hr_start = 0.68 * spec.base_hr_bpm
     if pause_index is None:
@@ -423,6 +472,9 @@ def _heart_rate(spec: RunSpec, c: _Course, fade: F64, pause_index: int | None, n
         resumed = last - (last - hr_start) * (1.0 - math.exp(-spec.pause_s / 40.0))
         hr = np.concatenate([first, _lag(hr_target[pause_index:], resumed, 25.0)])
     hr = np.rint(np.clip(hr + noise, 40.0, 220.0))
+    if spec.spikes:
+        start = int(0.75 * len(hr))
+        hr[start : start + _SPIKE_S] = _SPIKE_HR_BPM
     if spec.hr_dropout_s:
         hr[: spec.hr_dropout_s] = np.nan
     return hr
@@ -432,7 +484,8 @@ def _cadence(spec: RunSpec, c: _Course, fade: F64, noise: F64) -> F64:
     """Cadence in steps/min (FIT stores strides/min to 1/128)."""
     cadence = spec.cadence_spm + 9.0 * (c.target - spec.base_speed_mps) - 12.0 * c.grade
     cadence *= 1.0 - 0.055 * fade
-    cadence += noise
+    cadence *= 1.0 - spec.heavy_legs_pct / 200.0
+    cadence = np.where(c.walk, _WALK_CADENCE_SPM, cadence) + noise
     return np.asarray(_q(np.clip(cadence, 100.0, 240.0) / 2.0, 128) * 2.0, dtype=np.float64)
 
 
@@ -441,8 +494,13 @@ def _running_dynamics(
 ) -> tuple[F64, F64, F64, F64, F64]:
     """Vertical oscillation, stance time, its balance, step length and vertical ratio."""
     base = spec.base_speed_mps
-    vo = _q(d.vo0 + 6.0 * (c.target - base) + d.noise["vo"], 10)
+    vo_raw = np.where(c.walk, _WALK_OSCILLATION_MM, d.vo0 + 6.0 * (c.target - base))
+    vo = _q(vo_raw + d.noise["vo"], 10)
     gct_raw = (d.gct0 - 35.0 * (c.target - base)) * (1.0 + 0.065 * fade)
+    gct_raw = np.where(c.walk, _WALK_STANCE_MS, gct_raw * (1.0 + spec.heavy_legs_pct / 100.0))
+    if spec.spikes:
+        start = int(0.4 * len(gct_raw))
+        gct_raw[start : start + _SPIKE_S] = _SPIKE_STANCE_MS
     gct = _q(gct_raw + d.noise["gct"], 10)
     balance = _q(d.bal0 + d.noise["balance"], 100)
     step_length = _q(c.speed * 60.0 / cadence * 1000.0, 10)
@@ -516,7 +574,15 @@ def simulate(spec: RunSpec) -> Samples:
         power_w=_power(course, draws.noise["power"]) if spec.power else None,
         pause_index=pause_index,
         lap_ends=_lap_ends(spec, course.distance),
+        temperature_c=_temperature(spec, t),
     )
+
+
+def _temperature(spec: RunSpec, t: F64) -> F64 | None:
+    """The watch's reading: the air's, 2 °C less at the start (it warms on the wrist)."""
+    if spec.temperature_c is None:
+        return None
+    return np.asarray(np.rint(spec.temperature_c - 2.0 * np.exp(-t / 300.0)), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -719,6 +785,7 @@ def _record_messages(
             "stance_time_balance": s.stance_time_balance_pct,
             "step_length": s.step_length_mm,
             "vertical_ratio": s.vertical_ratio_pct,
+            "temperature": s.temperature_c,
         },
         local=3,
         n=s.n_records,
@@ -995,6 +1062,101 @@ def history_plan(start: date, years: int = 5, seed: int = 0) -> list[RunSpec]:
             s = _without_dynamics(s, s.seed)
         out.append(s)
     return out
+
+
+SCENARIOS: Final = (
+    "break_and_return",
+    "long_run_spike",
+    "walking_junk",
+    "hot_long_run",
+    "sparse",
+    "heavy_legs",
+)
+"""The histories of :func:`scenario_plan`: one case each of what the flags must judge right."""
+
+
+def _steady_run(day: date, minutes: float, seed: int, *, kind: str = "easy", **kw: Any) -> RunSpec:
+    """One run of the scenarios' runner: always the same easy pace (5:51 min/km), heart rate
+    and cadence, so that what a scenario changes is all that changes."""
+    start = datetime.combine(day, time(6, 30), UTC) + timedelta(minutes=seed % 37)
+    return RunSpec(
+        start=start,
+        kind=kind,
+        duration_s=int(minutes * 60),
+        base_speed_mps=2.85,
+        base_hr_bpm=142.0,
+        cadence_spm=171.0,
+        seed=seed,
+        **kw,
+    )
+
+
+def _weeks_of_easy_runs(
+    start: date, weeks: range, days: Sequence[int], minutes: float, seed: int
+) -> list[RunSpec]:
+    return [
+        _steady_run(start + timedelta(days=7 * w + d), minutes, seed * 1000 + 10 * w + d)
+        for w in weeks
+        for d in days
+    ]
+
+
+def scenario_plan(name: str, start: date, seed: int = 0) -> list[RunSpec]:
+    """The runs of one scenario (``SCENARIOS``), in order, from the Monday ``start``:
+
+    - ``break_and_return``: 8 weeks of four easy runs, 5 weeks off, then 5 weeks of four
+      40-minute runs: the first run back follows 5 weeks without one;
+    - ``long_run_spike``: four 40-minute runs a week for 11 weeks, with a 60-minute run at
+      the end of week 5 (50 % longer than any run of the 30 days before) and a 100-minute
+      run at the end of week 10 (35 days later: 150 % longer);
+    - ``walking_junk``: 3 weeks of easy runs, then a 70-minute run whose second half is
+      walking, with heart-rate and ground-contact spikes (the last run);
+    - ``hot_long_run``: 3 weeks of easy runs, then a 2 h 10 min run at 31 °C whose heart
+      rate drifts up (the last run);
+    - ``sparse``: 16 weeks of zero to two short runs (20-35 min), several weeks empty;
+    - ``heavy_legs``: 10 weeks of four easy runs at the same pace, then one with 12 %
+      longer ground contact and 6 % lower cadence (the last run).
+    """
+    rng = np.random.default_rng([seed, 0x5CE])
+    four = (1, 3, 5, 6)
+    if name == "break_and_return":
+        return [
+            *_weeks_of_easy_runs(start, range(8), four, 45, seed),
+            *_weeks_of_easy_runs(start, range(13, 18), four, 40, seed + 1),
+        ]
+    if name == "long_run_spike":
+        plan = _weeks_of_easy_runs(start, range(11), (1, 3, 5), 40, seed)
+        plan.append(_steady_run(start + timedelta(days=7 * 5 + 6), 60, seed + 7))
+        plan.append(_steady_run(start + timedelta(days=7 * 10 + 6), 100, seed + 8))
+        return sorted(plan, key=lambda r: r.start)
+    if name in ("walking_junk", "hot_long_run"):
+        plan = _weeks_of_easy_runs(start, range(3), four, 45, seed)
+        day = start + timedelta(days=7 * 3 + 2)
+        if name == "walking_junk":
+            last = _steady_run(day, 70, 7, kind="fading", walk_from_s=35 * 60, spikes=True)
+        else:
+            last = _steady_run(day, 130, 7, kind="fading", temperature_c=31.0)
+        return [*plan, last]
+    if name == "sparse":
+        plan = []
+        for w in range(16):
+            n = int(rng.choice([0, 1, 2], p=[0.35, 0.4, 0.25]))
+            for d in sorted(rng.choice(7, size=n, replace=False).tolist()):
+                minutes = float(rng.integers(20, 36))
+                plan.append(_steady_run(start + timedelta(days=7 * w + d), minutes, 100 * w + d))
+        return plan
+    if name == "heavy_legs":
+        plan = _weeks_of_easy_runs(start, range(10), four, 45, seed)
+        heavy = _steady_run(start + timedelta(days=7 * 10 + 1), 45, seed + 9, heavy_legs_pct=12.0)
+        return [*plan, heavy]
+    raise ValueError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
+
+
+def write_scenario(
+    folder: str | os.PathLike[str], name: str, *, start: date, seed: int = 0
+) -> list[Path]:
+    """Write ``scenario_plan(name, start, seed)`` into ``folder`` (created if needed)."""
+    return _write_plan(folder, scenario_plan(name, start, seed))
 
 
 def _write_plan(folder: str | os.PathLike[str], plan: Sequence[RunSpec]) -> list[Path]:
