@@ -798,6 +798,7 @@ def _row_bytes(buf: bytes, layout: _Layout, positions: np.ndarray) -> np.ndarray
     return gathered.view(np.uint8).reshape(n, size)
 
 
+@functools.cache
 def _dtype(base: BaseType, little: bool) -> np.dtype:
     if base.size == 1:
         return np.dtype(base.fmt)
@@ -831,6 +832,11 @@ def _text(b: bytes) -> str | None:
     return b.split(b"\0", 1)[0].decode("utf-8", "replace") or None
 
 
+@functools.cache
+def _arrow_type(dtype: np.dtype) -> pa.DataType:
+    return pa.from_numpy_dtype(dtype)
+
+
 def _arrow_c(values: np.ndarray, bad: np.ndarray, type: pa.DataType) -> pa.Array:
     """``_arrow`` for a C-contiguous array whose Arrow type is known."""
     nulls = int(np.count_nonzero(bad))
@@ -853,7 +859,7 @@ def _arrow(
     values = np.ascontiguousarray(values)
     assert values.dtype != np.bool_  # Arrow packs booleans into bits
     if type is None:
-        type = pa.from_numpy_dtype(values.dtype)
+        type = _arrow_type(values.dtype)
     validity = None
     nulls = 0
     if bad is not None:
@@ -881,7 +887,7 @@ def _system_time(raw: np.ndarray, base: BaseType) -> pa.Array | None:
     """Seconds since the device powered on, for date_time values that are relative."""
     secs = _seconds(raw)
     relative = (secs < _MIN_ABS_TIME) & ~_invalid(raw, base)
-    if not relative.any():
+    if not np.count_nonzero(relative):
         return None
     return _arrow(secs, ~relative)
 
@@ -1065,6 +1071,7 @@ class _Block:
     offset: np.ndarray | None = None  # offsets likewise (0.0: none)
     lut: pa.Array | None = None  # "enum": 256 names per column, concatenated
     lut_base: np.ndarray | None = None  # (columns, 1) start of each column's names
+    has_offset: bool = False  # some column has an offset (else none is subtracted)
     # derived once: the raw values' dtypes, the Arrow type of the values, the invalid value
     native: np.dtype = field(init=False)
     little: np.dtype = field(init=False)
@@ -1286,6 +1293,7 @@ def _finish_block(blk: _Block, layouts: list[_Layout], uses: _Uses) -> None:
         blk.offset = np.array(
             [s.offset if s is not None and s.offset is not None else 0.0 for s in specs]
         ).reshape(shape)
+        blk.has_offset = bool(blk.offset.any())
     elif blk.kind == "enum":
         blk.lut = pa.concat_arrays([enum_lut(s.type_name) for s in specs if s is not None])
         blk.lut_base = (np.arange(len(specs), dtype=np.int32) * 256)[:, None]
@@ -1323,7 +1331,7 @@ def _block_array(blk: _Block, raw: np.ndarray, flat_bad: np.ndarray) -> pa.Array
     assert blk.offset is not None
     values = raw.astype(np.float64)
     values /= blk.scale
-    if blk.offset.any():
+    if blk.has_offset:
         values -= blk.offset
     return _arrow_c(values.reshape(-1), flat_bad, _F64)
 
@@ -1333,7 +1341,7 @@ def _take_fields(rows: np.ndarray, entry: _BlockUse, dt: np.dtype, out: np.ndarr
     n = rows.shape[0]
     if n <= _SMALL:
         # Few messages: one gather for every field, then one transposing copy.
-        got = np.take(rows, entry.byte_idx, axis=1).view(dt)
+        got = rows.take(entry.byte_idx, axis=1).view(dt)
         if out.ndim == 3:
             got = got.reshape(n, len(entry.offsets), out.shape[2]).transpose(1, 0, 2)
         else:
@@ -1366,7 +1374,7 @@ class _Message:
         self.order: np.ndarray | None = None
         if len(defs) > 1:
             every = np.concatenate(self.positions)
-            if (every[1:] < every[:-1]).any():
+            if np.count_nonzero(every[1:] < every[:-1]):
                 self.order = np.argsort(every, kind="stable")
         self.cols: dict[str, pa.Array] = {}
         self.out_names: list[str] = []
@@ -1425,7 +1433,7 @@ class _Message:
         rows of each column are absent (their definition has no such field)."""
         k = len(blk.names)
         n = self.n
-        native = np.dtype(blk.base.fmt)
+        native = blk.native
         shape = (k, n) if blk.kind != "arr" else (k, n, blk.count)
         if len(self.layouts) == 1:
             entry = blk.per_def[0]
@@ -1433,7 +1441,7 @@ class _Message:
             rows = self.rows[0]
             dt = blk.little if self.layouts[0].little else blk.big
             if n <= _SMALL:  # one gather for every field, then one transposing copy
-                got = np.take(rows, entry.byte_idx, axis=1).view(dt)
+                got = rows.take(entry.byte_idx, axis=1).view(dt)
                 if blk.kind == "arr":
                     got = got.reshape(n, k, blk.count).transpose(1, 0, 2)
                     return got.astype(native, order="C"), None
@@ -1460,9 +1468,10 @@ class _Message:
                     absent[entry.rows, start : start + m] = False
             start += m
         if self.order is not None:
-            out = out[:, self.order]
+            # take along an axis: about twice as fast as out[:, order]
+            out = out.take(self.order, axis=1)
             if absent is not None:
-                absent = absent[:, self.order]
+                absent = absent.take(self.order, axis=1)
         return out, absent
 
     def decode_block(self, blk: _Block) -> None:
@@ -1489,7 +1498,7 @@ class _Message:
         """A "dt" or "ldt" block as timestamps; relative date_time values (seconds since
         the device powered on) go to each column's system-time column instead."""
         early = raw < _MIN_ABS_TIME
-        if blk.kind == "dt" and early.any():
+        if blk.kind == "dt" and np.count_nonzero(early):
             relative = early & ~bad
             rows = np.flatnonzero(relative.any(axis=1)).tolist()
             for r in rows:
@@ -1519,7 +1528,7 @@ class _Message:
         size = raw.shape[1] * blk.count
         for r, name in enumerate(blk.names):
             mask = None
-            if row_null is not None and row_null[r].any():
+            if row_null is not None and np.count_nonzero(row_null[r]):
                 mask = pa.array(row_null[r])
             self.cols[name] = pa.FixedSizeListArray.from_arrays(
                 arr.slice(r * size, size), blk.count, mask=mask
@@ -1601,7 +1610,7 @@ class _Message:
             values[starts[i] : starts[i + 1]] = v
             bad[starts[i] : starts[i + 1]] = b
         if self.order is not None:
-            values, bad = values[self.order], bad[self.order]
+            values, bad = values.take(self.order), bad.take(self.order)
         return values, bad
 
     def expand_per_def(self, target: str, es: list[_Expansion]) -> pa.Array:
@@ -1680,7 +1689,7 @@ class _Message:
                     cts[at : at + len(chunk)] = ts
                 at += len(chunk)
         if self.order is not None:
-            cts = cts[self.order]
+            cts = cts.take(self.order)
         have = cts >= _MIN_ABS_TIME  # relative (system) time is not a UTC time
         secs = np.where(have, cts, 0) + FIT_EPOCH_S
         compressed = _arrow(secs, ~have, _TS_TYPE)
@@ -1692,7 +1701,7 @@ class _Message:
             cols["timestamp"] = compressed
             self.out_names.append("timestamp")
         relative = (cts >= 0) & ~have
-        if relative.any():
+        if np.count_nonzero(relative):
             system = _arrow(cts, ~relative)
             key = "timestamp" + SYSTEM_TIME_SUFFIX
             if key not in cols:

@@ -43,6 +43,7 @@ _MAX_COMPONENTS = 10  # the profile's components of event_timestamp_12
 _SCALE = 1024.0
 _INVALID_U32 = 0xFFFFFFFF
 _INVALID_U8 = 0xFF
+_WEIGHTS = 1 << np.arange(_BITS, dtype=np.int64)  # a 12-bit value from its bits, low first
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +111,9 @@ def _packed_values(
     for a, n in zip(arrays, lengths, strict=True):
         k = 0 if a is None else min(_MAX_COMPONENTS, a.shape[1] * 8 // _BITS)
         if a is not None and k:
-            b = a.astype(np.int64)
-            for j in range(k):
-                byte, shift = divmod(j * _BITS, 8)
-                v = (b[:, byte] >> shift) | (b[:, byte + 1] << (8 - shift))
-                if shift + _BITS > 16:
-                    v |= b[:, byte + 2] << (16 - shift)
-                values[start : start + n, j] = v & ((1 << _BITS) - 1)
+            # the bit stream, low bit of the first byte first, cut into k values of 12 bits
+            bits = np.unpackbits(a, axis=1, count=k * _BITS, bitorder="little")
+            values[start : start + n, :k] = bits.reshape(n, k, _BITS).dot(_WEIGHTS)
             exists[start : start + n, :k] = ~np.all(a == _INVALID_U8, axis=1)[:, None]
         start += n
     return values, exists
