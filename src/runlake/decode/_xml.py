@@ -38,6 +38,7 @@ __all__ = [
     "parse_times",
     "parse_xml",
     "root_name",
+    "safe_parser",
 ]
 
 MAX_XML_BYTES = 200 * 1024 * 1024
@@ -64,8 +65,10 @@ class NothingFromOutside(etree.Resolver):  # type: ignore[misc]
         return self.resolve_string("", context)
 
 
-def _parser() -> Any:
-    """A new parser (one per document: lxml parsers keep state)."""
+def safe_parser(target: Any = None) -> Any:
+    """A new parser with the safe options (one per document: lxml parsers keep state): no
+    entity expansion, no DTD, no network, nothing resolved from outside, no huge trees.
+    ``target``: parse events to it instead of building a tree."""
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -75,6 +78,7 @@ def _parser() -> Any:
         remove_comments=True,
         remove_pis=True,
         collect_ids=False,
+        target=target,
     )
     parser.resolvers.add(NothingFromOutside())
     return parser
@@ -156,7 +160,7 @@ def parse_xml(
     if _doctype_in_prolog(data):
         raise error(unsafe, source=source)
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise error(_syntax_message(exc), source=source) from exc
     except (LookupError, ValueError) as exc:  # an encoding libxml2 or Python cannot use

@@ -31,7 +31,7 @@ import pyarrow as pa
 from lxml import etree
 
 from runlake._errors import UnusualXml as Unusual
-from runlake.decode._xml import NothingFromOutside, windows
+from runlake.decode._xml import safe_parser, windows
 
 __all__ = ["SCAN_FROM_BYTES", "Tags", "Unusual", "scan"]
 
@@ -65,18 +65,7 @@ class _NoEvents:
 
 def well_formed(data: bytes) -> bool:
     """Whether libxml2 parses ``data`` without error, with the tree parse's safe options."""
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
-        target=_NoEvents(),
-    )
-    parser.resolvers.add(NothingFromOutside())
+    parser = safe_parser(target=_NoEvents())
     try:
         etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, LookupError, ValueError):

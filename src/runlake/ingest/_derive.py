@@ -70,6 +70,7 @@ from runlake.flags import (
     week_rules_of,
     week_start,
 )
+from runlake.lake import DERIVED_TABLES
 from runlake.lake._store import Lake, conform, validate_athlete
 from runlake.metrics import (
     ACTIVITY_COLUMNS,
@@ -84,15 +85,6 @@ from runlake.metrics import (
 
 __all__ = ["DERIVED_TABLES", "Measured", "refresh_derived", "stale_flags"]
 
-DERIVED_TABLES = (
-    "run_metrics",
-    "lap_metrics",
-    "flags",
-    "week_rules",
-    "day_rules",
-    "run_rules",
-    "duplicates",
-)
 _HR_MAX_TOLERANCE_BPM = 0.5
 
 

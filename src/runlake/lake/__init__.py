@@ -20,6 +20,7 @@ from runlake.lake._fs import (
 from runlake.lake._store import (
     BATCHED_TABLES,
     DATA_TABLES,
+    DERIVED_TABLES,
     PARTITIONED_BY_YEAR,
     FileCommit,
     Lake,
@@ -34,6 +35,7 @@ from runlake.lake._store import (
 __all__ = [
     "BATCHED_TABLES",
     "DATA_TABLES",
+    "DERIVED_TABLES",
     "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
     "STAGED_SUFFIX",

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCHED_TABLES",
     "DATA_TABLES",
+    "DERIVED_TABLES",
     "LOCK_NAME",
     "PARTITIONED_BY_YEAR",
     "FileCommit",
@@ -79,18 +80,18 @@ __all__ = [
 DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
 """Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
 
-PARTITIONED_BY_YEAR: frozenset[str] = frozenset(
-    (
-        *DATA_TABLES,
-        "run_metrics",
-        "lap_metrics",
-        "flags",
-        "week_rules",
-        "day_rules",
-        "run_rules",
-        "duplicates",
-    )
+DERIVED_TABLES: tuple[str, ...] = (
+    "run_metrics",
+    "lap_metrics",
+    "flags",
+    "week_rules",
+    "day_rules",
+    "run_rules",
+    "duplicates",
 )
+"""Tables computed from the data tables (:mod:`runlake.ingest._derive`), a file per athlete-year."""
+
+PARTITIONED_BY_YEAR: frozenset[str] = frozenset((*DATA_TABLES, *DERIVED_TABLES))
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
 
 BATCHED_TABLES: tuple[str, ...] = (*DATA_TABLES, "ingest_errors")
