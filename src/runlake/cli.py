@@ -729,6 +729,10 @@ def _require_prefect(command: str) -> None:
         )
 
 
+_READ_ONLY = frozenset(("sql", "export"))
+"""Commands that only read the lake: a Ctrl-C leaves nothing to say about commits."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -758,7 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # the flow commands handle Ctrl-C themselves, with more to say
         sys.stderr.write(
             ("\n" if sys.stderr.isatty() else "")  # below a progress bar
-            + f"runlake {args.command}: stopped (Ctrl-C); what was committed stays in the lake\n"
+            + f"runlake {args.command}: stopped (Ctrl-C)"
+            + ("\n" if args.command in _READ_ONLY else "; what was committed stays in the lake\n")
         )
         return 130
 

@@ -4,7 +4,10 @@ queries run on them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -26,7 +29,14 @@ from runlake.query._catalog import (
 )
 from runlake.query._models import load_models, model_order, sql_dir, strip_comments
 
-__all__ = ["StatementResult", "check_query", "connect", "run_query", "run_statements"]
+__all__ = [
+    "StatementResult",
+    "check_query",
+    "connect",
+    "interruptible",
+    "run_query",
+    "run_statements",
+]
 
 
 def connect(
@@ -139,6 +149,39 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
             )
 
 
+@contextmanager
+def interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Ctrl-C stops the query running on ``con``, then raises :class:`KeyboardInterrupt`.
+
+    Python sees a signal only between bytecodes, so a long DuckDB query would otherwise run
+    on to its end after Ctrl-C. In the main thread, while the block runs, SIGINT interrupts
+    the connection instead (``con.interrupt()``); the query fails, and the block's error is
+    replaced by the KeyboardInterrupt the caller expects. Elsewhere (a thread, a process
+    that ignores SIGINT) nothing changes.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    hit: list[int] = []
+
+    def on_sigint(signum: int, _frame: object) -> None:
+        hit.append(signum)
+        con.interrupt()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except BaseException:
+        if hit:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hit:
+        raise KeyboardInterrupt
+
+
 def run_query(
     lake_root: LakeLocation | LakeFS,
     query: str,
@@ -152,7 +195,7 @@ def run_query(
     Only queries run (:func:`check_query`); files outside the lake's tables cannot be read
     (:func:`connect`). Raises :class:`QueryError` with DuckDB's message when the SQL fails.
     """
-    with connect(lake_root) as con:
+    with connect(lake_root) as con, interruptible(con):
         check_query(con, query)
         try:
             rel = con.sql(query, params=params)
@@ -203,7 +246,7 @@ def run_statements(
     returned then.
     """
     given = dict(params or {})
-    with connect(lake_root) as con:
+    with connect(lake_root) as con, interruptible(con):
         check_query(con, query)
         statements = con.extract_statements(query)
         if not statements:

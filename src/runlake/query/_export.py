@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from runlake._errors import QueryError
 from runlake.lake._fs import LakeFS, LakeLocation
-from runlake.query._connect import connect
+from runlake.query._connect import connect, interruptible
 
 __all__ = ["TIME_COLUMNS", "ExportFormat", "export_view"]
 
@@ -152,7 +152,7 @@ def export_view(
         raise QueryError(f"unknown export format {fmt!r}: expected parquet or csv")
     target = _target(out)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    with connect(lake_root) as con:
+    with connect(lake_root) as con, interruptible(con):
         try:
             rel = _relation(con, view)
             if athlete is not None:
