@@ -267,6 +267,16 @@ def _dask_runner(address: str | None, workers: int | None) -> Any:
             "--dask-address/--dask-local need prefect-dask: pip install 'runlake[dask]'"
         ) from None
     if address:
+        if not os.environ.get("PREFECT_API_URL"):
+            # Measured (docs/scale.md): a cluster's workers keep the Prefect client of the
+            # first command that used them; its temporary server gone, later commands'
+            # task events are lost (the ingest itself completes).
+            sys.stderr.write(
+                "runlake backfill: note: without PREFECT_API_URL each command starts its own "
+                "Prefect server; when several commands share this Dask cluster, run one "
+                "(`prefect server start`) and set PREFECT_API_URL, or later commands' task "
+                "events are lost\n"
+            )
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
