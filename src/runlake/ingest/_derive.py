@@ -584,9 +584,9 @@ def _same_rows(old: pa.Table | None, year: int, rows: pa.Table) -> bool:
     return bool(was.sort_by("activity_id").equals(rows.sort_by("activity_id")))
 
 
-def _refresh_duplicates(lake: Lake, athlete: str, every: pa.Table) -> pa.Table:
+def _refresh_duplicates(lake: Lake, athlete: str, every: pa.Table) -> tuple[pa.Table, bool]:
     """Which of the athlete's activities are copies of another (DUPLICATES rows), recomputed
-    over all of them and written for the years whose rows changed."""
+    over all of them and written for the years whose rows changed; and whether any did."""
     dups = find_duplicates(every, _warned_files(lake, athlete))
     year_by_id = dict(zip(every["activity_id"].to_pylist(), every["year"].to_pylist(), strict=True))
     year_of = pa.array([year_by_id[a] for a in dups["activity_id"].to_pylist()], pa.int32())
@@ -594,7 +594,7 @@ def _refresh_duplicates(lake: Lake, athlete: str, every: pa.Table) -> pa.Table:
     years = set(year_of.to_pylist()) | (set() if old is None else set(old["year"].to_pylist()))
     changed = {y for y in years if not _same_rows(old, y, dups.filter(pc.equal(year_of, y)))}
     _write_years(lake, "duplicates", athlete, dups, years=changed, year_of=year_of)
-    return dups
+    return dups, bool(changed)
 
 
 def _counted_runs(every: pa.Table, dups: pa.Table) -> pa.Table:
@@ -661,14 +661,15 @@ def refresh_derived(
     athlete = validate_athlete(athlete)
     every = lake.read("activities", athlete)
     if every is None or every.num_rows == 0:
-        return {"metrics_computed": 0, "flag_window": None}
+        return {"metrics_computed": 0, "flag_window": None, "written": False}
     note = _read_note(lake, athlete)
     dirty = _dirty_of(note)
-    dups = _refresh_duplicates(lake, athlete, every)
+    dups, dups_written = _refresh_duplicates(lake, athlete, every)
     acts = _counted_runs(every, dups)
     old = lake.read("run_metrics", athlete, schema=RUN_METRICS)
     gone = _gone(old, acts)
-    done: dict[str, object] = {"metrics_computed": 0, "flag_window": None}
+    # "written": whether any derived table changed (the catalog must then be rebuilt)
+    done: dict[str, object] = {"metrics_computed": 0, "flag_window": None, "written": dups_written}
     done["duplicates"] = dups.num_rows
     judged_before = old is not None and old.num_rows > 0
     full = full or (judged_before and note.get("metrics_version") != METRICS_VERSION)
@@ -694,6 +695,7 @@ def refresh_derived(
         metrics_version=METRICS_VERSION,
     )
     done |= {
+        "written": True,
         "metrics_computed": new.runs.num_rows,
         "judged_again": rejudge,  # every run and week: other thresholds or metrics
         "hr_max_bpm": hr_max,

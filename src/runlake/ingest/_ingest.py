@@ -562,8 +562,11 @@ def finish_batch(
     # Nothing committed (every file already present, no derived table written): the catalog
     # stands; were it stale for another reason (a killed writer's batch), the next
     # connection rebuilds it.
-    wrote = bool(derived.get("metrics_computed")) or "flags_written" in derived
-    rebuild = wrote or any(s != "present" for s in statuses) or not catalog_path(lake.fs).exists()
+    rebuild = (
+        bool(derived["written"])
+        or any(s != "present" for s in statuses)
+        or not catalog_path(lake.fs).exists()
+    )
     if rebuild:
         build_catalog(lake.fs)
     return {"catalog_rebuilt": rebuild, "new_files": n_new, **derived}
