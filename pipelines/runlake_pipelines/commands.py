@@ -242,11 +242,14 @@ def backfill(
 ) -> int:
     """`runlake backfill`: the backfill flow, on this machine's worker pool or on Dask."""
     on_dask = bool(dask_address or dask_local)
-    with flow_session("backfill", pool=not on_dask):
+    with flow_session("backfill", pool=not on_dask) as session:
         from runlake_pipelines.flows import backfill as flow
 
         if on_dask:
-            flow = flow.with_options(task_runner=_dask_runner(dask_address, workers))
+            runner = _dask_runner(
+                dask_address, workers, temporary_server=session.server_pid is not None
+            )
+            flow = flow.with_options(task_runner=runner)
         state = flow(
             folder=folder,
             lake=lake,
@@ -259,7 +262,7 @@ def backfill(
         return _finished("backfill", _outcome(state, "backfill"), lake=lake, athlete=athlete)
 
 
-def _dask_runner(address: str | None, workers: int | None) -> Any:
+def _dask_runner(address: str | None, workers: int | None, *, temporary_server: bool) -> Any:
     try:
         from prefect_dask.task_runners import DaskTaskRunner
     except ImportError:
@@ -267,13 +270,13 @@ def _dask_runner(address: str | None, workers: int | None) -> Any:
             "--dask-address/--dask-local need prefect-dask: pip install 'runlake[dask]'"
         ) from None
     if address:
-        if not os.environ.get("PREFECT_API_URL"):
+        if temporary_server:
             # Measured (docs/scale.md): a cluster's workers keep the Prefect client of the
             # first command that used them; its temporary server gone, later commands'
             # task events are lost (the ingest itself completes).
             sys.stderr.write(
-                "runlake backfill: note: without PREFECT_API_URL each command starts its own "
-                "Prefect server; when several commands share this Dask cluster, run one "
+                "runlake backfill: note: this command runs on a temporary Prefect server; "
+                "when several commands share this Dask cluster, run one "
                 "(`prefect server start`) and set PREFECT_API_URL, or later commands' task "
                 "events are lost\n"
             )

@@ -469,17 +469,16 @@ def test_a_worker_killed_mid_batch_is_replaced_and_the_batch_redone(
 
 
 def test_a_shared_dask_cluster_without_a_prefect_server_is_said_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     pytest.importorskip("prefect_dask")
     from runlake_pipelines import commands  # noqa: PLC0415
 
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    commands._dask_runner("tcp://127.0.0.1:8786", None)
+    commands._dask_runner("tcp://127.0.0.1:8786", None, temporary_server=True)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "PREFECT_API_URL" in err[0]
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    commands._dask_runner("tcp://127.0.0.1:8786", None)
-    commands._dask_runner(None, 2)  # a cluster of this command's own: nothing to say
+    commands._dask_runner("tcp://127.0.0.1:8786", None, temporary_server=False)
+    # a cluster of this command's own: nothing to say
+    commands._dask_runner(None, 2, temporary_server=True)
     assert capsys.readouterr().err == ""
