@@ -159,8 +159,13 @@ def test_same_file_twice_and_under_another_name_changes_nothing(tmp_path: Path) 
     copy = tmp_path / "b" / "renamed copy.FIT"
     copy.parent.mkdir()
     shutil.copyfile(src, copy)
+    catalog = (lake / "catalog.duckdb").stat().st_mtime_ns
     again = ingest_paths([src, copy], lake_root=lake, athlete="anna")
     assert [o.status for o in again.outcomes] == ["present", "present"]
+    # nothing written, derived tables included: the catalog stands
+    assert again.derived["written"] is False
+    assert again.derived["catalog_rebuilt"] is False
+    assert (lake / "catalog.duckdb").stat().st_mtime_ns == catalog
     assert _snapshot(lake) == before
     assert sorted(p.relative_to(lake) for p in lake.rglob("*.parquet")) == files_before
     # the source path stays the one of the first ingest
