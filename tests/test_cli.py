@@ -167,3 +167,31 @@ def test_a_flow_command_without_prefect_says_why(
     err = capsys.readouterr().err
     assert err.startswith("runlake: error: `runlake sync` runs a Prefect flow, and Prefect")
     assert "Traceback" not in err
+
+
+_PANDAS_AFTER = """
+import sys
+from runlake.cli import main
+code = main(sys.argv[1:])
+loaded = "pandas" in sys.modules
+import pyarrow as pa
+frame = pa.table({"x": [1, 2]}).to_pandas()  # explicit pandas work still finds pandas
+print(code, loaded, int(frame["x"].sum()))
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pandas not installed")
+@pytest.mark.parametrize("command", ["ingest", "sql"])
+def test_commands_do_not_load_pandas_where_it_is_installed(command: str, tmp_path: Path) -> None:
+    """pyarrow's first conversion imports pandas (0.25 s) just to ask whether the value is a
+    pandas object; a command answers that probe with "no" (runlake._startup)."""
+    lake = tmp_path / "lake"
+    fixture = REPO / "tests" / "fixtures" / "easy-dynamics-power.fit"
+    args = ["ingest", str(fixture), "--lake", str(lake), "--athlete", "me"]
+    if command == "sql":
+        assert main(args) == 0
+        args = ["sql", "select * from runs", "--lake", str(lake)]
+    got = subprocess.run(
+        [sys.executable, "-c", _PANDAS_AFTER, *args], capture_output=True, text=True, check=True
+    )
+    assert got.stdout.split()[-3:] == ["0", "False", "3"]

@@ -141,6 +141,7 @@ def test_the_public_api_is_exactly_these_names() -> None:
         "run_query",
         "run_statements",
         "scan_inputs",
+        "skip_pandas_probe",
         "sql_dir",
         "start_pool_server",
         "validate_athlete",

@@ -114,9 +114,10 @@ def _local_settings(*, local: bool) -> Iterator[None]:
 def _start_pool() -> None:
     # After Prefect's import here, so the two do not compete with the booting server
     # for the same two cores; ready long before the first batch.
-    from runlake import start_pool_server
+    from runlake import skip_pandas_probe, start_pool_server
 
     start_pool_server()
+    skip_pandas_probe()
 
 
 def _connect(server: LocalServer | None, *, before_wait: Callable[[], None] | None) -> str:

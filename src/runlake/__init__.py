@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         TABLES,
         WEEK_RULES,
     )
+    from runlake._startup import skip_pandas_probe
     from runlake.decode import (
         FitFile,
         GpxTrack,
@@ -247,6 +248,7 @@ __all__ = [
     "run_query",
     "run_statements",
     "scan_inputs",
+    "skip_pandas_probe",
     "sql_dir",
     "start_pool_server",
     "validate_athlete",
@@ -356,6 +358,7 @@ _WHERE = {
     "run_query": "runlake.query",
     "run_statements": "runlake.query",
     "scan_inputs": "runlake.ingest",
+    "skip_pandas_probe": "runlake._startup",
     "sql_dir": "runlake.query",
     "start_pool_server": "runlake._pooling",
     "validate_athlete": "runlake.lake",

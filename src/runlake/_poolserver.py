@@ -12,6 +12,7 @@ import os
 import signal
 
 from runlake._pooling import PARENT_ENV, die_with_parent
+from runlake._startup import skip_pandas_probe
 
 __all__ = ["SERVER_PID"]
 
@@ -24,4 +25,5 @@ if _parent.isdigit():
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # also inherited from the command (_pooling)
 
+skip_pandas_probe()
 import runlake.ingest._pool  # noqa: E402, F401 -- the workers' code and the data stack, once

@@ -70,7 +70,13 @@ def _print_summary(summary: IngestSummary, out: TextIO) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
-    from runlake import estimate_inputs, free_cores, pool_worth_it, start_pool_server
+    from runlake import (
+        estimate_inputs,
+        free_cores,
+        pool_worth_it,
+        skip_pandas_probe,
+        start_pool_server,
+    )
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -82,6 +88,7 @@ def _cmd_ingest(args: argparse.Namespace, cfg: Config) -> int:
     if pool_worth_it(*estimate_inputs(paths), workers):
         # Before the data stack is imported here: the fork server imports it on another core.
         start_pool_server()
+    skip_pandas_probe()
     from runlake import ingest_paths, load_thresholds
 
     summary = ingest_paths(
@@ -729,6 +736,10 @@ def _require_prefect(command: str) -> None:
         )
 
 
+_PYARROW_FIRST = frozenset(("sql", "export", "flags", "report"))
+"""Commands whose first heavy import is pyarrow (ingest and the flows start a worker pool
+first, and skip the probe after it)."""
+
 _READ_ONLY = frozenset(("sql", "export"))
 """Commands that only read the lake: a Ctrl-C leaves nothing to say about commits."""
 
@@ -739,6 +750,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(Path(args.config) if args.config else None)
         if args.command in _FLOW_COMMANDS:
             _require_prefect(args.command)
+        if args.command in _PYARROW_FIRST:
+            from runlake import skip_pandas_probe
+
+            skip_pandas_probe()
         handler = {
             "ingest": _cmd_ingest,
             "sql": _cmd_sql,
