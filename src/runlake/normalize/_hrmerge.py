@@ -27,7 +27,7 @@ stops the file. Records without a timestamp are passed over.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -40,12 +40,6 @@ __all__ = ["merge_heart_rates"]
 _GAP_STEP_S = 0.25
 _GAP_MAX_STEPS = 20  # 5 s of 250 ms steps
 _ROLLOVER_S = 0x400000  # event_timestamp is a uint32 of 1/1024 s: it wraps after this
-
-
-@dataclass(slots=True)
-class _Anchor:
-    utc_s: float  # the anchor message's timestamp + fractional_timestamp (Unix seconds)
-    event_s: float  # its event time (the strap's clock)
 
 
 def merge_heart_rates(fit: FitFile) -> FitFile:
@@ -83,83 +77,92 @@ def _with_merged(records: pa.Table, merged: dict[int, int]) -> pa.Array:
     return from_numpy(values)
 
 
-def _hr_rows(hr: pa.Table) -> list[tuple[float | None, list[object], list[object]]]:
-    """(anchor time or None, event times, heart rates) of each hr message, in file order."""
+def _expand(hr: pa.Table) -> tuple[list[float], list[int]]:
+    """The heart-rate samples (UTC seconds, bpm), with the 250 ms gap filling; in numpy,
+    with the SDK's float operations in the SDK's order, so that every time is the same."""
     names = hr.column_names
     if "event_timestamp" not in names or "filtered_bpm" not in names:
-        return []
+        return [], []
     n = hr.num_rows
-    anchors: list[float | None] = [None] * n
+    events, n_events = _flat(hr["event_timestamp"])
+    rates, n_rates = _flat(hr["filtered_bpm"])
+    if not (pa.types.is_floating(events.type) and pa.types.is_integer(rates.type)):
+        return [], []  # the SDK takes only float event times and integer heart rates
+    event_s, rate = _values(events), _values(rates)
+    # Step 1: each message's anchor is the last message with a timestamp at or before it;
+    # it anchors only when it holds exactly one event time.
+    anchor_s = np.full(n, np.nan)
     if "timestamp" in names and pa.types.is_timestamp(hr.schema.field("timestamp").type):
-        ts = timestamp_seconds(hr["timestamp"].combine_chunks())
-        frac: list[object] = (
-            hr["fractional_timestamp"].to_pylist()
-            if "fractional_timestamp" in names
-            else [None] * n
-        )
-        for i, (t, f) in enumerate(zip(ts.tolist(), frac, strict=True)):
-            if not math.isnan(t):
-                anchors[i] = t + (f if isinstance(f, int | float) else 0.0)
-    events = hr["event_timestamp"].to_pylist()
-    bpms = hr["filtered_bpm"].to_pylist()
-    return [(a, _as_list(e), _as_list(b)) for a, e, b in zip(anchors, events, bpms, strict=True)]
+        anchor_s = timestamp_seconds(hr["timestamp"].combine_chunks())
+        if "fractional_timestamp" in names:
+            frac = f64_column(hr, "fractional_timestamp", n)
+            anchor_s = anchor_s + np.nan_to_num(to_numpy(frac), nan=0.0)
+    has_anchor = ~np.isnan(anchor_s)
+    first = np.cumsum(n_events) - n_events  # where each message's event times start
+    own_event = np.full(n, np.nan)
+    single = n_events == 1
+    own_event[single] = event_s[first[single]]
+    last = np.maximum.accumulate(np.where(has_anchor, np.arange(n), -1))
+    usable = (last >= 0) & (n_events == n_rates)
+    usable[usable] &= ~np.isnan(own_event[last[usable]])
+    ref_utc = np.where(usable, anchor_s[np.maximum(last, 0)], np.nan)
+    ref_event = np.where(usable, own_event[np.maximum(last, 0)], np.nan)
+    # Each sample of a usable message with an event time and a heart rate.
+    of_message = np.repeat(np.arange(n), n_events)
+    keep = usable[of_message] & ~np.isnan(event_s)
+    # a usable message has as many heart rates as event times: the k-th of each pairs up
+    first_rate = np.cumsum(n_rates) - n_rates
+    pair = np.arange(event_s.size) - first[of_message] + first_rate[of_message]
+    keep[keep] = ~np.isnan(rate[pair[keep]])
+    event, bpm = event_s[keep], rate[pair[keep]]
+    base_utc, base_event = ref_utc[of_message[keep]], ref_event[of_message[keep]]
+    before = event < base_event
+    wrapped = before & (base_event - event > _ROLLOVER_S)
+    event = np.where(wrapped, event + _ROLLOVER_S, event)
+    ok = ~before | wrapped  # the SDK refuses an event time before its anchor's
+    return _fill_gaps(base_utc[ok] + (event[ok] - base_event[ok]), bpm[ok])
 
 
-def _as_list(value: object) -> list[object]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
+def _fill_gaps(at: np.ndarray, bpm: np.ndarray) -> tuple[list[float], list[int]]:
+    """Step 2: the previous heart rate repeated every 250 ms towards the next sample."""
+    if at.size == 0:
+        return [], []
+    steps = np.zeros(at.size, dtype=np.int64)
+    gap_ms = np.abs(at[1:] - at[:-1]) * 1000
+    alive = np.ones(gap_ms.size, dtype=bool)
+    for _ in range(_GAP_MAX_STEPS):
+        alive &= gap_ms > _GAP_STEP_S * 1000
+        steps[1:] += alive
+        gap_ms = gap_ms - _GAP_STEP_S * 1000
+    total = at.size + int(steps.sum())
+    where = np.arange(at.size) + np.cumsum(steps)  # each sample after its fills
+    times = np.empty(total)
+    out_bpm = np.empty(total, dtype=np.int64)
+    times[where], out_bpm[where] = at, bpm
+    fills = np.ones(total, dtype=bool)
+    fills[where] = False
+    if fills.any():
+        owner = np.repeat(np.arange(at.size), steps)  # the sample each fill comes before
+        step = np.arange(owner.size) - np.repeat(np.cumsum(steps) - steps, steps) + 1
+        times[fills] = at[owner - 1] + _GAP_STEP_S * step
+        out_bpm[fills] = bpm[owner - 1]
+    return times.tolist(), out_bpm.tolist()
 
 
-def _expand(hr: pa.Table) -> tuple[list[float], list[int]]:
-    """The heart-rate samples (UTC seconds, bpm), with the 250 ms gap filling."""
-    times: list[float] = []
-    bpm: list[int] = []
-    anchor: _Anchor | None = None
-    for anchor_s, events, rates in _hr_rows(hr):
-        if anchor_s is not None:
-            anchor = (
-                _Anchor(anchor_s, events[0])
-                if len(events) == 1 and isinstance(events[0], float)
-                else None
-            )
-        if anchor is None or len(events) != len(rates):
-            continue
-        for event, rate in zip(events, rates, strict=True):
-            at = _sample_time(anchor, event)
-            if at is None or not isinstance(rate, int):
-                continue
-            if times:
-                _fill_gap(times, bpm, at)
-            times.append(at)
-            bpm.append(rate)
-    return times, bpm
+def _flat(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """A column of lists (or of single values) flattened, and each row's length (a null
+    row holds nothing)."""
+    arr = column.combine_chunks()
+    if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+        lengths = arr.value_lengths().fill_null(0).cast(pa.int64())
+        return arr.flatten(), np.asarray(lengths, dtype=np.int64)
+    valid = np.asarray(arr.is_valid(), dtype=bool)
+    return arr.filter(pa.array(valid)), valid.astype(np.int64)
 
 
-def _sample_time(anchor: _Anchor, event: object) -> float | None:
-    """A sample's UTC time from its event time (None: unusable)."""
-    if not isinstance(event, float):
-        return None
-    if event < anchor.event_s:
-        if anchor.event_s - event > _ROLLOVER_S:
-            event += _ROLLOVER_S
-        else:
-            return None  # the SDK refuses an event time before its anchor's
-    return anchor.utc_s + (event - anchor.event_s)
-
-
-def _fill_gap(times: list[float], bpm: list[int], at: float) -> None:
-    """The previous heart rate repeated every 250 ms towards ``at``, for up to 5 s."""
-    prev_t, prev_bpm = times[-1], bpm[-1]
-    gap_ms = abs(at - prev_t) * 1000
-    step = 1
-    while gap_ms > _GAP_STEP_S * 1000 and step <= _GAP_MAX_STEPS:
-        times.append(prev_t + _GAP_STEP_S * step)
-        bpm.append(prev_bpm)
-        gap_ms -= _GAP_STEP_S * 1000
-        step += 1
+def _values(arr: pa.Array) -> np.ndarray:
+    """Numbers as float64 numpy, NaN for null."""
+    return to_numpy(arr.cast(pa.float64()))
 
 
 def _merged(record_s: np.ndarray, times: list[float], bpm: list[int]) -> dict[int, int]:
