@@ -2,8 +2,8 @@
 
 Data flows decode -> normalize -> metrics -> flags -> lake -> query -> report; ``ingest``
 is the orchestration that calls the stages in order; ``_errors``, ``_config``,
-``_schemas`` and ``_pooling`` (the standard-library half of the worker pool) are shared by
-all; ``_poolserver`` (the pool's fork server) imports ingest; ``synth`` (sample data) and
+``_schemas``, ``_pooling`` (the standard-library half of the worker pool) and ``_startup``
+(what a command's processes skip at start-up) are shared by all; ``_poolserver`` (the pool's fork server) imports ingest; ``synth`` (sample data) and
 ``cli`` stand apart. Prefect lives only in ``pipelines/``.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from .conftest import REPO
 
 PACKAGE = REPO / "src" / "runlake"
-SHARED = {"_errors", "_config", "_schemas", "_pooling"}
+SHARED = {"_errors", "_config", "_schemas", "_pooling", "_startup"}
 # What each part may import of runlake (besides the shared modules).
 ALLOWED: dict[str, set[str]] = {
     "_errors": set(),
@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"decode", "normalize", "metrics", "flags", "lake", "query"},
     "synth": set(),
     "_pooling": set(),
+    "_startup": set(),
     "_poolserver": {"ingest"},
 }
 STAGES = ["decode", "normalize", "metrics", "flags", "lake", "query", "report", "ingest", "synth"]

@@ -78,19 +78,36 @@ def available_cores() -> int:
 
 
 def free_cores() -> int:
-    """The cores not already busy (at least 1): this process's cores less the load average
-    of the last minute, as ``make --load-average`` judges it.
+    """The cores not already busy (at least 1): this process's cores less the other work,
+    as ``make --load-average`` judges it, where other work is the load average of the last
+    minute, or the processes running elsewhere right now when there are fewer.
 
     Measured on a shared 2-core machine (load 3-7): two processes in parallel ran at
     55-70 % of the speed of one alone, and a pool of two costs ~35 % more CPU than one
     process (the fork server's imports, each worker's own caches), so a pool there was
-    slower than one process; on idle cores it is faster (docs/benchmarks.md)."""
+    slower than one process; on idle cores it is faster (docs/benchmarks.md). The load
+    average trails by a minute: a machine busy until a moment ago is idle now, and the
+    running processes say so."""
     cores = available_cores()
     try:
         load = os.getloadavg()[0]
     except OSError:
         return cores
+    running = _running_elsewhere()
+    if running is not None:
+        load = min(load, running)
     return max(1, min(cores, round(cores - load)))
+
+
+def _running_elsewhere() -> int | None:
+    """Processes running or ready to run right now, this one left out (Linux's
+    /proc/loadavg); None where that is not known."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            running = f.read().split()[3].split("/")[0]
+        return max(0, int(running) - 1)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def pool_worth_it(n_files: int, n_bytes: int, workers: int) -> bool:
