@@ -3,8 +3,9 @@
 Data flows decode -> normalize -> metrics -> flags -> lake -> query -> report; ``ingest``
 is the orchestration that calls the stages in order; ``_errors``, ``_config``,
 ``_schemas``, ``_pooling`` (the standard-library half of the worker pool) and ``_startup``
-(what a command's processes skip at start-up) are shared by all; ``_poolserver`` (the pool's fork server) imports ingest; ``synth`` (sample data) and
-``cli`` stand apart. Prefect lives only in ``pipelines/``.
+(what a command's processes skip at start-up) are shared by all; ``_poolserver`` (the
+pool's fork server) imports ingest; ``synth`` (sample data) and ``cli`` stand apart.
+Prefect lives only in ``pipelines/``.
 """
 
 from __future__ import annotations
