@@ -17,6 +17,7 @@ import atexit
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -243,6 +244,8 @@ def backfill(
 ) -> int:
     """`runlake backfill`: the backfill flow, on this machine's worker pool or on Dask."""
     on_dask = bool(dask_address or dask_local)
+    if dask_address:
+        check_dask_address(dask_address)  # before Prefect's server: a typo fails at once
     with flow_session("backfill", pool=not on_dask) as session:
         from runlake_pipelines.flows import backfill as flow
 
@@ -261,6 +264,35 @@ def backfill(
             return_state=True,
         )
         return _finished("backfill", _outcome(state, "backfill"), lake=lake, athlete=athlete)
+
+
+DASK_CONNECT_TIMEOUT_S = 10.0
+
+
+def check_dask_address(address: str) -> None:
+    """FlowError unless something accepts a connection at a ``tcp://`` or ``tls://``
+    scheduler address (host:port alone is read as tcp) within DASK_CONNECT_TIMEOUT_S.
+
+    Dask's client would retry a dead address until Ctrl-C; other schemes are left to it.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in ("tcp", "tls"):
+        return
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit():
+        raise FlowError(f"--dask-address {address}: give the scheduler as tcp://HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=DASK_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as e:
+        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise FlowError(
+            f"--dask-address {address}: no Dask scheduler there ({why}); start one "
+            "(`dask scheduler`) or check the address"
+        ) from None
 
 
 def _dask_runner(address: str | None, workers: int | None, *, temporary_server: bool) -> Any:

@@ -39,7 +39,7 @@ from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from runlake import WorkerPool, load_config, run_query
+from runlake import FlowError, WorkerPool, load_config, run_query
 from runlake.cli import main
 from runlake.lake._store import Lake, writer_lock
 from runlake.synth import season_plan, write_run, write_season
@@ -482,3 +482,34 @@ def test_a_shared_dask_cluster_without_a_prefect_server_is_said_in_one_line(
     # a cluster of this command's own: nothing to say
     commands._dask_runner(None, 2, temporary_server=True)
     assert capsys.readouterr().err == ""
+
+
+def test_a_dask_address_where_no_scheduler_listens_fails_at_once_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dask's client would retry a dead address until Ctrl-C: the command checks it first,
+    before it starts Prefect's server."""
+    import socket  # noqa: PLC0415
+
+    from runlake_pipelines.commands import check_dask_address  # noqa: PLC0415
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_dask_address(f"tcp://127.0.0.1:{port}")  # something answers: no error
+        check_dask_address(f"127.0.0.1:{port}")
+    started = time.monotonic()
+    lake = str(tmp_path / "lake")
+    address = f"tcp://127.0.0.1:{port}"
+    code = main(["backfill", str(tmp_path), "--lake", lake, "--dask-address", address])
+    assert code != 0
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"runlake: error: --dask-address tcp://127.0.0.1:{port}: no Dask scheduler there "
+        "(Connection refused); start one (`dask scheduler`) or check the address"
+    ]
+    assert not (tmp_path / "lake").exists()
+    with pytest.raises(FlowError, match="tcp://HOST:PORT"):
+        check_dask_address("tcp://127.0.0.1")
