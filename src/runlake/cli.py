@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -744,6 +746,25 @@ _READ_ONLY = frozenset(("sql", "export"))
 """Commands that only read the lake: a Ctrl-C leaves nothing to say about commits."""
 
 
+@contextmanager
+def _config_for_flows(path: str | None) -> Iterator[None]:
+    """$RUNLAKE_CONFIG set to ``--config``'s file while the command runs: the flows, their
+    worker processes and the runs `serve` starts load the configuration themselves, and
+    must read the same file, whatever their working directory."""
+    if not path:
+        yield
+        return
+    saved = os.environ.get("RUNLAKE_CONFIG")
+    os.environ["RUNLAKE_CONFIG"] = str(Path(path).resolve())
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("RUNLAKE_CONFIG", None)
+        else:
+            os.environ["RUNLAKE_CONFIG"] = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -767,7 +788,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "flags": _cmd_flags,
             "report": _cmd_report,
         }[args.command]
-        return handler(args, cfg)
+        with _config_for_flows(args.config):
+            return handler(args, cfg)
     except RunlakeError as e:
         sys.stderr.write(f"runlake: error: {e}\n")
         return e.exit_code

@@ -513,3 +513,27 @@ def test_a_dask_address_where_no_scheduler_listens_fails_at_once_in_one_line(
     assert not (tmp_path / "lake").exists()
     with pytest.raises(FlowError, match="tcp://HOST:PORT"):
         check_dask_address("tcp://127.0.0.1")
+
+
+def test_flows_read_the_config_file_given_with_config(
+    harness: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`runlake --config FILE backfill`: the flow (which loads the configuration itself)
+    applies FILE's settings, here ingest.max_file_bytes."""
+    monkeypatch.setenv("PREFECT_API_URL", harness)
+    monkeypatch.delenv("RUNLAKE_CONFIG", raising=False)
+    folder = tmp_path / "history"
+    folder.mkdir()
+    (folder / "big.fit").write_bytes(b"\0" * (2 << 20))  # 2 MiB
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text("[ingest]\nmax_file_bytes = 1048576\n")
+    lake = str(tmp_path / "lake")
+    assert main(["--config", str(cfg), "backfill", str(folder), "--lake", lake]) == 0
+    assert "1 rejected" in capsys.readouterr().out
+    assert "RUNLAKE_CONFIG" not in os.environ  # set for the command only
+    why = run_query(lake, "select message from ingest_errors").column("message").to_pylist()
+    assert len(why) == 1
+    assert "more than 1 MiB (ingest.max_file_bytes): refused, not read" in why[0]
