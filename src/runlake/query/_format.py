@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = ["UNIT_DECIMALS", "format_table", "unit_decimals"]
 
@@ -49,7 +48,7 @@ def _python_columns(table: pa.Table) -> Iterator[tuple[str, pa.DataType, list[ob
         col = column
         if pa.types.is_timestamp(t):
             unit = "us" if t.unit == "ns" else t.unit
-            col = pc.cast(col, pa.timestamp(unit, tz="UTC" if t.tz else None), safe=False)
+            col = col.cast(pa.timestamp(unit, tz="UTC" if t.tz else None), safe=False)
         yield name, t, col.to_pylist()
 
 
