@@ -553,7 +553,7 @@ def _add_ingest_and_sql(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "--workers",
         type=int,
         help="worker processes for many files (default: one per free core, the cores less "
-        "the load average; 1: this process only)",
+        "the other work running; 1: this process only)",
     )
 
     sql = sub.add_parser(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from runlake.ingest._archives import ArchiveReader, InputFile
 from runlake.ingest._derive import (
-    DERIVED_TABLES,
     Measured,
     refresh_derived,
     stale_flags,
@@ -45,7 +44,6 @@ from runlake.ingest._pool import (
 
 __all__ = [
     "ACTIVITY_MESSAGES",
-    "DERIVED_TABLES",
     "INTERNAL_ERROR",
     "ArchiveReader",
     "ArchiveTally",

@@ -70,7 +70,6 @@ from runlake.flags import (
     week_rules_of,
     week_start,
 )
-from runlake.lake import DERIVED_TABLES
 from runlake.lake._store import Lake, conform, validate_athlete
 from runlake.metrics import (
     ACTIVITY_COLUMNS,
@@ -83,7 +82,7 @@ from runlake.metrics import (
     rezone,
 )
 
-__all__ = ["DERIVED_TABLES", "Measured", "refresh_derived", "stale_flags"]
+__all__ = ["Measured", "refresh_derived", "stale_flags"]
 
 _HR_MAX_TOLERANCE_BPM = 0.5
 

@@ -294,12 +294,17 @@ def _write_parquet_file(table: pa.Table, fh: Any) -> None:
     )
 
 
+def _temp_beside(path: Path) -> tuple[Path, int]:
+    """A new ``.<name>.<random>.tmp`` in ``path``'s folder (made if missing), open for
+    writing: O_EXCL, never someone else's file; mode 0o666 lets the umask decide."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+
 def _write_atomic(path: Path, write: Callable[[Any], None], *, sync: bool) -> None:
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL: never write into someone else's file; mode 0o666 lets the umask decide.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp, fd = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -375,9 +380,7 @@ class LocalFS(LakeFS):
         try:
             for table, rel in items:
                 path = self._root / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                tmp, fd = _temp_beside(path)
                 tmps.append((tmp, path))
                 with os.fdopen(fd, "wb") as fh:
                     _write_parquet_file(table, fh)

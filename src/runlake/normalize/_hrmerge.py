@@ -135,7 +135,8 @@ def _fill_gaps(at: np.ndarray, bpm: np.ndarray) -> tuple[list[float], list[int]]
         steps[1:] += alive
         gap_ms = gap_ms - _GAP_STEP_S * 1000
     total = at.size + int(steps.sum())
-    where = np.arange(at.size) + np.cumsum(steps)  # each sample after its fills
+    filled = np.cumsum(steps)  # fills up to each sample
+    where = np.arange(at.size) + filled  # each sample after its fills
     times = np.empty(total)
     out_bpm = np.empty(total, dtype=np.int64)
     times[where], out_bpm[where] = at, bpm
@@ -143,7 +144,7 @@ def _fill_gaps(at: np.ndarray, bpm: np.ndarray) -> tuple[list[float], list[int]]
     fills[where] = False
     if fills.any():
         owner = np.repeat(np.arange(at.size), steps)  # the sample each fill comes before
-        step = np.arange(owner.size) - np.repeat(np.cumsum(steps) - steps, steps) + 1
+        step = np.arange(owner.size) - np.repeat(filled - steps, steps) + 1
         times[fills] = at[owner - 1] + _GAP_STEP_S * step
         out_bpm[fills] = bpm[owner - 1]
     return times.tolist(), out_bpm.tolist()
