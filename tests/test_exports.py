@@ -87,6 +87,7 @@ def test_the_public_api_is_exactly_these_names() -> None:
         "ProblemKind",
         "QueryError",
         "ReportError",
+        "ResultRows",
         "RunMetrics",
         "RunlakeError",
         "Scan",

@@ -2,9 +2,10 @@
 
 Data flows decode -> normalize -> metrics -> flags -> lake -> query -> report; ``ingest``
 is the orchestration that calls the stages in order; ``_errors``, ``_config``,
-``_schemas``, ``_pooling`` (the standard-library half of the worker pool) and ``_startup``
-(what a command's processes skip at start-up) are shared by all; ``_poolserver`` (the
-pool's fork server) imports ingest; ``synth`` (sample data) and ``cli`` stand apart.
+``_schemas`` (and ``_tables``, its names without pyarrow), ``_pooling`` (the
+standard-library half of the worker pool) and ``_startup`` (what a command's processes
+skip at start-up) are shared by all; ``_poolserver`` (the pool's fork server) imports
+ingest; ``synth`` (sample data) and ``cli`` stand apart.
 Prefect lives only in ``pipelines/``.
 """
 
@@ -18,11 +19,12 @@ import pytest
 from .conftest import REPO
 
 PACKAGE = REPO / "src" / "runlake"
-SHARED = {"_errors", "_config", "_schemas", "_pooling", "_startup"}
+SHARED = {"_errors", "_config", "_schemas", "_tables", "_pooling", "_startup"}
 # What each part may import of runlake (besides the shared modules).
 ALLOWED: dict[str, set[str]] = {
     "_errors": set(),
     "_schemas": set(),
+    "_tables": set(),
     "_config": set(),
     "decode": set(),
     "normalize": {"decode"},

@@ -123,6 +123,7 @@ if TYPE_CHECKING:
     )
     from runlake.query import (
         Analysis,
+        ResultRows,
         StatementResult,
         build_catalog,
         connect,
@@ -194,6 +195,7 @@ __all__ = [
     "ProblemKind",
     "QueryError",
     "ReportError",
+    "ResultRows",
     "RunMetrics",
     "RunlakeError",
     "Scan",
@@ -310,6 +312,7 @@ _WHERE = {
     "Scan": "runlake.ingest",
     "ServerError": "runlake._errors",
     "SourceInfo": "runlake.normalize",
+    "ResultRows": "runlake.query",
     "StatementResult": "runlake.query",
     "TcxError": "runlake._errors",
     "TcxFile": "runlake.decode",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from runlake._tables import TABLE_NAMES
+
 __all__ = [
     "ACTIVITIES",
     "DAY_RULES",
@@ -387,3 +389,8 @@ TABLES["week_rules"] = WEEK_RULES
 TABLES["day_rules"] = DAY_RULES
 TABLES["run_rules"] = RUN_RULES
 TABLES["duplicates"] = DUPLICATES
+
+if tuple(TABLES) != TABLE_NAMES:  # the names the query stage uses without pyarrow
+    raise RuntimeError(
+        f"runlake._tables.TABLE_NAMES {TABLE_NAMES} differ from TABLES {tuple(TABLES)}"
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 from runlake import Config, RunlakeError, load_config
 
 if TYPE_CHECKING:
-    from runlake import Analysis, FileOutcome, IngestSummary, StatementResult
+    from runlake import Analysis, FileOutcome, IngestSummary, ResultRows, StatementResult
 
 # Each command imports the stages it uses: `runlake --help` is quick, and a flow command
 # starts Prefect's local server before the data stack (pyarrow, DuckDB) is imported.
@@ -148,7 +148,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
     analysis = _what_to_run(args)
     values = analysis.bind(_given_params(args.param), {"athlete": args.athlete or cfg.athlete})
     try:
-        results = run_statements(args.lake or cfg.lake, analysis.sql, params=values)
+        results = run_statements(args.lake or cfg.lake, analysis.sql, params=values, rows=True)
     except QueryError as exc:
         word = analysis.sql.strip()
         if _ANALYSIS_NAME.fullmatch(word) and "Parser Error" in str(exc):
@@ -160,7 +160,7 @@ def _cmd_sql(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _format_results(results: Sequence[StatementResult], fmt: _Format) -> str:
+def _format_results(results: Sequence[StatementResult[ResultRows]], fmt: _Format) -> str:
     """One result as before; several: each under its statement (table format only)."""
     from runlake import format_table
 
@@ -738,9 +738,10 @@ def _require_prefect(command: str) -> None:
         )
 
 
-_PYARROW_FIRST = frozenset(("sql", "export", "flags", "report"))
+_PYARROW_FIRST = frozenset(("export", "flags", "report"))
 """Commands whose first heavy import is pyarrow (ingest and the flows start a worker pool
-first, and skip the probe after it)."""
+first, and skip the probe after it; sql imports no pyarrow, unless it rebuilds the catalog,
+which never converts a value)."""
 
 _READ_ONLY = frozenset(("sql", "export"))
 """Commands that only read the lake: a Ctrl-C leaves nothing to say about commits."""

@@ -29,7 +29,7 @@ from fuzz._crash import (
 
 from runlake import ingest_paths, run_query
 from runlake.lake import _fs as _lakefs
-from runlake.lake import _store as store
+from runlake.lake._layout import batch_of
 from runlake.lake._store import Lake
 from runlake.synth import RunSpec, write_run
 
@@ -67,7 +67,7 @@ def _no_leftovers(lake: Path) -> None:
     assert not list(lake.rglob("*.wal"))
     committed = Lake(lake).committed_batches("anna")
     for p in lake.rglob("part-*.parquet"):
-        assert store._batch_of(str(p)) in committed, f"orphan part {p}"
+        assert batch_of(str(p)) in committed, f"orphan part {p}"
         pq.read_metadata(p)
 
 
@@ -134,7 +134,7 @@ def test_parts_without_a_manifest_are_invisible_then_removed(
     monkeypatch.undo()
     # the batch's parts are staged: not under a part name, read by no view nor glob
     assert all(
-        store._batch_of(str(p)) in Lake(root).committed_batches("anna")
+        batch_of(str(p)) in Lake(root).committed_batches("anna")
         for p in root.rglob("part-*.parquet")
     )
     orphans = list(root.rglob(f"*{_lakefs.STAGED_SUFFIX}"))

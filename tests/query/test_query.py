@@ -7,6 +7,8 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -19,11 +21,14 @@ from runlake.lake._store import FileCommit, Lake
 from runlake.query import (
     CATALOG_NAME,
     QueryError,
+    ResultRows,
+    _catalog,
     build_catalog,
     connect,
     format_table,
     load_analysis,
     run_query,
+    run_statements,
     sql_dir,
 )
 
@@ -402,6 +407,19 @@ def test_catalog_meta_records_the_build(lake: Lake) -> None:
     assert tables == ["activities", "laps", "records", "ingest_errors", "files"]
 
 
+def test_catalog_is_rebuilt_when_the_contract_changes(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = build_catalog(lake.root)
+    before = catalog.stat().st_mtime_ns
+    run_query(lake.root, "select 1")
+    assert catalog.stat().st_mtime_ns == before  # fresh: kept
+    changed = _catalog._contract_source() + b"\n# a column added\n"
+    monkeypatch.setattr(_catalog, "_contract_source", lambda: changed)
+    run_query(lake.root, "select 1")
+    assert catalog.stat().st_mtime_ns != before
+
+
 def test_catalog_is_rebuilt_when_the_lake_is_moved(tmp_path: Path, lake: Lake) -> None:
     build_catalog(lake.root)
     moved = tmp_path / "moved" / "lake2"
@@ -581,6 +599,65 @@ def test_format_table_of_a_query_result(lake: Lake) -> None:
     assert format_table(t, "table").splitlines()[2] == (
         "anna     2024-05-06     2     15000.0         155  2024-05-06T07:00:00Z  1.5  NaN"
     )
+
+
+_EVERY_KIND = (
+    "select athlete, week_start, runs, distance_m, avg_hr_bpm, "
+    "timestamptz '2024-05-06 09:00:00.25+02' as t, "
+    "timestamp_ns '2020-01-01 00:00:00.123456789' as tn, time '10:00:01' as tod, "
+    "1.5::decimal(4,1) as d, 3::tinyint as small, 2::ubigint as big, 1.25::float as f, "
+    "'nan'::double as x, 'inf'::double as pinf, [1.5, null] as l, {'k': 1} as s, "
+    "'\\x01'::blob as b, 'a\tb' as txt, true as ok, null::int as n "
+    "from weekly_load order by athlete"
+)
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_rows_and_arrow_results_print_the_same(lake: Lake, fmt: str) -> None:
+    # `runlake sql` prints DuckDB's Python values (no pyarrow on its way); a Python user
+    # formats a pyarrow Table: the same result gives the same text.
+    [arrow] = run_statements(lake.root, _EVERY_KIND)
+    [rows] = run_statements(lake.root, _EVERY_KIND, rows=True)
+    assert isinstance(rows.table, ResultRows)
+    assert isinstance(arrow.table, pa.Table)
+    assert rows.table.types[:4] == ("VARCHAR", "DATE", "BIGINT", "DOUBLE")
+    text = format_table(rows.table, fmt)
+    assert text == format_table(arrow.table, fmt)
+    assert "2024-05-06T07:00:00.250Z" in text
+    assert "2020-01-01T00:00:00.123456" in text
+    if fmt == "table":
+        _header, _rule, first, *_ = text.splitlines()
+        assert first.split()[:5] == ["anna", "2024-05-06", "2", "15000.0", "155"]
+        assert "a\\tb" in first
+
+
+def test_a_query_on_a_fresh_catalog_imports_no_pyarrow(lake: Lake) -> None:
+    # `runlake sql`'s start-up: pyarrow with numpy is about 0.2 s of a 0.3 s budget.
+    build_catalog(lake.root)
+    script = (
+        "import sys\n"
+        "from runlake.cli import main\n"
+        f"rc = main(['sql', '--lake', {str(lake.root)!r}, "
+        "'select athlete, distance_m, week_start from weekly_load order by athlete'])\n"
+        "print(rc, sorted(m for m in ('pyarrow', 'numpy', 'pandas') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.splitlines()[2].split()[:2] == ["anna", "15000.0"]
+    assert out.splitlines()[-1] == "0 []"
+
+
+def test_rows_of_an_empty_result_and_of_set(lake: Lake) -> None:
+    results = run_statements(
+        lake.root, "set threads = 1; select runs from weekly_load where false", rows=True
+    )
+    assert results[0].table is None
+    empty = results[1].table
+    assert empty == ResultRows(("runs",), ("BIGINT",), [])
+    assert empty is not None
+    assert format_table(empty, "table") == "runs\n----\n(0 rows)"
+    assert format_table(empty, "json") == "[]"
 
 
 def test_format_table_empty_and_unknown() -> None:

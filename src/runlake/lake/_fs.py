@@ -42,10 +42,8 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.dataset as ds
 
 from runlake._errors import ConfigError, LakeBusy, LakeError
@@ -98,6 +96,8 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     """The columns written with a dictionary: strings (ids, names, enums). Numbers are
     written plain: measured on the corpus's records, a dictionary tried on every float
     column (and dropped at 64 KiB) cost 20-30 % more CPU and gave 12 % larger files."""
+    import pyarrow as pa  # noqa: PLC0415 -- readers of the lake's layout start without it
+
     return [
         f.name
         for f in schema
@@ -226,6 +226,8 @@ class LakeFS:
         )
 
     def read_parquet(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        import pyarrow.parquet as pq  # noqa: PLC0415 -- see _dictionary_columns
+
         if self._arrow_fs is None:  # a local file: no dataset machinery (pq.read_table's)
             return pq.ParquetFile(self._path(rel)).read(columns=columns)
         return pq.read_table(self._path(rel), columns=columns, filesystem=self._arrow_fs)
@@ -285,6 +287,8 @@ _SYNC_THREADS = 16
 
 
 def _write_parquet_file(table: pa.Table, fh: Any) -> None:
+    import pyarrow.parquet as pq  # noqa: PLC0415 -- see _dictionary_columns
+
     pq.write_table(
         table,
         fh,
@@ -641,6 +645,8 @@ class ObjectFS(LakeFS):
     def write_parquet(self, table: pa.Table, rel: str, *, sync: bool = True) -> None:
         # Serialise in memory, then one upload: the object exists whole or not at all
         # (a writer that fails half-way must not close a partial upload into an object).
+        import pyarrow as pa  # noqa: PLC0415 -- see _dictionary_columns
+
         sink = pa.BufferOutputStream()
         _write_parquet_file(table, sink)
         self.write_bytes(rel, sink.getvalue().to_pybytes())

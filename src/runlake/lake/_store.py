@@ -55,6 +55,14 @@ from runlake.lake._fs import (
     unstaged_rel,
     write_parquet_atomic,
 )
+from runlake.lake._layout import (
+    BATCHED_TABLES,
+    DATA_TABLES,
+    DERIVED_TABLES,
+    PARTITIONED_BY_YEAR,
+    batch_of,
+    list_committed,
+)
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -76,26 +84,6 @@ __all__ = [
     "write_parquet_atomic",
     "writer_lock",
 ]
-
-DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
-"""Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
-
-DERIVED_TABLES: tuple[str, ...] = (
-    "run_metrics",
-    "lap_metrics",
-    "flags",
-    "week_rules",
-    "day_rules",
-    "run_rules",
-    "duplicates",
-)
-"""Tables computed from the data tables (:mod:`runlake.ingest._derive`), a file per athlete-year."""
-
-PARTITIONED_BY_YEAR: frozenset[str] = frozenset((*DATA_TABLES, *DERIVED_TABLES))
-"""Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
-
-BATCHED_TABLES: tuple[str, ...] = (*DATA_TABLES, "ingest_errors")
-"""Tables written in batches, whose parts count once the batch's manifest (``files``) exists."""
 
 _ATHLETE_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}", re.ASCII)
 _SHA256_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
@@ -133,51 +121,6 @@ def _validate_sha256(sha256: str) -> str:
     if not isinstance(sha256, str) or _SHA256_RE.fullmatch(sha256) is None:
         raise LakeError(f"invalid sha256 {sha256!r}: expected 64 lower-case hex digits")
     return sha256
-
-
-def _batch_of(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1].removeprefix("part-").removesuffix(".parquet")
-
-
-def _batch_key(rel: str) -> tuple[str, str]:
-    """(``athlete=<a>``, batch) of a part or manifest: batch names are per athlete."""
-    athlete = next((d for d in rel.split("/") if d.startswith("athlete=")), "")
-    return athlete, _batch_of(rel)
-
-
-def _parts_pattern(table: str) -> str:
-    year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
-    return f"{table}/athlete=*/{year}part-*.parquet"
-
-
-def _staged_pattern(table: str) -> str:
-    year = "year=*/" if table in PARTITIONED_BY_YEAR else ""
-    return f"{table}/athlete=*/{year}.part-*.parquet{STAGED_SUFFIX}"
-
-
-def list_committed(
-    location: LakeLocation | LakeFS,
-) -> tuple[list[str], dict[str, list[str]]]:
-    """The manifests of the whole committed batches, and each batched table's parts of them
-    (paths relative to the lake, sorted).
-
-    Listed in this order, each listing after the one before ended: manifests, staged parts,
-    parts. A batch listed with its manifest has all of its parts staged or published (they
-    are staged before the manifest); one with a part still staged is left out (its renames
-    are running, or a killed writer left them to the next writer); a part renamed between
-    the listings is seen by the later one. So every batch listed is whole.
-    """
-    fs = open_fs(location)
-    manifests = fs.glob("files/athlete=*/part-*.parquet")
-    unfinished: set[tuple[str, str]] = set()
-    if fs.stages:
-        for table in BATCHED_TABLES:
-            unfinished |= {_batch_key(unstaged_rel(r)) for r in fs.glob(_staged_pattern(table))}
-    whole = {_batch_key(m) for m in manifests} - unfinished
-    parts = {
-        t: [r for r in fs.glob(_parts_pattern(t)) if _batch_key(r) in whole] for t in BATCHED_TABLES
-    }
-    return [m for m in manifests if _batch_key(m) in whole], parts
 
 
 def conform(table: pa.Table, schema: pa.Schema, *, name: str = "table") -> pa.Table:
@@ -326,7 +269,7 @@ class Lake:
         """The batch names whose manifest exists for ``athlete``."""
         validate_athlete(athlete)
         return {
-            _batch_of(r) for r in self._fs.glob(f"{self.folder('files', athlete)}/part-*.parquet")
+            batch_of(r) for r in self._fs.glob(f"{self.folder('files', athlete)}/part-*.parquet")
         }
 
     def committed_files(self, table: str) -> list[str]:
@@ -541,12 +484,12 @@ class Lake:
                 staged = self._fs.glob(f"{base}/{year}.part-*.parquet{STAGED_SUFFIX}")
                 finals = [unstaged_rel(r) for r in staged]
                 # a committed batch whose writer died before publishing all of its parts
-                self._fs.publish([r for r in finals if _batch_of(r) in committed])
-                for rel in [r for r in finals if _batch_of(r) not in committed]:
+                self._fs.publish([r for r in finals if batch_of(r) in committed])
+                for rel in [r for r in finals if batch_of(r) not in committed]:
                     self._fs.delete(staged_rel(rel))
                     removed += 1
                 for rel in self._fs.glob(f"{base}/{year}part-*.parquet"):
-                    if _batch_of(rel) not in committed:
+                    if batch_of(rel) not in committed:
                         self._fs.delete(rel)
                         removed += 1
             self._hashes.pop(athlete, None)

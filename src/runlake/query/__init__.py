@@ -5,7 +5,11 @@ views), ``_connect`` (connections, the sandbox, running queries), ``_format`` (r
 text), ``_analyses`` (the shipped analyses, their headers and parameters), ``_export``
 (a view into a Parquet or CSV file).
 
-May import: runlake.lake, runlake._errors, runlake._schemas.
+May import: runlake.lake, runlake._errors, runlake._schemas, runlake._tables.
+
+On the way to a query nothing imports pyarrow (0.2 s of start-up with numpy): results come
+as Python values (``run_statements(..., rows=True)``) and pyarrow loads only when a Table is
+asked for, a catalog is (re)built or a view exported.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from runlake.lake import LakeLocation
 from runlake.query._analyses import Analysis, AnalysisParam, list_analyses, load_analysis
 from runlake.query._catalog import CATALOG_NAME, COMMITTED_BY_MANIFEST, build_catalog, catalog_path
 from runlake.query._connect import (
+    ResultRows,
     StatementResult,
     check_query,
     connect,
@@ -34,6 +39,7 @@ __all__ = [
     "AnalysisParam",
     "LakeLocation",
     "QueryError",
+    "ResultRows",
     "StatementResult",
     "build_catalog",
     "catalog_path",

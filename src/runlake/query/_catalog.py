@@ -29,16 +29,21 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from runlake._errors import LakeError
-from runlake._schemas import TABLES
+from runlake._tables import TABLE_NAMES
 from runlake.lake._fs import LOCK_NAME, LakeFS, LakeLocation, ObjectFS, open_fs
-from runlake.lake._store import BATCHED_TABLES, PARTITIONED_BY_YEAR, list_committed
+from runlake.lake._layout import BATCHED_TABLES, PARTITIONED_BY_YEAR, list_committed
 from runlake.query._models import Model, load_models, model_order, sql_dir
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "CATALOG_NAME",
@@ -64,29 +69,36 @@ _CATALOG_FORMAT = 5  # 4: raw views select the contract's columns; 5: by name wh
 DB_ALIAS = "lake"
 
 
-_DUCK_TYPES: dict[pa.DataType, str] = {
-    pa.string(): "VARCHAR",
-    pa.large_string(): "VARCHAR",
-    pa.bool_(): "BOOLEAN",
-    pa.int8(): "TINYINT",
-    pa.int16(): "SMALLINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.uint8(): "UTINYINT",
-    pa.uint16(): "USMALLINT",
-    pa.uint32(): "UINTEGER",
-    pa.uint64(): "UBIGINT",
-    pa.float32(): "FLOAT",
-    pa.float64(): "DOUBLE",
-    pa.date32(): "DATE",
-    pa.binary(): "BLOB",
-}
+@cache
+def _duck_types() -> dict[pa.DataType, str]:
+    import pyarrow as pa  # noqa: PLC0415 -- only a (re)build needs it, not a query
+
+    return {
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.bool_(): "BOOLEAN",
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.uint8(): "UTINYINT",
+        pa.uint16(): "USMALLINT",
+        pa.uint32(): "UINTEGER",
+        pa.uint64(): "UBIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.date32(): "DATE",
+        pa.binary(): "BLOB",
+    }
 
 
 def _duck_type(t: pa.DataType) -> str:
     """The DuckDB type DuckDB gives a Parquet column written by pyarrow with type ``t``."""
-    if t in _DUCK_TYPES:
-        return _DUCK_TYPES[t]
+    import pyarrow as pa  # noqa: PLC0415 -- as _duck_types
+
+    known = _duck_types()
+    if t in known:
+        return known[t]
     if pa.types.is_timestamp(t):
         return "TIMESTAMP WITH TIME ZONE" if t.tz is not None else "TIMESTAMP"
     if pa.types.is_list(t) or pa.types.is_large_list(t):
@@ -117,7 +129,7 @@ def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
     """
     manifests, parts = list_committed(fs)
     out = {"files": tuple(manifests), **{t: tuple(rels) for t, rels in parts.items()}}
-    for table in TABLES:
+    for table in TABLE_NAMES:
         if table not in out:
             out[table] = tuple(fs.glob(table_glob(table)))
     return out
@@ -227,7 +239,7 @@ def check_is_lake(fs: LakeFS) -> None:
     root = fs.local_root
     if root is None:
         return
-    markers = {CATALOG_NAME, LOCK_NAME, ".state", *TABLES}
+    markers = {CATALOG_NAME, LOCK_NAME, ".state", *TABLE_NAMES}
     try:
         with os.scandir(root) as entries:
             seen = False
@@ -273,15 +285,27 @@ def _view_name(fs: LakeFS) -> Callable[[str], str]:
 def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
     h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
     h.update(f"{fs.location}\n".encode())  # the views name files by absolute path
-    for name, schema in TABLES.items():
-        h.update(f"{name}:{[(f.name, str(f.type)) for f in schema]}\n".encode())
+    h.update(_contract_source())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
     files = _list_files(fs)
     manifests = files["files"]
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
-    with_files = tuple(t for t in TABLES if files[t])
+    with_files = tuple(t for t in TABLE_NAMES if files[t])
     return CatalogState(h.hexdigest(), with_files, committed, manifests, files)
+
+
+@cache
+def _contract_source() -> bytes:
+    """The text of :mod:`runlake._schemas`: the catalog is rebuilt when the contract changes.
+
+    Its source rather than its schemas, which would import pyarrow on the way to every
+    query (the catalog's freshness is checked before each one).
+    """
+    spec = find_spec("runlake._schemas")
+    if spec is None or spec.origin is None:  # pragma: no cover -- runlake is installed
+        raise LakeError("cannot find runlake._schemas to check the catalog against")
+    return Path(spec.origin).read_bytes()
 
 
 def setup_connection(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
@@ -311,6 +335,8 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         # Each view is bound when it is created, reading the footers of the Parquet files
         # under it: cached, each footer is read once (~20 % of the build's CPU).
         con.execute("set parquet_metadata_cache = true")
+        from runlake._schemas import TABLES  # noqa: PLC0415 -- pyarrow: only a build needs it
+
         parts = _committed_parts(state)
         name = _view_name(fs)
         for table, schema in TABLES.items():

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import duckdb
-import pyarrow as pa
 
 from runlake._errors import LakeError, QueryError
-from runlake._schemas import TABLES
+from runlake._tables import TABLE_NAMES
 from runlake.lake._fs import LakeFS, LakeLocation
 from runlake.query._catalog import (
     DB_ALIAS,
@@ -29,7 +29,11 @@ from runlake.query._catalog import (
 )
 from runlake.query._models import load_models, model_order, sql_dir, strip_comments
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
+    "ResultRows",
     "StatementResult",
     "check_query",
     "connect",
@@ -93,9 +97,9 @@ def _sandbox(con: duckdb.DuckDBPyConnection, fs: LakeFS) -> None:
     to, which is why :func:`run_query` refuses every statement that is not a query.
     """
     if fs.local_root is not None:
-        allowed = [d for t in TABLES for d in (f"{t}/", fs.uri(t) + "/")]
+        allowed = [d for t in TABLE_NAMES for d in (f"{t}/", fs.uri(t) + "/")]
     else:
-        allowed = [fs.uri(t) + "/" for t in TABLES]
+        allowed = [fs.uri(t) + "/" for t in TABLE_NAMES]
     con.execute("set allowed_directories = ?", [allowed])
     con.execute("set allowed_configs = ?", [list(_FREE_SETTINGS)])
     con.execute("set enable_external_access = false")
@@ -200,6 +204,8 @@ def run_query(
         try:
             rel = con.sql(query, params=params)
             if rel is None:
+                import pyarrow as pa  # noqa: PLC0415 -- the query path starts without it
+
                 return pa.table({})
             return rel.to_arrow_table()
         except duckdb.Error as exc:
@@ -207,12 +213,37 @@ def run_query(
 
 
 @dataclass(frozen=True, slots=True)
-class StatementResult:
+class ResultRows:
+    """A result as the Python values DuckDB gives (no pyarrow): what ``runlake sql`` prints.
+
+    Timestamps with a time zone are aware datetimes in UTC (the connection's time zone).
+    """
+
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    """DuckDB's type of each column (``DOUBLE``, ``DECIMAL(9,2)``, ``TIMESTAMP WITH TIME ZONE``)"""
+    rows: list[tuple[Any, ...]]
+
+
+def _rows(rel: duckdb.DuckDBPyRelation) -> ResultRows:
+    return ResultRows(tuple(rel.columns), tuple(str(t) for t in rel.types), rel.fetchall())
+
+
+def _arrow(rel: duckdb.DuckDBPyRelation) -> pa.Table:
+    return rel.to_arrow_table()
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StatementResult(Generic[T]):
     """One statement of a query and what it returned (None: a statement without rows, SET)."""
 
     sql: str
     """The statement, comments removed and white space collapsed."""
-    table: pa.Table | None
+    table: T | None
+    """A pyarrow Table, or :class:`ResultRows` (``run_statements(..., rows=True)``)."""
 
 
 def _statement_text(query: str) -> str:
@@ -231,20 +262,53 @@ def _check_params(statements: list[duckdb.Statement], given: Mapping[str, object
         raise QueryError(f"no value given for the parameter {', '.join('$' + n for n in missing)}")
 
 
+@overload
 def run_statements(
     lake_root: LakeLocation | LakeFS,
     query: str,
     *,
     params: Mapping[str, object] | None = None,
-) -> list[StatementResult]:
+    rows: Literal[False] = False,
+) -> list[StatementResult[pa.Table]]: ...
+
+
+@overload
+def run_statements(
+    lake_root: LakeLocation | LakeFS,
+    query: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    rows: Literal[True],
+) -> list[StatementResult[ResultRows]]: ...
+
+
+def run_statements(
+    lake_root: LakeLocation | LakeFS,
+    query: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    rows: bool = False,
+) -> list[StatementResult[pa.Table]] | list[StatementResult[ResultRows]]:
     """Run every statement of ``query`` in order, on one read-only, sandboxed connection,
-    and return each one's result (SET and the like give None).
+    and return each one's result (SET and the like give None): a pyarrow Table, or with
+    ``rows=True`` the Python values (:class:`ResultRows`; pyarrow is not imported).
 
     ``params``: the values of its ``$name`` parameters (each statement gets the ones it
     uses). Raises :class:`QueryError` when there is no statement, a parameter is missing or
     unused, or a statement fails (naming which, when there are several); nothing is
     returned then.
     """
+    if rows:
+        return _run_each(lake_root, query, params, _rows)
+    return _run_each(lake_root, query, params, _arrow)
+
+
+def _run_each(
+    lake_root: LakeLocation | LakeFS,
+    query: str,
+    params: Mapping[str, object] | None,
+    fetch: Callable[[duckdb.DuckDBPyRelation], T],
+) -> list[StatementResult[T]]:
     given = dict(params or {})
     with connect(lake_root) as con, interruptible(con):
         check_query(con, query)
@@ -252,13 +316,13 @@ def run_statements(
         if not statements:
             raise QueryError("no SQL statement to run")
         _check_params(statements, given)
-        out = []
+        out: list[StatementResult[T]] = []
         for i, st in enumerate(statements, 1):
             values = {k: given[k] for k in st.named_parameters}
             try:
                 rel = con.sql(st, params=values or None)
-                rows = rel is not None and st.type != duckdb.StatementType.SET
-                table = rel.to_arrow_table() if rows and rel is not None else None
+                has_rows = rel is not None and st.type != duckdb.StatementType.SET
+                table = fetch(rel) if has_rows and rel is not None else None
             except duckdb.Error as exc:
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
                 raise QueryError(where + str(exc)) from exc

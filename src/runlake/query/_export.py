@@ -14,16 +14,16 @@ import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
-import pyarrow as pa
-import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 
 from runlake._errors import QueryError
 from runlake.lake._fs import LakeFS, LakeLocation
 from runlake.query._connect import connect, interruptible
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["TIME_COLUMNS", "ExportFormat", "export_view"]
 
@@ -104,6 +104,10 @@ def _select(
 
 
 def _write(reader: pa.RecordBatchReader, path: Path, fmt: ExportFormat) -> int:
+    # pyarrow here only: `import runlake.query` is on the way to every query
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     rows = 0
     if fmt == "parquet":
         with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:

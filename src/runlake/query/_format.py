@@ -12,12 +12,16 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
+from runlake.query._connect import ResultRows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["UNIT_DECIMALS", "format_table", "unit_decimals"]
 
@@ -41,19 +45,29 @@ def _iso(value: dt.datetime | dt.date | dt.time) -> str:
     return value.isoformat()
 
 
-def _python_columns(table: pa.Table) -> Iterator[tuple[str, pa.DataType, list[object]]]:
-    """Columns as Python lists; time-zone-aware timestamps converted to UTC."""
+def _python_columns(table: pa.Table | ResultRows) -> Iterator[tuple[str, bool, list[object]]]:
+    """(name, numeric?, values) of each column; time-zone-aware timestamps in UTC."""
+    if isinstance(table, ResultRows):
+        values = list(zip(*table.rows, strict=True)) or [() for _ in table.columns]
+        for name, t, vals in zip(table.columns, table.types, values, strict=True):
+            yield name, _DUCK_NUMERIC.fullmatch(t) is not None, list(vals)
+        return
+    import pyarrow as pa  # noqa: PLC0415 -- given a Table, pyarrow is loaded already
+
     for name, column in zip(table.column_names, table.columns, strict=True):
         t = column.type
         col = column
         if pa.types.is_timestamp(t):
             unit = "us" if t.unit == "ns" else t.unit
             col = col.cast(pa.timestamp(unit, tz="UTC" if t.tz else None), safe=False)
-        yield name, t, col.to_pylist()
+        numeric = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        yield name, bool(numeric), col.to_pylist()
 
 
-def _is_numeric(t: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+_DUCK_NUMERIC = re.compile(
+    r"U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(.*\)"
+)
+"""DuckDB's integer, floating and decimal types (right-aligned in the table format)."""
 
 
 def _special_float(v: float) -> str | None:
@@ -203,8 +217,9 @@ def _json_value(v: object) -> object:
     return str(v)
 
 
-def format_table(table: pa.Table, fmt: _Fmt) -> str:
-    """Render ``table`` as text (no trailing newline).
+def format_table(table: pa.Table | ResultRows, fmt: _Fmt) -> str:
+    """Render ``table`` (a pyarrow Table, or a :class:`ResultRows`) as text (no trailing
+    newline); the two give the same text for the same result.
 
     ``table``: aligned columns (numbers right-aligned, floats rounded by the unit of their
     column's name, :data:`UNIT_DECIMALS`, else to 3 decimals,
@@ -214,7 +229,7 @@ def format_table(table: pa.Table, fmt: _Fmt) -> str:
     NaN and infinities as ``null``.
     """
     cols = list(_python_columns(table))
-    n = table.num_rows
+    n = len(table.rows) if isinstance(table, ResultRows) else table.num_rows
     if fmt == "json":
         lines = [
             "  "
@@ -237,7 +252,7 @@ def format_table(table: pa.Table, fmt: _Fmt) -> str:
             max([len(name), *(len(c) for c in col)])
             for (name, _t, _v), col in zip(cols, cells, strict=True)
         ]
-        right = [_is_numeric(t) for _name, t, _v in cols]
+        right = [numeric for _name, numeric, _v in cols]
 
         def line(values: list[str]) -> str:
             parts = [
