@@ -420,6 +420,33 @@ def test_catalog_is_rebuilt_when_the_contract_changes(
     assert catalog.stat().st_mtime_ns != before
 
 
+def test_a_rebuild_reads_the_footers_of_the_new_parts_only(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_catalog(lake.root)
+    read: list[str] = []
+    real = _catalog._columns_by_file
+
+    def spy(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, ...]]:
+        read.extend(re.findall(r"'([^']*)'", source))
+        return real(con, source)
+
+    monkeypatch.setattr(_catalog, "_columns_by_file", spy)
+    commit_activity(lake, "ben", "b2", ts(2024, 1, 7, 9, 0, 0), distance_m=5000.0)
+    build_catalog(lake.root)
+    parts = [f for f in read if "/part-" in f]  # the batched tables' explicit lists
+    assert parts, "the new batch's parts are read"
+    # the new batch's part of each table and its manifest, none of the four earlier batches
+    assert len({p.rsplit("/part-", 1)[1] for p in parts}) == 1
+    assert len(parts) == 5  # activities, laps, records, ingest_errors, files
+    assert all("athlete=ben" in p for p in parts)
+    t = run_query(lake.root, "select count(*) as n from activities where athlete = 'ben'")
+    assert t.column("n").to_pylist() == [2]
+    with duckdb.connect(str(lake.root / CATALOG_NAME), read_only=True) as con:
+        recorded = scalar(con, "select count(*) from _catalog_parts")
+    assert recorded == 5 * 5  # five batches, five files each
+
+
 def test_catalog_is_rebuilt_when_the_lake_is_moved(tmp_path: Path, lake: Lake) -> None:
     build_catalog(lake.root)
     moved = tmp_path / "moved" / "lake2"

@@ -65,7 +65,8 @@ __all__ = [
 CATALOG_NAME = "catalog.duckdb"
 COMMITTED_BY_MANIFEST: frozenset[str] = frozenset(BATCHED_TABLES)
 """Tables written in batches whose rows count only once the batch's manifest exists."""
-_CATALOG_FORMAT = 5  # 4: raw views select the contract's columns; 5: by name when uniform
+_CATALOG_FORMAT = 6  # 4: raw views select the contract's columns; 5: by name when uniform;
+# 6: the parts' columns recorded (_catalog_parts)
 DB_ALIAS = "lake"
 
 
@@ -146,6 +147,8 @@ def _raw_view_sql(
     schema: pa.Schema,
     files: list[str] | None,
     name: Callable[[str], str],
+    *,
+    footers: _Footers,
 ) -> str:
     """The raw view of ``table``: over exactly ``files``, or its glob when None.
 
@@ -168,7 +171,12 @@ def _raw_view_sql(
         else "[" + ", ".join(quote_str(name(f)) for f in files) + "]"
     )
     hive_types = ", ".join(f"{quote_str(n)}: {quote_str(t)}" for n, t in partitions)
-    uniform = _same_columns(con, source, [f.name for f in schema])
+    contract = {f.name for f in schema}
+    if files is None:
+        found = _column_sets(con, source)
+    else:
+        found = footers.column_sets(con, [name(f) for f in files])
+    uniform = len(found) == 1 and contract <= set(next(iter(found)))
     reader = (
         f"read_parquet({source}, hive_partitioning = true, "
         f"hive_types = {{{hive_types}}}, union_by_name = {str(not uniform).lower()})"
@@ -185,20 +193,85 @@ def _raw_view_sql(
     return f"create or replace view {view} as select {select} from {reader}"
 
 
-def _same_columns(con: duckdb.DuckDBPyConnection, source: str, contract: list[str]) -> bool:
-    """True when every file of ``source`` has the same columns, the contract's among them.
+def _column_sets(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[str, ...]]:
+    """The distinct sets of column names of the files of ``source`` (their footers read).
 
-    Such files are read by name without ``union_by_name``, which would make every query
-    open every file's footer before the athlete and year filters skip any (measured with
-    3,000 parts: 0.9 s against 0.05 s for one athlete's rows; docs/scale.md). Files an older
-    runlake wrote (a column missing) keep ``union_by_name``.
+    One set holding the contract's columns: the files are read by name without
+    ``union_by_name``, which would make every query open every file's footer before the
+    athlete and year filters skip any (measured with 3,000 parts: 0.9 s against 0.05 s for
+    one athlete's rows; docs/scale.md). Files an older runlake wrote (a column missing)
+    keep ``union_by_name``.
     """
+    return set(_columns_by_file(con, source).values())
+
+
+def _columns_by_file(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, ...]]:
     rows = con.execute(
         f"select file_name, list(name order by name) from parquet_schema({source}) "
         "group by file_name"
     ).fetchall()
-    names = {tuple(r[1]) for r in rows}
-    return len(names) == 1 and set(contract) <= set(next(iter(names)))
+    return {str(r[0]): tuple(r[1]) for r in rows}
+
+
+@dataclass
+class _Footers:
+    """The column names of the batched tables' parts, each footer read once per lake.
+
+    A part is never rewritten (its name holds its batch), so the parts the previous catalog
+    read are not read again: a build reads the footers of the new parts only, not of the
+    whole lake (docs/scale.md).
+    """
+
+    known: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    used: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The files of this build's views, for the next build."""
+
+    def column_sets(self, con: duckdb.DuckDBPyConnection, files: list[str]) -> set[tuple[str, ...]]:
+        new = [f for f in files if f not in self.known]
+        if new:
+            source = "[" + ", ".join(quote_str(f) for f in new) + "]"
+            self.known.update(_columns_by_file(con, source))
+        for f in files:
+            self.used[f] = self.known.get(f, ())  # () (unreadable): not uniform
+        return {self.used[f] for f in files}
+
+    @classmethod
+    def of_catalog(cls, con: duckdb.DuckDBPyConnection, catalog: Path) -> _Footers:
+        """What the catalog at ``catalog`` recorded (nothing when it is missing, of another
+        format, or locked by a read-write session)."""
+        if not catalog.exists():
+            return cls()
+        try:
+            con.execute(f"attach {quote_str(str(catalog))} as _previous (read_only)")
+        except duckdb.Error:
+            return cls()
+        try:
+            rows = con.execute(
+                "select p.file, s.columns from _previous._catalog_parts p "
+                "join _previous._catalog_schemas s using (schema_id)"
+            ).fetchall()
+        except duckdb.Error:
+            rows = []
+        finally:
+            con.execute("detach _previous")
+        return cls({str(f): tuple(c) for f, c in rows})
+
+    def save(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Record the parts of this build's views (and their columns) in ``con``'s catalog."""
+        schemas = sorted(set(self.used.values()))
+        ids = {cols: i for i, cols in enumerate(schemas)}
+        con.execute("create table _catalog_schemas (schema_id integer, columns varchar[])")
+        con.execute("create table _catalog_parts (file varchar, schema_id integer)")
+        if not schemas:
+            return
+        con.execute(
+            "insert into _catalog_schemas select unnest(?), unnest(?)",
+            [list(range(len(schemas))), [list(c) for c in schemas]],
+        )
+        con.execute(
+            "insert into _catalog_parts select unnest(?), unnest(?)",
+            [list(self.used), [ids[c] for c in self.used.values()]],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,16 +410,18 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         con.execute("set parquet_metadata_cache = true")
         from runlake._schemas import TABLES  # noqa: PLC0415 -- pyarrow: only a build needs it
 
+        footers = _Footers.of_catalog(con, target)
         parts = _committed_parts(state)
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            con.execute(_raw_view_sql(con, table, schema, files, name))
+            con.execute(_raw_view_sql(con, table, schema, files, name, footers=footers))
         for m in models:
             try:
                 con.execute(m.sql)
             except duckdb.Error as exc:
                 raise LakeError(f"sql model {m.path} failed: {exc}") from exc
+        footers.save(con)
         con.execute(
             "create table _catalog_meta (format integer, fingerprint varchar, "
             "lake_root varchar, tables_with_files varchar[], committed varchar, "
