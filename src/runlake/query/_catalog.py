@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -246,14 +247,20 @@ class _Footers:
         except duckdb.Error:
             return cls()
         try:
+            return cls.recorded(con, "_previous.")
+        finally:
+            con.execute("detach _previous")
+
+    @classmethod
+    def recorded(cls, con: duckdb.DuckDBPyConnection, prefix: str = "") -> _Footers:
+        """What the catalog open in ``con`` (or attached as ``prefix``) recorded."""
+        try:
             rows = con.execute(
-                "select p.file, s.columns from _previous._catalog_parts p "
-                "join _previous._catalog_schemas s using (schema_id)"
+                f"select p.file, s.columns from {prefix}_catalog_parts p "
+                f"join {prefix}_catalog_schemas s using (schema_id)"
             ).fetchall()
         except duckdb.Error:
             rows = []
-        finally:
-            con.execute("detach _previous")
         return cls({str(f): tuple(c) for f, c in rows})
 
     def save(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -400,7 +407,8 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
     tmp = folder / f".catalog.{secrets.token_hex(6)}.duckdb.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(tmp))
+        reused = _reusable_copy(target, tmp, state, models)
+        con = reused if reused is not None else duckdb.connect(str(tmp))
     except (OSError, duckdb.Error) as exc:
         raise LakeError(f"cannot create a catalog in {str(folder)!r}: {exc}") from exc
     try:
@@ -410,13 +418,18 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         con.execute("set parquet_metadata_cache = true")
         from runlake._schemas import TABLES  # noqa: PLC0415 -- pyarrow: only a build needs it
 
-        footers = _Footers.of_catalog(con, target)
+        if reused is not None:
+            footers = _Footers.recorded(con)
+            for t in _CATALOG_TABLES:
+                con.execute(f"drop table {t}")
+        else:
+            footers = _Footers.of_catalog(con, target)
         parts = _committed_parts(state)
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
             con.execute(_raw_view_sql(con, table, schema, files, name, footers=footers))
-        for m in models:
+        for m in models if reused is None else ():
             try:
                 con.execute(m.sql)
             except duckdb.Error as exc:
@@ -449,6 +462,69 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         Path(f"{tmp}.wal").unlink(missing_ok=True)
         raise
     return target
+
+
+_CATALOG_TABLES = ("_catalog_meta", "_catalog_parts", "_catalog_schemas")
+"""The tables a build writes (the rest of a catalog is views)."""
+
+
+def _reusable_copy(
+    target: Path, tmp: Path, state: CatalogState, models: list[Model]
+) -> duckdb.DuckDBPyConnection | None:
+    """The previous catalog copied to ``tmp`` and open, when only its raw views need
+    replacing (None otherwise: a full build).
+
+    Reused when it has this build's format and fingerprint (the contract, the models, the
+    lake's place) and holds nothing else than a build makes (no object a read-write session
+    added), and no read-write session has a WAL on it. Its models are then not created
+    again: creating a view binds it, and binding reads the raw views' files (measured: 0.1
+    s of a small lake's 0.25 s build; 0.7 s with 13,900 parts; docs/scale.md). A raw view
+    keeps its columns and types whatever files it reads, so the models stay valid.
+    """
+    wal = Path(f"{target}.wal")
+    if not target.exists() or wal.exists():
+        return None
+    try:
+        shutil.copyfile(target, tmp)
+        if wal.exists():  # a read-write session began during the copy
+            raise OSError("the catalog is being written")
+        con = duckdb.connect(str(tmp))
+    except (OSError, duckdb.Error):
+        tmp.unlink(missing_ok=True)
+        return None
+    try:
+        if _holds_only_a_build(con, state, models):
+            return con
+    except duckdb.Error:
+        pass
+    con.close()
+    tmp.unlink(missing_ok=True)
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return None
+
+
+def _holds_only_a_build(
+    con: duckdb.DuckDBPyConnection, state: CatalogState, models: list[Model]
+) -> bool:
+    row = con.execute("select format, fingerprint from _catalog_meta").fetchone()
+    if row is None or row[0] != _CATALOG_FORMAT or row[1] != state.fingerprint:
+        return False
+    here = "database_name = current_database()"
+
+    def names(q: str) -> set[str]:
+        return {str(r[0]) for r in con.execute(q).fetchall()}
+
+    views = names(f"select view_name from duckdb_views() where not internal and {here}")
+    tables = names(f"select table_name from duckdb_tables() where {here}")
+    others = names(
+        f"select sequence_name from duckdb_sequences() where {here} "
+        f"union all select function_name from duckdb_functions() where not internal and {here} "
+        f"union all select type_name from duckdb_types() where not internal and {here} "
+        f"union all select schema_name from duckdb_schemas() where not internal and {here} "
+        "and schema_name <> 'main'"
+    )
+    expected = {f"raw_{t}" for t in TABLE_NAMES} | {m.name for m in models}
+    return views == expected and tables == set(_CATALOG_TABLES) and not others
 
 
 def read_state(con: duckdb.DuckDBPyConnection) -> CatalogState | None:
