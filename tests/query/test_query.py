@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from runlake import ingest_paths
 from runlake._errors import LakeError
 from runlake._schemas import ACTIVITIES, INGEST_ERRORS, LAPS, RECORDS
 from runlake.lake._store import FileCommit, Lake
@@ -32,6 +33,9 @@ from runlake.query import (
     run_statements,
     sql_dir,
 )
+from runlake.synth import write_season
+
+from .conftest import SEASON_START, season_lake
 
 UTC_MS = pa.timestamp("ms", tz="UTC")
 REPO = Path(__file__).resolve().parents[2]
@@ -446,6 +450,28 @@ def test_a_rebuild_reads_the_footers_of_the_new_parts_only(
     with duckdb.connect(str(lake.root / CATALOG_NAME), read_only=True) as con:
         recorded = scalar(con, "select count(*) from _catalog_parts")
     assert recorded == 5 * 5  # five batches, five files each
+
+
+def test_a_rebuild_reads_the_derived_files_written_since_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = season_lake(tmp_path, {"me": (2, 0)})
+    read: list[str] = []
+    real = _catalog._columns_by_file
+
+    def spy(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, ...]]:
+        read.extend(re.findall(r"'([^']*)'", source))
+        return real(con, source)
+
+    monkeypatch.setattr(_catalog, "_columns_by_file", spy)
+    write_season(tmp_path / "you", start=SEASON_START, weeks=2, seed=3)
+    ingest_paths([tmp_path / "you"], lake_root=root, athlete="you")
+    derived = [f for f in read if "/run_metrics/" in f or "/week_rules/" in f]
+    assert derived, "the new athlete's derived files are read"
+    assert all("athlete=you" in f for f in derived), derived
+    assert not any("*" in f for f in read)  # no glob: the files are named
+    t = run_query(root, "select athlete, count(*) as n from run_metrics group by 1 order by 1")
+    assert t.column("athlete").to_pylist() == ["me", "you"]
 
 
 def _spy_reuse(monkeypatch: pytest.MonkeyPatch) -> list[bool]:

@@ -137,6 +137,22 @@ def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _stamps(fs: LakeFS, rels: tuple[str, ...]) -> dict[str, str] | None:
+    """Size and modification time of each of ``rels`` (None: not a local lake, or a file
+    gone since it was listed)."""
+    root = fs.local_root
+    if root is None:
+        return None
+    out = {}
+    for rel in rels:
+        try:
+            st = os.stat(root / rel)
+        except OSError:
+            return None
+        out[rel] = f"{st.st_size}:{st.st_mtime_ns}"
+    return out
+
+
 def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
     """The files of ``files`` and of the batched tables, as :func:`_list_files` found them."""
     return {t: list(state.files.get(t, ())) for t in ("files", *sorted(COMMITTED_BY_MANIFEST))}
@@ -150,8 +166,12 @@ def _raw_view_sql(
     name: Callable[[str], str],
     *,
     footers: _Footers,
+    stamps: Mapping[str, str] | None = None,
 ) -> str:
     """The raw view of ``table``: over exactly ``files``, or its glob when None.
+
+    ``stamps``: for a glob, the files it matches now with their size and time (a local
+    lake), so that only the footers of the files written since the last build are read.
 
     ``name`` turns a path relative to the lake into what the view stores. The view has the
     contract's columns (``schema``, then the partitions), whatever the files hold: a column
@@ -173,10 +193,12 @@ def _raw_view_sql(
     )
     hive_types = ", ".join(f"{quote_str(n)}: {quote_str(t)}" for n, t in partitions)
     contract = {f.name for f in schema}
-    if files is None:
-        found = _column_sets(con, source)
+    if files is not None:
+        found = footers.column_sets(con, [(name(f), name(f)) for f in files])
+    elif stamps is not None:
+        found = footers.column_sets(con, [(f"{name(f)} {st}", name(f)) for f, st in stamps.items()])
     else:
-        found = footers.column_sets(con, [name(f) for f in files])
+        found = _column_sets(con, source)
     uniform = len(found) == 1 and contract <= set(next(iter(found)))
     reader = (
         f"read_parquet({source}, hive_partitioning = true, "
@@ -216,25 +238,31 @@ def _columns_by_file(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, t
 
 @dataclass
 class _Footers:
-    """The column names of the batched tables' parts, each footer read once per lake.
+    """The column names of the lake's files, each footer read once per lake.
 
-    A part is never rewritten (its name holds its batch), so the parts the previous catalog
-    read are not read again: a build reads the footers of the new parts only, not of the
-    whole lake (docs/scale.md).
+    A part of a batched table is never rewritten (its name holds its batch), and a derived
+    table's file is known by its name, size and time on a local lake: the files the previous
+    catalog read are not read again, and a build reads the footers of the new files only,
+    not of the whole lake (docs/scale.md). Keys: the file's name, or name, size and time.
     """
 
     known: dict[str, tuple[str, ...]] = field(default_factory=dict)
     used: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """The files of this build's views, for the next build."""
 
-    def column_sets(self, con: duckdb.DuckDBPyConnection, files: list[str]) -> set[tuple[str, ...]]:
-        new = [f for f in files if f not in self.known]
+    def column_sets(
+        self, con: duckdb.DuckDBPyConnection, files: list[tuple[str, str]]
+    ) -> set[tuple[str, ...]]:
+        """The distinct column sets of ``files`` (key, name), reading the unknown ones."""
+        new = {name: key for key, name in files if key not in self.known}
         if new:
             source = "[" + ", ".join(quote_str(f) for f in new) + "]"
-            self.known.update(_columns_by_file(con, source))
-        for f in files:
-            self.used[f] = self.known.get(f, ())  # () (unreadable): not uniform
-        return {self.used[f] for f in files}
+            for name, cols in _columns_by_file(con, source).items():
+                if name in new:
+                    self.known[new[name]] = cols
+        for key, _name in files:
+            self.used[key] = self.known.get(key, ())  # () (unreadable): not uniform
+        return {self.used[key] for key, _name in files}
 
     @classmethod
     def of_catalog(cls, con: duckdb.DuckDBPyConnection, catalog: Path) -> _Footers:
@@ -428,7 +456,10 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            con.execute(_raw_view_sql(con, table, schema, files, name, footers=footers))
+            stamps = _stamps(fs, state.files.get(table, ())) if files is None else None
+            con.execute(
+                _raw_view_sql(con, table, schema, files, name, footers=footers, stamps=stamps)
+            )
         for m in models if reused is None else ():
             try:
                 con.execute(m.sql)
