@@ -8,14 +8,12 @@ which costs about 0.2 s of start-up with numpy.
 
 from __future__ import annotations
 
-__all__ = ["TABLE_NAMES"]
+__all__ = ["DATA_TABLES", "DERIVED_TABLES", "TABLE_NAMES"]
 
-TABLE_NAMES: tuple[str, ...] = (
-    "activities",
-    "laps",
-    "records",
-    "ingest_errors",
-    "files",
+DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
+"""Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
+
+DERIVED_TABLES: tuple[str, ...] = (
     "run_metrics",
     "lap_metrics",
     "flags",
@@ -24,3 +22,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "run_rules",
     "duplicates",
 )
+"""Tables computed from the data tables (:mod:`runlake.ingest._derive`), a file per athlete-year."""
+
+TABLE_NAMES: tuple[str, ...] = (*DATA_TABLES, "ingest_errors", "files", *DERIVED_TABLES)
+"""Every table, in the contract's order (``ingest_errors``: the batches' problems; ``files``:
+their manifests). :mod:`runlake.lake` names the groups for its layout."""

@@ -425,10 +425,8 @@ def test_catalog_is_rebuilt_when_the_contract_changes(
     assert catalog.stat().st_mtime_ns != before
 
 
-def test_a_rebuild_reads_the_footers_of_the_new_parts_only(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    build_catalog(lake.root)
+def _spy_footer_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files (or globs) whose footers each catalog build reads from now on."""
     read: list[str] = []
     real = _catalog._columns_by_file
 
@@ -437,6 +435,14 @@ def test_a_rebuild_reads_the_footers_of_the_new_parts_only(
         return real(con, source)
 
     monkeypatch.setattr(_catalog, "_columns_by_file", spy)
+    return read
+
+
+def test_a_rebuild_reads_the_footers_of_the_new_parts_only(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_catalog(lake.root)
+    read = _spy_footer_reads(monkeypatch)
     commit_activity(lake, "ben", "b2", ts(2024, 1, 7, 9, 0, 0), distance_m=5000.0)
     build_catalog(lake.root)
     parts = [f for f in read if "/part-" in f]  # the batched tables' explicit lists
@@ -456,14 +462,7 @@ def test_a_rebuild_reads_the_derived_files_written_since_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = season_lake(tmp_path, {"me": (2, 0)})
-    read: list[str] = []
-    real = _catalog._columns_by_file
-
-    def spy(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, ...]]:
-        read.extend(re.findall(r"'([^']*)'", source))
-        return real(con, source)
-
-    monkeypatch.setattr(_catalog, "_columns_by_file", spy)
+    read = _spy_footer_reads(monkeypatch)
     write_season(tmp_path / "you", start=SEASON_START, weeks=2, seed=3)
     ingest_paths([tmp_path / "you"], lake_root=root, athlete="you")
     derived = [f for f in read if "/run_metrics/" in f or "/week_rules/" in f]

@@ -7,6 +7,7 @@ without importing pyarrow (see :mod:`runlake._tables`).
 
 from __future__ import annotations
 
+from runlake._tables import DATA_TABLES, DERIVED_TABLES
 from runlake.lake._fs import STAGED_SUFFIX, LakeFS, LakeLocation, open_fs, unstaged_rel
 
 __all__ = [
@@ -17,20 +18,6 @@ __all__ = [
     "batch_of",
     "list_committed",
 ]
-
-DATA_TABLES: tuple[str, ...] = ("activities", "laps", "records")
-"""Tables partitioned by athlete and year, written by :meth:`Lake.commit` from ``tables``."""
-
-DERIVED_TABLES: tuple[str, ...] = (
-    "run_metrics",
-    "lap_metrics",
-    "flags",
-    "week_rules",
-    "day_rules",
-    "run_rules",
-    "duplicates",
-)
-"""Tables computed from the data tables (:mod:`runlake.ingest._derive`), a file per athlete-year."""
 
 PARTITIONED_BY_YEAR: frozenset[str] = frozenset((*DATA_TABLES, *DERIVED_TABLES))
 """Tables with a ``year=<y>`` folder level under ``athlete=<a>`` (the others have none)."""
