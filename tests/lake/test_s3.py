@@ -27,7 +27,7 @@ from runlake.cli import main
 from runlake.ingest._ingest import new_files, prepare_writer
 from runlake.lake._fs import LOCK_NAME, ObjectFS, open_fs
 from runlake.lake._store import Lake, writer_lock
-from runlake.query import catalog_path
+from runlake.query import _catalog, build_catalog, catalog_path
 from runlake.synth import season_plan, write_run, write_season
 
 DIGEST = {
@@ -85,6 +85,23 @@ def test_an_s3_lake_holds_exactly_what_a_local_lake_does(
     assert any(k == "flags/athlete=anna/year=2026/flags.parquet" for k in names)
     assert not [k for k in names if k.endswith(".tmp")]
     assert not [k for k in names if k.endswith(LOCK_NAME)], "the lock is released"
+
+
+def test_an_s3_catalog_rebuild_reads_no_footer_twice(
+    s3_lake: str, season: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_paths([season], lake_root=s3_lake, athlete="anna")
+    read: list[str] = []
+    real = _catalog._columns_by_file
+
+    def spy(con: Any, source: str) -> dict[str, tuple[str, ...]]:
+        read.append(source)
+        return real(con, source)
+
+    monkeypatch.setattr(_catalog, "_columns_by_file", spy)
+    build_catalog(s3_lake)  # nothing new: every part and derived file known by its stamp
+    assert read == []
+    assert run_query(s3_lake, "select count(*) as n from run_metrics").column("n")[0].as_py() > 0
 
 
 def test_reingesting_into_s3_is_a_no_op(s3_lake: str, season: Path) -> None:

@@ -154,6 +154,11 @@ class LakeFS:
         """Sorted relative paths of the files matching ``pattern`` (``*`` within a name)."""
         raise NotImplementedError
 
+    def stamps(self, pattern: str) -> dict[str, str]:
+        """The files matching ``pattern`` (as :meth:`glob`), each with a stamp that changes
+        when the file is replaced: its size and modification time, or the object's ETag."""
+        raise NotImplementedError
+
     def exists(self, rel: str) -> bool:
         raise NotImplementedError
 
@@ -364,6 +369,16 @@ class LocalFS(LakeFS):
         # (staged parts) match as Path.glob matches them.
         found = glob.glob(pattern, root_dir=self._root, include_hidden=True)
         return sorted(p.replace(os.sep, "/") for p in found)
+
+    def stamps(self, pattern: str) -> dict[str, str]:
+        out = {}
+        for rel in self.glob(pattern):
+            try:
+                st = os.stat(self._root / rel)
+            except FileNotFoundError:  # removed since it was listed
+                continue
+            out[rel] = f"{st.st_size}:{st.st_mtime_ns}"
+        return out
 
     def exists(self, rel: str) -> bool:
         return (self._root / rel).exists()
@@ -632,6 +647,16 @@ class ObjectFS(LakeFS):
         found = self._io(f"listing {pattern}", lambda: self._fs.glob(self._key(pattern)))
         n = len(self._base) + 1
         return sorted(str(k)[n:] for k in found)
+
+    def stamps(self, pattern: str) -> dict[str, str]:
+        found = self._io(
+            f"listing {pattern}", lambda: self._fs.glob(self._key(pattern), detail=True)
+        )
+        n = len(self._base) + 1
+        return {
+            str(k)[n:]: str(info.get("ETag") or f"{info.get('size')}:{info.get('LastModified')}")
+            for k, info in sorted(found.items())
+        }
 
     def exists(self, rel: str) -> bool:
         return bool(self._io(f"checking {rel}", lambda: self._fs.exists(self._key(rel))))

@@ -137,22 +137,6 @@ def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _stamps(fs: LakeFS, rels: tuple[str, ...]) -> dict[str, str] | None:
-    """Size and modification time of each of ``rels`` (None: not a local lake, or a file
-    gone since it was listed)."""
-    root = fs.local_root
-    if root is None:
-        return None
-    out = {}
-    for rel in rels:
-        try:
-            st = os.stat(root / rel)
-        except OSError:
-            return None
-        out[rel] = f"{st.st_size}:{st.st_mtime_ns}"
-    return out
-
-
 def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
     """The files of ``files`` and of the batched tables, as :func:`_list_files` found them."""
     return {t: list(state.files.get(t, ())) for t in ("files", *sorted(COMMITTED_BY_MANIFEST))}
@@ -170,8 +154,8 @@ def _raw_view_sql(
 ) -> str:
     """The raw view of ``table``: over exactly ``files``, or its glob when None.
 
-    ``stamps``: for a glob, the files it matches now with their size and time (a local
-    lake), so that only the footers of the files written since the last build are read.
+    ``stamps``: for a glob, the files it matches now with their stamps (:meth:`LakeFS.stamps`),
+    so that only the footers of the files written since the last build are read.
 
     ``name`` turns a path relative to the lake into what the view stores. The view has the
     contract's columns (``schema``, then the partitions), whatever the files hold: a column
@@ -195,10 +179,14 @@ def _raw_view_sql(
     contract = {f.name for f in schema}
     if files is not None:
         found = footers.column_sets(con, [(name(f), name(f)) for f in files])
-    elif stamps is not None:
-        found = footers.column_sets(con, [(f"{name(f)} {st}", name(f)) for f, st in stamps.items()])
     else:
-        found = _column_sets(con, source)
+        stamped = (stamps or {}).items()
+        found = footers.column_sets(con, [(f"{name(f)} {st}", name(f)) for f, st in stamped])
+    # One set of columns holding the contract's: the files are read by name without
+    # union_by_name, which would make every query open every file's footer before the
+    # athlete and year filters skip any (measured with 3,000 parts: 0.9 s against 0.05 s
+    # for one athlete's rows; docs/scale.md). Files an older runlake wrote (a column
+    # missing) keep union_by_name.
     uniform = len(found) == 1 and contract <= set(next(iter(found)))
     reader = (
         f"read_parquet({source}, hive_partitioning = true, "
@@ -216,18 +204,6 @@ def _raw_view_sql(
     return f"create or replace view {view} as select {select} from {reader}"
 
 
-def _column_sets(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[str, ...]]:
-    """The distinct sets of column names of the files of ``source`` (their footers read).
-
-    One set holding the contract's columns: the files are read by name without
-    ``union_by_name``, which would make every query open every file's footer before the
-    athlete and year filters skip any (measured with 3,000 parts: 0.9 s against 0.05 s for
-    one athlete's rows; docs/scale.md). Files an older runlake wrote (a column missing)
-    keep ``union_by_name``.
-    """
-    return set(_columns_by_file(con, source).values())
-
-
 def _columns_by_file(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, ...]]:
     rows = con.execute(
         f"select file_name, list(name order by name) from parquet_schema({source}) "
@@ -241,9 +217,9 @@ class _Footers:
     """The column names of the lake's files, each footer read once per lake.
 
     A part of a batched table is never rewritten (its name holds its batch), and a derived
-    table's file is known by its name, size and time on a local lake: the files the previous
-    catalog read are not read again, and a build reads the footers of the new files only,
-    not of the whole lake (docs/scale.md). Keys: the file's name, or name, size and time.
+    table's file is known by its name and stamp (size and time, or ETag): the files the
+    previous catalog read are not read again, and a build reads the footers of the new files
+    only, not of the whole lake (docs/scale.md). Keys: the file's name, or name and stamp.
     """
 
     known: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -456,7 +432,8 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            stamps = _stamps(fs, state.files.get(table, ())) if files is None else None
+            # the files a derived table's glob matches now, each with its stamp
+            stamps = fs.stamps(table_glob(table)) if files is None else None
             con.execute(
                 _raw_view_sql(con, table, schema, files, name, footers=footers, stamps=stamps)
             )
