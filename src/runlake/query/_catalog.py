@@ -122,19 +122,29 @@ def table_glob(table: str) -> str:
     return f"{table}/athlete=*/*.parquet"
 
 
-def _list_files(fs: LakeFS) -> dict[str, tuple[str, ...]]:
-    """The files each raw view reads (relative to the lake): for ``files`` and the batched
-    tables, the manifests and parts of whole committed batches
-    (:func:`runlake.lake.list_committed`: a killed writer's leftovers and a batch in flight
-    are left out); for the derived tables every file their glob matches (the glob skips
-    nothing DuckDB would read: temporary files end in .tmp).
+def _list_files(
+    fs: LakeFS, *, stamped: bool
+) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """The files each raw view reads (relative to the lake), and with ``stamped`` the
+    derived tables' files with their stamps (:meth:`LakeFS.stamps`: a build records the
+    footers by them; a query's freshness check needs the names only, and no stat).
+
+    For ``files`` and the batched tables, the manifests and parts of whole committed
+    batches (:func:`runlake.lake.list_committed`: a killed writer's leftovers and a batch
+    in flight are left out); for the derived tables every file their glob matches (the glob
+    skips nothing DuckDB would read: temporary files end in .tmp).
     """
     manifests, parts = list_committed(fs)
     out = {"files": tuple(manifests), **{t: tuple(rels) for t, rels in parts.items()}}
+    stamps: dict[str, dict[str, str]] = {}
     for table in TABLE_NAMES:
         if table not in out:
-            out[table] = tuple(fs.glob(table_glob(table)))
-    return out
+            if stamped:
+                stamps[table] = fs.stamps(table_glob(table))
+                out[table] = tuple(stamps[table])
+            else:
+                out[table] = tuple(fs.glob(table_glob(table)))
+    return out, stamps
 
 
 def _committed_parts(state: CatalogState) -> dict[str, list[str]]:
@@ -154,8 +164,9 @@ def _raw_view_sql(
 ) -> str:
     """The raw view of ``table``: over exactly ``files``, or its glob when None.
 
-    ``stamps``: for a glob, the files it matches now with their stamps (:meth:`LakeFS.stamps`),
-    so that only the footers of the files written since the last build are read.
+    ``stamps``: for a glob, the files it matched when the lake was listed, with their stamps
+    (:meth:`LakeFS.stamps`), so that only the footers of the files written since the last
+    build are read.
 
     ``name`` turns a path relative to the lake into what the view stores. The view has the
     contract's columns (``schema``, then the partitions), whatever the files hold: a column
@@ -293,6 +304,9 @@ class CatalogState:
     """sha256 of the committed manifests' names: a new commit makes the catalog stale."""
     manifests: tuple[str, ...] = field(default=(), compare=False)
     files: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    stamps: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False)
+    """The derived tables' files, each with its stamp (:meth:`LakeFS.stamps`), when listed
+    for a build (``current_state(..., stamped=True)``)."""
 
 
 def lake_fs(location: LakeLocation | LakeFS) -> LakeFS:
@@ -366,17 +380,19 @@ def _view_name(fs: LakeFS) -> Callable[[str], str]:
     return fs.uri
 
 
-def current_state(fs: LakeFS, models: list[Model]) -> CatalogState:
+def current_state(fs: LakeFS, models: list[Model], *, stamped: bool = False) -> CatalogState:
+    """The lake's state as a catalog records it; ``stamped``: with the derived files'
+    stamps (a build's listing)."""
     h = hashlib.sha256(f"catalog-format-{_CATALOG_FORMAT}\n".encode())
     h.update(f"{fs.location}\n".encode())  # the views name files by absolute path
     h.update(_contract_source())
     for m in models:
         h.update(f"{m.path}\n{m.sql}\n".encode())
-    files = _list_files(fs)
+    files, stamps = _list_files(fs, stamped=stamped)
     manifests = files["files"]
     committed = hashlib.sha256("\n".join(manifests).encode()).hexdigest()
     with_files = tuple(t for t in TABLE_NAMES if files[t])
-    return CatalogState(h.hexdigest(), with_files, committed, manifests, files)
+    return CatalogState(h.hexdigest(), with_files, committed, manifests, files, stamps)
 
 
 @cache
@@ -405,7 +421,7 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
     """
     fs = lake_fs(location)
     models = model_order(load_models(sql_dir()))
-    state = current_state(fs, models)
+    state = current_state(fs, models, stamped=True)
     target = catalog_path(fs)
     folder = target.parent
     tmp = folder / f".catalog.{secrets.token_hex(6)}.duckdb.tmp"
@@ -432,8 +448,7 @@ def build_catalog(location: LakeLocation | LakeFS) -> Path:
         name = _view_name(fs)
         for table, schema in TABLES.items():
             files = parts.get(table, None if table in state.tables_with_files else [])
-            # the files a derived table's glob matches now, each with its stamp
-            stamps = fs.stamps(table_glob(table)) if files is None else None
+            stamps = state.stamps.get(table) if files is None else None
             con.execute(
                 _raw_view_sql(con, table, schema, files, name, footers=footers, stamps=stamps)
             )
